@@ -17,3 +17,71 @@ def anchor_fixtures() -> Path:
     if not FIXTURES_DIR.is_dir():
         pytest.fail(f"The golden fixtures are missing: expected {FIXTURES_DIR}")
     return FIXTURES_DIR
+
+
+# The fixed cast (STYLE.md §11): in organization A, alice is admin, olivia operator, ann analyst and bob an
+# analyst reader; carol is the admin of organization B and an outsider to A.
+CAST = {
+    "alice": ("a", ["admin"]),
+    "olivia": ("a", ["operator"]),
+    "ann": ("a", ["analyst"]),
+    "bob": ("a", ["analyst_reader"]),
+    "carol": ("b", ["admin"]),
+}
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def cast(db):  # type: ignore[no-untyped-def]
+    """Two organizations, their people, and one project with one app in each."""
+    from types import SimpleNamespace
+
+    from portal import services
+    from projects.models import App, Project
+
+    people = {}
+    for name, (org, roles) in CAST.items():
+        user, organization = services.user_bootstrap(
+            email=f"{name}@example.com", password=PASSWORD, org_slug=f"org-{org}", roles=roles
+        )
+        people[name] = user
+    org_a = people["alice"].memberships.get().organization
+    org_b = people["carol"].memberships.get().organization
+    project_a = Project.objects.unscoped().create(
+        organization=org_a, project_id="shop", name="Shop", emails="ops@example.com"
+    )
+    project_b = Project.objects.unscoped().create(
+        organization=org_b, project_id="shop", name="Globex shop", emails="ops@globex.example"
+    )
+    app_a = App.objects.unscoped().create(organization=org_a, project=project_a, app_id="web", name="Web")
+    app_b = App.objects.unscoped().create(organization=org_b, project=project_b, app_id="web", name="Web")
+    return SimpleNamespace(
+        **people, org_a=org_a, org_b=org_b, project_a=project_a, project_b=project_b, app_a=app_a, app_b=app_b
+    )
+
+
+@pytest.fixture
+def login(client):  # type: ignore[no-untyped-def]
+    """Sign a cast member into the test client: `login(cast.alice)`."""
+
+    def _login(user):  # type: ignore[no-untyped-def]
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api(db):  # type: ignore[no-untyped-def]
+    """An API client that authenticates with a fresh bearer token: `api(cast.alice, org, read_only=False)`."""
+    from rest_framework.test import APIClient
+
+    from portal import services
+
+    def _api(user, organization, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+        _, raw = services.api_token_create(organization=organization, user=user, name="test", read_only=read_only)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return _api

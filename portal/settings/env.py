@@ -61,5 +61,7 @@ def env_secret(name: str, default: str | object = _MISSING) -> str:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE points at {path!r}, which cannot be read: {exc}"
+            ) from None
     return env_str(name, default)

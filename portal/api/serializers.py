@@ -1,0 +1,133 @@
+"""The base serializer: model validation (field rules, constraints, clean()) is the one place rules live."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
+from portal.models.tenancy import validate_roles
+from portal.roles import Role
+
+
+class TenantModelSerializer(serializers.ModelSerializer):
+    """Validates by running the model's own `full_clean()` on the would-be object.
+
+    The view puts the organization (and parent) into the context as `scope`, so per-organization uniqueness
+    is checked too. `immutable_fields` may be given on create and never changed afterwards.
+    """
+
+    immutable_fields: tuple[str, ...] = ()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if self.instance is not None:
+            changed = [
+                f for f in self.immutable_fields if f in attrs and attrs[f] != getattr(self.instance, f)
+            ]
+            if changed:
+                raise serializers.ValidationError(
+                    {f: "This cannot be changed after creation." for f in changed}
+                )
+        candidate = copy.copy(self.instance) if self.instance is not None else self.Meta.model()
+        for name, value in {**attrs, **self.context.get("scope", {})}.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+        return attrs
+
+
+class RolesField(serializers.ListField):
+    child = serializers.ChoiceField(choices=Role.choices)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        roles = super().to_internal_value(data)
+        try:
+            validate_roles(roles)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return [r for r in Role.values if r in roles]
+
+
+class OrganizationSerializer(TenantModelSerializer):
+    immutable_fields = ("slug",)
+    roles = serializers.SerializerMethodField(help_text="Your roles in this organization.")
+
+    class Meta:
+        model = Organization
+        fields = ["slug", "name", "roles", "created", "updated"]
+        extra_kwargs = {"slug": {"required": False}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None and not attrs.get("slug"):
+            from portal.services import unique_org_slug
+
+            attrs["slug"] = unique_org_slug(attrs.get("name", ""))
+        return super().validate(attrs)
+
+    def get_roles(self, obj: Organization) -> list[str]:
+        user = self.context["request"].user
+        membership = obj.memberships.filter(user=user).first()
+        return membership.roles if membership else []
+
+
+class MemberSerializer(TenantModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    roles = RolesField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "roles", "created", "updated"]
+
+
+class InvitationSerializer(TenantModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    roles = RolesField()
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "roles", "invited_by", "created", "expires", "accepted_at"]
+        read_only_fields = ["expires", "accepted_at"]
+
+
+class AuditLogEntrySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    actor = serializers.CharField(source="actor_label", read_only=True)
+
+    class Meta:
+        model = AuditLogEntry
+        fields = [
+            "id",
+            "timestamp",
+            "actor",
+            "source",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+        ]
+        read_only_fields = fields
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "hint", "read_only", "expires", "created", "last_used"]
+        read_only_fields = ["hint", "created", "last_used"]
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The secret: shown only in this response.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from portal.api import views
+
+ORG = r"organizations/(?P<org>[^/.]+)"
+
+router = SimpleRouter()
+router.register(r"organizations", views.OrganizationsViewSet, basename="organization")
+router.register(rf"{ORG}/members", views.MemberViewSet, basename="member")
+router.register(rf"{ORG}/invitations", views.InvitationViewSet, basename="invitation")
+router.register(rf"{ORG}/audit-log", views.AuditLogViewSet, basename="auditlog")
+router.register(rf"{ORG}/tokens", views.ApiTokenViewSet, basename="token")
+
+app_name = "api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+    # Domain apps' endpoints, included by dotted name: the portal imports no domain app.
+    path("", include("projects.api.urls")),
+]

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from portal.models.audit import AuditLogEntry
+from portal.models.jobs import Job
+from portal.models.scoping import OrganizationOwned, OrganizationScopedManager, UnscopedQueryError
+from portal.models.tenancy import Invitation, Membership, Organization
+from portal.models.tokens import ApiToken
+
+__all__ = [
+    "ApiToken",
+    "AuditLogEntry",
+    "Invitation",
+    "Job",
+    "Membership",
+    "Organization",
+    "OrganizationOwned",
+    "OrganizationScopedManager",
+    "UnscopedQueryError",
+]

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+from portal.views import organization as org_views
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("OK", content_type="text/plain")
+
+
+ORG = "o/<slug:org>/"
+
+urlpatterns = [
+    path("", org_views.home, name="home"),
+    path("health/", health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("portal.api.urls")),
+    path("organizations/new/", org_views.organization_create, name="organization_create"),
+    path("invitations/<str:key>/", org_views.invitation_accept, name="invitation_accept"),
+    path(ORG, org_views.OrganizationHomeView.as_view(), name="org_home"),
+    path(f"{ORG}settings/", org_views.OrganizationEditView.as_view(), name="org_settings"),
+    path(f"{ORG}members/", org_views.MemberListView.as_view(), name="members"),
+    path(f"{ORG}members/<uuid:pk>/edit/", org_views.MemberEditView.as_view(), name="member_edit"),
+    path(f"{ORG}members/<uuid:pk>/delete/", org_views.MemberDeleteView.as_view(), name="member_delete"),
+    path(f"{ORG}invitations/add/", org_views.InvitationCreateView.as_view(), name="invitation_add"),
+    path(
+        f"{ORG}invitations/<uuid:pk>/delete/",
+        org_views.InvitationDeleteView.as_view(),
+        name="invitation_delete",
+    ),
+    path(f"{ORG}audit-log/", org_views.AuditLogView.as_view(), name="audit_log"),
+    path(f"{ORG}tokens/", org_views.ApiTokenListView.as_view(), name="tokens"),
+    path(f"{ORG}tokens/add/", org_views.ApiTokenCreateView.as_view(), name="token_add"),
+    path(f"{ORG}tokens/<uuid:pk>/delete/", org_views.ApiTokenDeleteView.as_view(), name="token_delete"),
+    # Domain apps, included by dotted name: the portal imports no domain app.
+    path(f"{ORG}projects/", include("projects.urls")),
+]

@@ -1,0 +1,176 @@
+"""Generic list, detail, edit and delete views. An app's views configure these in a few lines each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import models, transaction
+from django.db.models import ProtectedError
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.views.generic import TemplateView
+from django.views.generic.edit import FormView
+
+from portal.tables import Table
+from portal.views.base import OrganizationMixin
+
+PAGE_SIZES = (25, 50, 100)
+
+
+def redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """A write answered over htmx redirects through the HX-Redirect header; a plain form post gets a 302."""
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+class ObjectMixin(OrganizationMixin):
+    """Finds objects of `model` within the organization; `lookup_field` is the public id in the URL."""
+
+    model: type[models.Model]
+    lookup_field = "uuid"
+    lookup_url_kwarg = "pk"
+
+    def get_queryset(self) -> models.QuerySet:
+        return self.model.objects.for_organization(self.organization)  # type: ignore[attr-defined]
+
+    def get_object(self) -> models.Model:
+        return get_object_or_404(
+            self.get_queryset(), **{self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["model_name"] = self.model._meta.verbose_name
+        context["model_name_plural"] = self.model._meta.verbose_name_plural
+        return context
+
+
+class ObjectListView(ObjectMixin, TemplateView):
+    """Filterable (django-filter), sortable (`?sort=`) and paginated (`?page=`, `?per_page=`) list."""
+
+    table: type[Table]
+    filterset_class: Any = None
+    template_name = "generic/object_list.html"
+    create_url_name: str | None = None
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        queryset = self.get_queryset()
+        filterset = None
+        if self.filterset_class is not None:
+            filterset = self.filterset_class(self.request.GET, queryset=queryset, request=self.request)
+            queryset = filterset.qs
+        sort, ordering = self.table.sort_key(self.request.GET.get("sort"))
+        per_page = self.request.GET.get("per_page", "")
+        page = Paginator(
+            queryset.order_by(ordering, "pk"), int(per_page) if per_page in map(str, PAGE_SIZES) else 25
+        ).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            table=self.table(page.object_list, sort),
+            page=page,
+            filterset=filterset,
+            query=query.urlencode(),
+            query_without_sort="&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
+            can_create=self.can_create(),
+        )
+        return context
+
+    def can_create(self) -> bool:
+        return True
+
+    def get_template_names(self) -> list[str]:
+        if getattr(self.request, "htmx", False) and self.request.GET.get("fragment") == "table":
+            return ["generic/_table.html"]
+        return [self.template_name]
+
+
+class ObjectDetailView(ObjectMixin, TemplateView):
+    template_name = "generic/object_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["object"] = self.object
+        return context
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+
+class ObjectEditView(ObjectMixin, FormView):
+    """Create (no id in the URL) or edit an object; the view sets organization and parent before validating."""
+
+    form_class: type[ModelForm]
+    template_name = "generic/object_edit.html"
+
+    def setup_object(self) -> models.Model:
+        if self.lookup_url_kwarg in self.kwargs:
+            return self.get_object()
+        return self.model(organization=self.organization)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self._dispatch_kwargs = kwargs
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        self.object = self.setup_object()
+        return {**super().get_form_kwargs(), "instance": self.object}
+
+    def form_valid(self, form: ModelForm) -> HttpResponse:
+        created = form.instance._state.adding
+        with transaction.atomic():
+            obj = form.save()
+        messages.success(
+            self.request, f"{'Created' if created else 'Updated'} {obj._meta.verbose_name} {obj}."
+        )
+        return redirect(self.request, self.get_success_url_for(obj))
+
+    def get_success_url_for(self, obj: models.Model) -> str:
+        return obj.get_absolute_url()  # type: ignore[attr-defined]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["object"] = self.object
+        context["creating"] = self.object._state.adding
+        return context
+
+
+class ObjectDeleteView(ObjectMixin, TemplateView):
+    """Confirm, then delete. Objects still in use (a protected relation) are refused with what blocks them."""
+
+    template_name = "generic/object_delete.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["object"] = self.get_object()
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        try:
+            with transaction.atomic():
+                obj.delete()
+        except ProtectedError as exc:
+            messages.error(request, protected_message(obj, exc))
+            return redirect(request, obj.get_absolute_url())  # type: ignore[attr-defined]
+        messages.success(request, f"Deleted {obj._meta.verbose_name} {obj}.")
+        return redirect(request, self.get_success_url())
+
+    def get_success_url(self) -> str:
+        raise NotImplementedError
+
+
+def protected_message(obj: models.Model, exc: ProtectedError) -> str:
+    blockers = sorted({f"{o._meta.verbose_name} {o}" for o in exc.protected_objects})
+    return (
+        f"{obj._meta.verbose_name.capitalize()} {obj} cannot be deleted while it has "
+        f"{', '.join(blockers)}. Delete the {blockers[0].split(' ')[0]} first."
+    )

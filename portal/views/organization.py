@@ -1,0 +1,258 @@
+"""Organization pages: home, switching, members, invitations, the audit log and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.generic import TemplateView
+from django.views.generic.edit import FormView
+
+from portal import filtersets, services, tables
+from portal.forms import Form, OrganizationOwnedForm
+from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
+from portal.roles import Perm, Role
+from portal.views import generic
+from portal.views.base import OrganizationMixin
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send a signed-in person to the organization they used last (or their first one)."""
+    memberships = Membership.objects.filter(user=request.user).select_related("organization")
+    preferred = memberships.filter(organization__slug=request.session.get("organization", "")).first()
+    membership = preferred or memberships.first()
+    if membership is None:
+        return render(request, "portal/no_organization.html", status=200)
+    return redirect("org_home", org=membership.organization.slug)
+
+
+class OrganizationHomeView(OrganizationMixin, TemplateView):
+    template_name = "portal/org_home.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from django.apps import apps
+
+        context = super().get_context_data(**kwargs)
+        if self.membership.has_perm(Perm.VIEW_PROJECTS):
+            selector = apps.get_app_config("projects").module.selectors  # type: ignore[union-attr]
+            context["projects"] = selector.project_list(organization=self.organization).order_by("name")[:50]
+        return context
+
+
+class OrganizationForm(OrganizationOwnedForm):
+    class Meta:
+        model = Organization
+        fields = ["name"]
+
+
+class OrganizationCreateForm(Form):
+    name = forms.CharField(max_length=100)
+
+
+@login_required
+def organization_create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = services.organization_create(name=form.cleaned_data["name"], owner=request.user)
+        messages.success(request, f"Created organization {organization.name}.")
+        return generic.redirect(request, reverse("org_home", kwargs={"org": organization.slug}))
+    return render(request, "portal/organization_create.html", {"form": form})
+
+
+class OrganizationEditView(OrganizationMixin, FormView):
+    permission = Perm.MANAGE_ORGANIZATION
+    form_class = OrganizationForm
+    template_name = "generic/object_edit.html"
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "instance": self.organization}
+
+    def form_valid(self, form: OrganizationForm) -> HttpResponse:
+        form.save()
+        messages.success(self.request, "Saved the organization's settings.")
+        return generic.redirect(self.request, reverse("org_home", kwargs={"org": self.organization.slug}))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "object": self.organization,
+            "model_name": "organization",
+        }
+
+
+class MemberMixin:
+    model = Membership
+    permission = Perm.MANAGE_ORGANIZATION
+
+    def get_queryset(self) -> QuerySet:
+        return self.organization.memberships.select_related("user")  # type: ignore[attr-defined]
+
+
+class MemberListView(MemberMixin, generic.ObjectListView):
+    table = tables.MemberTable
+    filterset_class = filtersets.MemberFilterSet
+    template_name = "portal/member_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["invitations"] = Invitation.objects.for_organization(self.organization).filter(
+            accepted_at=None
+        )
+        return context
+
+
+class MemberForm(OrganizationOwnedForm):
+    roles = forms.MultipleChoiceField(choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Membership
+        fields = ["roles"]
+
+    def clean_roles(self) -> list[str]:
+        roles = [r for r in Role.values if r in self.cleaned_data["roles"]]
+        services.last_admin_guard(membership=self.instance, new_roles=roles)
+        return roles
+
+
+class MemberEditView(MemberMixin, generic.ObjectEditView):
+    form_class = MemberForm
+
+    def get_success_url_for(self, obj: Any) -> str:
+        return reverse("members", kwargs={"org": self.organization.slug})
+
+
+class MemberDeleteView(MemberMixin, generic.ObjectDeleteView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            services.last_admin_guard(membership=self.get_object(), new_roles=None)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return generic.redirect(request, self.get_success_url())
+        return super().post(request, *args, **kwargs)
+
+    def get_success_url(self) -> str:
+        return reverse("members", kwargs={"org": self.organization.slug})
+
+
+class InvitationForm(OrganizationOwnedForm):
+    roles = forms.MultipleChoiceField(choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Invitation
+        fields = ["email", "roles"]
+
+
+class InvitationCreateView(OrganizationMixin, FormView):
+    permission = Perm.MANAGE_ORGANIZATION
+    form_class = InvitationForm
+    template_name = "generic/object_edit.html"
+
+    def form_valid(self, form: InvitationForm) -> HttpResponse:
+        try:
+            invitation = services.invitation_create(
+                organization=self.organization,
+                email=form.cleaned_data["email"],
+                roles=[r for r in Role.values if r in form.cleaned_data["roles"]],
+                invited_by=self.request.user,
+                accept_url=lambda inv: self.request.build_absolute_uri(
+                    reverse("invitation_accept", kwargs={"key": inv.key})
+                ),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Sent an invitation to {invitation.email}.")
+        return generic.redirect(self.request, reverse("members", kwargs={"org": self.organization.slug}))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "model_name": "invitation", "creating": True}
+
+
+class InvitationDeleteView(generic.ObjectDeleteView):
+    model = Invitation
+    permission = Perm.MANAGE_ORGANIZATION
+
+    def get_success_url(self) -> str:
+        return reverse("members", kwargs={"org": self.organization.slug})
+
+
+@login_required
+def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:
+    """The invitee's link: sign in (or sign up) with the invited address, then accept."""
+    invitation = get_object_or_404(Invitation.objects.unscoped().select_related("organization"), key=key)
+    if request.method == "POST":
+        try:
+            services.invitation_accept(invitation=invitation, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Welcome to {invitation.organization.name}.")
+            return redirect("org_home", org=invitation.organization.slug)
+    return render(request, "portal/invitation_accept.html", {"invitation": invitation})
+
+
+class AuditLogView(generic.ObjectListView):
+    model = AuditLogEntry
+    permission = Perm.MANAGE_ORGANIZATION
+    table = tables.AuditLogTable
+    filterset_class = filtersets.AuditLogFilterSet
+
+
+class ApiTokenMixin:
+    """Any member manages their own tokens for the organization; nobody sees another person's."""
+
+    model = ApiToken
+
+    def get_queryset(self) -> QuerySet:
+        return ApiToken.objects.for_organization(self.organization).filter(user=self.request.user)  # type: ignore[attr-defined]
+
+
+class ApiTokenListView(ApiTokenMixin, generic.ObjectListView):
+    table = tables.ApiTokenTable
+    template_name = "portal/token_list.html"
+
+
+class ApiTokenForm(OrganizationOwnedForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name", "read_only", "expires"]
+        widgets = {"expires": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+
+class ApiTokenCreateView(OrganizationMixin, FormView):
+    form_class = ApiTokenForm
+    template_name = "generic/object_edit.html"
+
+    def form_valid(self, form: ApiTokenForm) -> HttpResponse:
+        try:
+            token, raw = services.api_token_create(
+                organization=self.organization,
+                user=self.request.user,
+                name=form.cleaned_data["name"],
+                read_only=form.cleaned_data["read_only"],
+                expires=form.cleaned_data["expires"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        return render(
+            self.request,
+            "portal/token_created.html",
+            {"token": token, "secret": raw, "organization": self.organization},
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "model_name": "API token", "creating": True}
+
+
+class ApiTokenDeleteView(ApiTokenMixin, generic.ObjectDeleteView):
+    def get_success_url(self) -> str:
+        return reverse("tokens", kwargs={"org": self.organization.slug})

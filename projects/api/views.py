@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from portal.api.viewsets import OrganizationViewSet
+from portal.roles import Perm
+from projects import filtersets, selectors
+from projects.api import serializers
+from projects.models import App, Project
+
+
+class ProjectViewSet(OrganizationViewSet):
+    """Projects of the organization. `project_id` is chosen at creation and never changes."""
+
+    model = Project
+    serializer_class = serializers.ProjectSerializer
+    read_permission = Perm.VIEW_PROJECTS
+    write_permission = Perm.MANAGE_PROJECTS
+    lookup_field = "project_id"
+    lookup_url_kwarg = "project"
+    lookup_value_regex = r"[^/]+"
+    filterset_class = filtersets.ProjectFilterSet
+    ordering_fields = ["project_id", "name", "created", "environment"]
+    ordering = ["name"]
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return Project.all_tenants.none()
+        return selectors.project_list(organization=self.organization)
+
+
+class AppViewSet(OrganizationViewSet):
+    """Apps registered in a project. `app_id` is chosen at creation and never changes."""
+
+    model = App
+    serializer_class = serializers.AppSerializer
+    read_permission = Perm.VIEW_PROJECTS
+    write_permission = Perm.MANAGE_PROJECTS
+    lookup_field = "app_id"
+    lookup_url_kwarg = "app"
+    lookup_value_regex = r"[^/]+"
+    filterset_class = filtersets.AppFilterSet
+    ordering_fields = ["app_id", "name", "created", "timezone"]
+    ordering = ["name"]
+
+    def get_project(self) -> Project:
+        if not hasattr(self, "_project"):
+            self._project = get_object_or_404(
+                Project.objects.for_organization(self.organization), project_id=self.kwargs["project"]
+            )
+        return self._project
+
+    def get_scope(self) -> dict[str, Any]:
+        return {**super().get_scope(), "project": self.get_project()}
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return App.all_tenants.none()
+        return self.get_project().apps.select_related("project")

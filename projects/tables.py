@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from portal.tables import Column, Table
+
+
+class ProjectTable(Table):
+    columns = (
+        Column("project_id", "Id", order_by="project_id", link=True),
+        Column("name", "Name", order_by="name"),
+        Column("environment", "Environment", order_by="environment"),
+        Column("app_count", "Apps", order_by="app_count"),
+        Column("pipeline_status", "Pipeline"),
+        Column("created", "Created", order_by="created"),
+    )
+    default_sort = "name"
+
+
+class AppTable(Table):
+    columns = (
+        Column("app_id", "Id", order_by="app_id", link=True),
+        Column("name", "Name", order_by="name"),
+        Column("platforms", "Platforms", value=lambda app: ", ".join(app.platforms) or "—"),
+        Column("timezone", "Time zone", order_by="timezone"),
+        Column("created", "Created", order_by="created"),
+    )
+    default_sort = "name"
