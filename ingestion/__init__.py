@@ -1,0 +1,1 @@
+"""The collector: receives Clickstream SDK requests and writes raw records durably to a sink."""

@@ -1,0 +1,39 @@
+"""What every sink is: something that takes a closed spool segment and confirms it, or raises."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Protocol
+
+from ingestion.layout import encode_object, hour_partition_from_key, object_key, object_name, stable_object_id
+from ingestion.spool import Segment, SpoolLine
+
+
+class SinkError(Exception):
+    """The sink did not confirm everything; the segment stays in the spool and is shipped again later."""
+
+
+class Sink(Protocol):
+    """A destination for raw records. ``put`` blocks (the shipper runs it in a thread) and returns only once
+    the destination has confirmed every record; shipping the same segment twice must be harmless."""
+
+    name: str
+    max_record_bytes: int | None
+
+    def put(self, segment: Segment, lines: list[SpoolLine]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def lake_objects(segment: Segment, lines: list[SpoolLine], *, level: int = 6) -> Iterator[tuple[str, bytes]]:
+    """One gzip NDJSON object per (project, hour) of a segment, with keys in the lake layout.
+
+    Names are derived from the segment, so re-shipping it after a crash overwrites the same objects."""
+    groups: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+    for line in lines:
+        groups[(line.project_id, line.hour_key)].append(line.record)
+    for (project_id, hour_key), records in groups.items():
+        partition = hour_partition_from_key(hour_key)
+        name = object_name(segment.epoch, stable_object_id(segment.uid, project_id, partition))
+        yield object_key(project_id, partition, name), encode_object(records, level=level)
