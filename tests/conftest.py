@@ -79,7 +79,9 @@ def api(db):  # type: ignore[no-untyped-def]
     from portal import services
 
     def _api(user, organization, *, read_only: bool = False):  # type: ignore[no-untyped-def]
-        _, raw = services.api_token_create(organization=organization, user=user, name="test", read_only=read_only)
+        _, raw = services.api_token_create(
+            organization=organization, user=user, name="test", read_only=read_only
+        )
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         return client

@@ -155,6 +155,9 @@ class InvitationCreateView(OrganizationMixin, FormView):
     form_class = InvitationForm
     template_name = "generic/object_edit.html"
 
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "instance": Invitation(organization=self.organization)}
+
     def form_valid(self, form: InvitationForm) -> HttpResponse:
         try:
             invitation = services.invitation_create(
@@ -230,6 +233,10 @@ class ApiTokenForm(OrganizationOwnedForm):
 class ApiTokenCreateView(OrganizationMixin, FormView):
     form_class = ApiTokenForm
     template_name = "generic/object_edit.html"
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        token = ApiToken(organization=self.organization, user=self.request.user)
+        return {**super().get_form_kwargs(), "instance": token}
 
     def form_valid(self, form: ApiTokenForm) -> HttpResponse:
         try:

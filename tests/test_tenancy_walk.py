@@ -1,0 +1,177 @@
+"""Every UI view and API endpoint, discovered from the URL configuration, called as each kind of caller.
+
+anonymous → sign-in redirect (UI) or 401 (API); a member of another organization → 404; a member without the
+needed role → 403; a member with it → 2xx. New views are covered without touching this file: add a value for
+any new URL parameter to `url_kwargs` and declare the view's permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from portal import services
+from portal.models import AuditLogEntry, Invitation, Membership
+
+OUR_APPS = ("portal.", "projects.", "pipelines.", "provisioning.", "analytics.", "etl.")
+PUBLIC = {"health"}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    params: tuple[str, ...]
+    view: Any
+    is_api: bool
+
+    @property
+    def view_class(self) -> Any:
+        return getattr(self.view, "view_class", None) or getattr(self.view, "cls", None)
+
+    @property
+    def actions(self) -> dict[str, str]:
+        return getattr(self.view, "actions", None) or {}
+
+    def permission(self, method: str) -> str | None:
+        cls = self.view_class
+        if self.is_api:
+            return getattr(cls, "read_permission" if method == "get" else "write_permission", None)
+        return getattr(cls, "permission", None)
+
+
+def _walk(resolver: URLResolver, namespace: str = "", params: tuple[str, ...] = ()) -> Iterator[Route]:
+    for entry in resolver.url_patterns:
+        groups = tuple(entry.pattern.regex.groupindex)
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry, ns, params + groups)
+        elif isinstance(entry, URLPattern) and entry.name:
+            module = getattr(entry.callback, "__module__", "")
+            if module.startswith(OUR_APPS) and entry.name not in PUBLIC:
+                yield Route(
+                    f"{namespace}{entry.name}", params + groups, entry.callback, namespace.startswith("api:")
+                )
+
+
+ROUTES = sorted({r.name: r for r in _walk(get_resolver())}.values(), key=lambda r: r.name)
+
+
+def test_routes_are_discovered():
+    names = {r.name for r in ROUTES}
+    assert {"projects:project_list", "projects:app", "api:project-list", "api:app-detail", "members"} <= names
+    assert len(ROUTES) > 25
+
+
+@pytest.fixture
+def world(cast):
+    invitation = services.invitation_create(
+        organization=cast.org_a,
+        email="new@example.com",
+        roles=["analyst"],
+        invited_by=cast.alice,
+        accept_url=str,
+    )
+    cast.invitation = invitation
+    return cast
+
+
+def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
+    """Values for a route's parameters, always naming objects of organization A."""
+    token = None
+    if "token" in route.name:
+        owner = (
+            actor if Membership.objects.filter(user=actor, organization=world.org_a).exists() else world.alice
+        )
+        token, _ = services.api_token_create(
+            organization=world.org_a, user=owner, name="walk", read_only=True
+        )
+    by_name = {
+        "member": Membership.objects.get(organization=world.org_a, user=world.bob).uuid,
+        "invitation": Invitation.objects.for_organization(world.org_a).first().uuid,
+        "auditlog": AuditLogEntry.objects.for_organization(world.org_a).first().uuid,
+        "token": token.uuid if token else None,
+    }
+    key = next((k for k in by_name if k in route.name), None)
+    values = {
+        "org": world.org_a.slug,
+        "project": world.project_a.project_id,
+        "app": world.app_a.app_id,
+        "key": world.invitation.key,
+        "pk": by_name.get(key),
+        "uuid": by_name.get(key),
+    }
+    return {p: values[p] for p in route.params}
+
+
+def call(route: Route, world: Any, actor: Any, method: str = "get", follow: bool = False) -> Any:
+    url = reverse(route.name, kwargs=url_kwargs(route, world, actor or world.alice))
+    client = APIClient()
+    if actor is not None:
+        client.force_login(actor)
+    return getattr(client, method)(url, {}, format="json" if route.is_api else None, follow=follow)
+
+
+def member_without(perm: str | None, world: Any) -> Any:
+    if perm is None:
+        return None
+    for user in (world.olivia, world.ann, world.bob):
+        if not Membership.objects.get(user=user, organization=world.org_a).has_perm(perm):
+            return user
+    return None
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_sign_in(route, world):
+    response = call(route, world, None)
+    if route.is_api:
+        assert response.status_code == 401, response.content
+    else:
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+ORG_ROUTES = [r for r in ROUTES if "org" in r.params]
+
+
+@pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
+@pytest.mark.django_db
+def test_outsider_gets_404(route, world):
+    assert call(route, world, world.carol).status_code == 404
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+@pytest.mark.django_db
+def test_member_with_role_gets_2xx(route, world):
+    response = call(route, world, world.alice, follow=True)  # the home page redirects to your organization
+    assert 200 <= response.status_code < 300, response.content[:500]
+
+
+@pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
+@pytest.mark.django_db
+def test_member_without_role_gets_403(route, world):
+    methods = ["get"]
+    if route.is_api:
+        methods += [m for m in ("post", "put", "patch", "delete") if m in route.actions]
+    checked = 0
+    for method in methods:
+        actor = member_without(route.permission(method), world)
+        if actor is None:
+            continue
+        checked += 1
+        assert call(route, world, actor, method).status_code == 403, (method, actor)
+    if checked == 0:
+        # Open to every member (e.g. your own API tokens): the member with the fewest rights gets in.
+        assert 200 <= call(route, world, world.bob).status_code < 300
+
+
+@pytest.mark.parametrize("route", [r for r in ORG_ROUTES if r.is_api], ids=lambda r: r.name)
+@pytest.mark.django_db
+def test_outsider_cannot_write_through_the_api(route, world):
+    for method in ("post", "put", "patch", "delete"):
+        if method in route.actions:
+            assert call(route, world, world.carol, method).status_code == 404
