@@ -41,7 +41,7 @@ def cast(db):  # type: ignore[no-untyped-def]
 
     people = {}
     for name, (org, roles) in CAST.items():
-        user, organization = services.user_bootstrap(
+        user, _ = services.user_bootstrap(
             email=f"{name}@example.com", password=PASSWORD, org_slug=f"org-{org}", roles=roles
         )
         people[name] = user
