@@ -28,7 +28,7 @@ from ingestion.exchange import (
     respond,
 )
 from ingestion.metrics import Metrics
-from ingestion.record import ClockCache, build_record, new_request_id
+from ingestion.record import Clock, ClockCache, build_record, new_request_id
 from ingestion.shipper import Shipper
 from ingestion.sinks import Sink, sink_from_url
 from ingestion.spool import Spool, SpoolError, spool_line
@@ -142,20 +142,19 @@ class Collector:
             body = await read_body(receive, self.settings.max_body_bytes)
         except Disconnected:
             return
-        rid = new_request_id()
-        record = self.record(scope, query, body, ua, forwarded, rid)
+        rid, clock = new_request_id(), self.clock.now()
+        record, events = self.record(scope, query, body, ua, forwarded, rid, clock)
         if self.sink.max_record_bytes and len(record) > self.sink.max_record_bytes:
             raise BadRequest(413, f"record over the {self.sink.name} sink's limit")
         if not self.spool.has_room():
             await self.unavailable(send, scope, "spool full" if not self.stopping else "shutting down")
             return
         try:
-            await self.spool.append(spool_line(project_id, self.clock.now().hour_key, record))
+            await self.spool.append(spool_line(project_id, clock.hour_key, record))
         except SpoolError as error:
             await self.unavailable(send, scope, f"spool write failed: {error}")
             return
-        self.metrics.count(200)
-        self.metrics.bytes.inc(len(body))
+        self.metrics.accepted(len(body), events)
         await respond(send, 200, b"", [(b"x-request-id", rid.encode()), *headers])
 
     def record(
@@ -166,7 +165,9 @@ class Collector:
         ua: bytes | None,
         forwarded: bytes | None,
         rid: str,
-    ) -> bytes:
+        clock: Clock,
+    ) -> tuple[bytes, int]:
+        """The raw record of this request and its number of events; refuses bad parameters and bodies."""
         for name in INTEGER_PARAMS:
             value = query.get(name)
             if value and not value.isdigit():
@@ -175,12 +176,11 @@ class Collector:
             data, events = validate_body(body, max_inflated=self.settings.max_inflated_bytes)
         except BadBody as error:
             raise BadRequest(400, str(error)) from error
-        self.metrics.events.inc(events)
         raw_path, query_string = scope.get("raw_path") or scope["path"].encode(), scope["query_string"]
         uri = (raw_path + b"?" + query_string if query_string else raw_path).decode("latin-1")
         client = scope.get("client")
         return build_record(
-            clock=self.clock.now(),
+            clock=clock,
             query=query,
             data=data,
             ip=self.clients.resolve(client[0] if client else "", forwarded),
@@ -189,7 +189,7 @@ class Collector:
             uri=uri,
             rid=rid,
             dev_mode=self.settings.dev_mode,
-        )
+        ), events
 
     def cors_headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
         """CORS headers for an allowed origin; a browser request from any other origin is refused."""
@@ -275,6 +275,7 @@ class Collector:
         if self._watcher is not None:
             self._watcher.cancel()
         await self.spool.close()
+        log.info("spool closed", extra={"segments": len(self.spool.closed)})
         await self.shipper.stop(deadline=deadline)
         log.info("collector stopped", extra={"left_in_spool": len(self.spool.closed)})
 

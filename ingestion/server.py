@@ -27,6 +27,7 @@ def uvicorn_config(collector: Collector) -> uvicorn.Config:
         http=guarded_protocol(limits),
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # X-Forwarded-For is ours to judge (--trusted-proxies), not uvicorn's
         log_config=None,
         server_header=False,
         date_header=False,

@@ -28,6 +28,7 @@ class Shipper:
         self.last_error: str | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="shipper")
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def healthy(self) -> bool:
@@ -38,14 +39,15 @@ class Shipper:
 
     async def stop(self, *, deadline: float) -> None:
         """Stop the loop, then ship what is left until the deadline; what is not shipped stays spooled."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=1.0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), timeout=max(deadline - time.monotonic(), 0.1))
+        log.info("shipper stopped", extra={"segments_left": len(self.spool.closed)})
         self._executor.shutdown(wait=False, cancel_futures=True)
-        await asyncio.get_running_loop().run_in_executor(None, self.sink.close)
+        self.sink.close()
 
     async def drain(self) -> None:
         """Ship every closed segment; give up (leaving it spooled) at the first failure."""
@@ -54,7 +56,7 @@ class Shipper:
                 return
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self.spool.segment_closed.clear()
             await self.drain()
             if self.failures:

@@ -176,9 +176,21 @@ class Spool:
     # the writer
 
     async def _run(self) -> None:
+        ticker = asyncio.get_running_loop().create_task(self._tick())
+        try:
+            await self._write_loop()
+        finally:
+            ticker.cancel()
+
+    async def _tick(self) -> None:
+        """Wake the writer now and then, so an idle active segment still rolls when it is old enough."""
+        while True:
+            await asyncio.sleep(0.25)
+            self._wakeup.set()
+
+    async def _write_loop(self) -> None:
         while not self._stopping or self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=0.25)
+            await self._wakeup.wait()
             self._wakeup.clear()
             await self._flush()
             if self._roll_due():

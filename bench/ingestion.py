@@ -1,0 +1,220 @@
+"""Collector benchmark: wrk on loopback against one collector worker (durable spool, file sink) and, in the
+same run, against nginx answering ``return 200`` (the ceiling on this machine), reported as a ratio.
+
+    make bench-ingestion            # or: .venv/bin/python bench/ingestion.py --duration 10 --connections 32
+
+Bodies are 10-event, ~2 KB Web-SDK-shaped JSON arrays. A second pass throttles wrk to half the measured
+collector rate and reports its p99 latency. At the end every record in the lake is counted: it must be at
+least the number of 200s wrk saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+QUERY = "appId=bench_web&platform=Web&event_bundle_sequence_id=1"
+NGINX_CONF = """worker_processes 1; daemon off; pid {dir}/nginx.pid; error_log stderr error;
+events {{ worker_connections 4096; }}
+http {{ access_log off; client_body_temp_path {dir}/body;
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }} }}
+"""
+WRK_SCRIPT = """wrk.method = "POST"
+local f = io.open("{body}", "rb"); wrk.body = f:read("*a"); f:close()
+wrk.headers["Content-Type"] = "application/json; charset=utf-8"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+{delay}
+"""
+
+
+def web_sdk_body(events: int = 10) -> bytes:
+    """A batch as the Web SDK sends it (spec/ingestion.md §7.2), about 200 bytes per event."""
+    now = int(time.time() * 1000)
+    batch = [
+        {
+            "event_type": "_page_view",
+            "event_id": str(uuid.uuid4()),
+            "app_id": "bench_web",
+            "unique_id": "3f1a2b4c-5d6e",
+            "timestamp": now + i,
+            "platform": "Web",
+            "sdk_name": "aws-solution-clickstream-sdk",
+            "attributes": {"_page_url": f"https://shop.example/p/{i}", "_session_id": "5d6e-20261127"},
+        }
+        for i in range(events)
+    ]
+    return json.dumps(batch, separators=(",", ":")).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def run_wrk(url: str, script: Path, *, duration: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not match:
+            return float("nan")
+        return float(match[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
+
+    total = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),  # type: ignore[index]
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "requests": total,
+        "non_2xx": int(errors[1]) if errors else 0,
+        "socket_errors": socket_errors[1] if socket_errors else "",
+    }
+
+
+def write_script(work: Path, body: Path, *, rate: float = 0, connections: int = 1) -> Path:
+    delay = ""
+    if rate:
+        delay = f"function delay() return {1000.0 * connections / rate:.3f} end"
+    script = work / f"wrk-{int(rate)}.lua"
+    script.write_text(WRK_SCRIPT.format(body=body, delay=delay))
+    return script
+
+
+def start_nginx(work: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = work / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=work, port=port))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work)])
+    wait_for(f"http://127.0.0.1:{port}/")
+    return process, port
+
+
+def start_collector(work: Path, *, fsync: bool) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    command = [sys.executable, "-m", "ingestion", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--sink", f"file://{work}/lake", "--spool-dir", str(work / "spool"), "--log-level", "warning"]
+    command += ["--app-ids", "bench_web", "--project-id", "bench", "--batch-seconds", "2"]
+    command += ["--fsync", "true" if fsync else "false"]
+    process = subprocess.Popen(command, cwd=REPO)
+    wait_for(f"http://127.0.0.1:{port}/ping")
+    return process, port
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def lake_records(work: Path) -> int:
+    return sum(
+        len(gzip.decompress(path.read_bytes()).splitlines()) for path in (work / "lake").rglob("*.log.gz")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: make install (scripts/system-packages.sh) installs it")
+    with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:
+        report = run(Path(tmp), options.duration, options.connections)
+    print(json.dumps(report, indent=2))
+
+
+def run(work: Path, duration: int, connections: int) -> dict[str, object]:
+    body_path = work / "body.json"
+    body = web_sdk_body()
+    body_path.write_bytes(body)
+    script = write_script(work, body_path)
+    nginx, nginx_port = start_nginx(work)
+    try:
+        ceiling = run_wrk(
+            f"http://127.0.0.1:{nginx_port}/collect?{QUERY}",
+            script,
+            duration=duration,
+            connections=connections,
+        )
+    finally:
+        stop(nginx)
+    collector, port = start_collector(work, fsync=True)
+    url = f"http://127.0.0.1:{port}/collect?{QUERY}"
+    try:
+        full = run_wrk(url, script, duration=duration, connections=connections)
+        half_rate = full["rps"] / 2
+        paced = run_wrk(
+            url,
+            write_script(work, body_path, rate=half_rate, connections=16),
+            duration=duration,
+            connections=16,
+        )
+    finally:
+        stop(collector)
+    accepted = full["requests"] - full["non_2xx"] + paced["requests"] - paced["non_2xx"]
+    stored = lake_records(work)
+    return summary(body, ceiling, full, paced, accepted, stored)
+
+
+def summary(
+    body: bytes, ceiling: dict, full: dict, paced: dict, accepted: float, stored: int
+) -> dict[str, object]:
+    return {
+        "body_bytes": len(body),
+        "events_per_request": 10,
+        "cores": os.cpu_count(),
+        "nginx_return_200": ceiling,
+        "collector_max": {**full, "events_per_s": round(full["rps"] * 10)},
+        "collector_at_half_rate": paced,
+        "ratio_collector_to_nginx": round(full["rps"] / ceiling["rps"], 3),
+        "requests_acknowledged": accepted,
+        "records_in_lake": stored,
+        "nothing_lost": stored >= accepted,
+        "target_met": full["rps"] >= 10_000 and paced["p99_ms"] < 10,
+    }
+
+
+if __name__ == "__main__":
+    main()
