@@ -9,5 +9,6 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal import audit
+        from portal.api import schema  # noqa: F401  registers the OpenAPI description of bearer tokens
 
         audit.connect_signals()

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 from django.db.models import Q, QuerySet
 
 from portal.choices import AuditAction, AuditSource
 from portal.models import AuditLogEntry, Membership
+
+MAX_UTC_OFFSET = timedelta(hours=14)  # the widest real time zone; databases refuse much wider offsets
+
+
+class StrictIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time with a real-world UTC offset, handed to the database in UTC."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise ValidationError("The UTC offset must be between -14:00 and +14:00.", code="invalid")
+        return parsed.astimezone(UTC) if offset is not None else parsed
+
+
+class StrictIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = StrictIsoDateTimeField
 
 
 class AuditLogFilterSet(django_filters.FilterSet):
@@ -15,8 +39,8 @@ class AuditLogFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=AuditSource.choices)
     object_type = django_filters.CharFilter(lookup_expr="iexact")
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = AuditLogEntry

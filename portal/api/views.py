@@ -139,6 +139,8 @@ class ApiTokenViewSet(OrganizationViewSet):
     ordering_fields = ["created", "name"]
 
     def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
         return super().get_queryset().filter(user=self.request.user)
 
     @extend_schema(responses={201: serializers.ApiTokenCreatedSerializer})
