@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import uvicorn
 
 from ingestion.app import Collector
@@ -42,6 +44,9 @@ def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush, ship, exit."""
     configure_logging(settings.log_level)
     server = uvicorn.Server(uvicorn_config(Collector(settings)))
+    # uvicorn re-raises the signal it handled once it has shut down; a no-op handler for SIGTERM makes a
+    # clean stop exit with status 0 instead of dying by the signal, so ECS records a normal exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     server.run()
     if not server.started:
         raise SystemExit(3)
