@@ -7,8 +7,8 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django_filters.fields import IsoDateTimeField
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from portal.choices import AuditAction, AuditSource
 from portal.models import AuditLogEntry, Membership

@@ -101,7 +101,12 @@ def invitation_accept(*, invitation: Invitation, user: Any) -> Membership:
 
 
 def api_token_create(
-    *, organization: Organization, user: Any, name: str, read_only: bool = True, expires: datetime | None = None
+    *,
+    organization: Organization,
+    user: Any,
+    name: str,
+    read_only: bool = True,
+    expires: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token for a member and return it with its secret, which is never stored or shown again."""
     if not Membership.objects.filter(organization=organization, user=user).exists():

@@ -11,7 +11,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_sign_in_create_project_and_app_and_read_the_guide(page):
-    services.user_bootstrap(email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=["operator"])
+    services.user_bootstrap(
+        email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=["operator"]
+    )
 
     page.goto("/")
     page.fill("input[name=login]", "olga@example.com")
@@ -49,7 +51,9 @@ def test_sign_in_create_project_and_app_and_read_the_guide(page):
 
 
 def test_form_errors_show_next_to_the_field(page):
-    services.user_bootstrap(email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=["admin"])
+    services.user_bootstrap(
+        email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=["admin"]
+    )
     page.goto("/accounts/login/")
     page.fill("input[name=login]", "olga@example.com")
     page.fill("input[name=password]", "A-long-pass-123")
