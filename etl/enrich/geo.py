@@ -1,0 +1,106 @@
+"""IP geolocation (spec/etl.md §4.2): geoip2fast's bundled country data by default, a MaxMind `.mmdb`
+(GeoLite2-City or compatible) when configured, which also gives region and city."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+from etl.enrich import lookup_join
+
+OUTPUTS = {"geo_continent": "string", "geo_country": "string", "geo_region": "string", "geo_city": "string"}
+
+# ISO 3166 alpha-2 codes per continent (the bundled country database has no continent field).
+_CONTINENTS = {
+    "Africa": "AO BF BI BJ BW CD CF CG CI CM CV DJ DZ EG EH ER ET GA GH GM GN GQ GW KE KM LR LS LY MA MG ML MR "
+    "MU MW MZ NA NE NG RE RW SC SD SH SL SN SO SS ST SZ TD TG TN TZ UG YT ZA ZM ZW",
+    "Antarctica": "AQ BV GS HM TF",
+    "Asia": "AE AF AM AZ BD BH BN BT CC CN CX GE HK ID IL IN IO IQ IR JO JP KG KH KP KR KW KZ LA LB LK MM MN MO "
+    "MV MY NP OM PH PK PS QA SA SG SY TH TJ TL TM TR TW UZ VN YE",
+    "Europe": "AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU LV "
+    "MC MD ME MK MT NL NO PL PT RO RS RU SE SI SJ SK SM UA VA XK",
+    "North America": "AG AI AW BB BL BM BQ BS BZ CA CR CU CW DM DO GD GL GP GT HN HT JM KN KY LC MF MQ MS MX NI "
+    "PA PM PR SV SX TC TT US VC VG VI",
+    "Oceania": "AS AU CK FJ FM GU KI MH MP NC NF NR NU NZ PF PG PN PW SB TK TO TV UM VU WF WS",
+    "South America": "AR BO BR CL CO EC FK GF GY PE PY SR UY VE",
+}
+CONTINENT_OF = {code: name for name, codes in _CONTINENTS.items() for code in codes.split()}
+
+
+@cache
+def _geoip2fast() -> Any:
+    from geoip2fast import GeoIP2Fast
+
+    return GeoIP2Fast(verbose=False)
+
+
+@cache
+def _mmdb(path: str) -> Any:
+    import maxminddb
+
+    return maxminddb.open_database(path)
+
+
+def _from_mmdb(path: str, ip: str) -> dict[str, Any]:
+    record = _mmdb(path).get(ip) or {}
+
+    def name(key: str) -> str | None:
+        return (record.get(key) or {}).get("names", {}).get("en")
+
+    subdivisions = record.get("subdivisions") or []
+    country_code = (record.get("country") or {}).get("iso_code")
+    region = f"{country_code}-{subdivisions[0]['iso_code']}" if subdivisions and country_code else None
+    return {"geo_continent": name("continent"), "geo_country": name("country"), "geo_region": region,
+            "geo_city": name("city")}  # fmt: skip
+
+
+def locate(ip: str | None, mmdb: str | None = None) -> dict[str, Any]:
+    """Continent, country, region and city of one address; empty when unknown, private or malformed."""
+    if not ip:
+        return {}
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return {}
+    if address.is_private or address.is_loopback:
+        return {}
+    if mmdb:
+        return _from_mmdb(mmdb, str(address))
+    found = _geoip2fast().lookup(str(address))
+    code = getattr(found, "country_code", "") or ""
+    if len(code) != 2:
+        return {}
+    return {"geo_continent": CONTINENT_OF.get(code), "geo_country": found.country_name or None}
+
+
+def enrich_geo(events: DataFrame, mmdb: str | None = None) -> DataFrame:
+    """Fills geo columns from the first address of the request's X-Forwarded-For (`ip_first`)."""
+    return lookup_join(events, ["ip_first"], lambda row: locate(row.get("ip_first"), mmdb), OUTPUTS)
+
+
+def anonymise(ip: str | None) -> str | None:
+    """Zeroes the last octet of an IPv4 address and the last 80 bits of an IPv6 one; keeps the list shape."""
+    if not ip:
+        return ip
+    out = []
+    for part in ip.split(","):
+        try:
+            address = ipaddress.ip_address(part.strip())
+        except ValueError:
+            out.append("")
+            continue
+        prefix = 24 if address.version == 4 else 48
+        out.append(str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address))
+    return ", ".join(out)
+
+
+def anonymise_column(df: DataFrame) -> DataFrame:
+    """Replaces `ip` by its anonymised form (computed per distinct address list)."""
+    return (
+        lookup_join(df, ["ip"], lambda row: {"ip_anon": anonymise(row.get("ip"))}, {"ip_anon": "string"})
+        .drop("ip")
+        .withColumnRenamed("ip_anon", "ip")
+    )

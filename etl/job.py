@@ -1,0 +1,215 @@
+"""One exactly-once run: pending raw files → staged tables → commit record → published files.
+
+* Input selection: every raw object not named in an earlier commit record (a manifest, not a time window),
+  so late files are simply picked up by the next run.
+* Staging: everything is written under `job-data/runs/<run>/`; nothing there is visible to readers.
+* Commit: one atomic write of `job-data/commits/<run>.json` (raw keys, staged → final file names, user state).
+  Before it, a failed or killed run leaves only a staging folder, which the next run deletes, and its raw files
+  are still pending. After it, publishing (idempotent moves) is rolled forward by whichever run comes next.
+* Events already written by an earlier run (same app, day and event id) are dropped, so a replayed request
+  never counts twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from etl import tables, transform
+from etl.config import JobConfig
+from etl.lake import Layout
+from etl.plugins import Context, chain
+
+log = logging.getLogger(__name__)
+TABLE_NAMES = ("event_v2", "item_v2", "user_v2", "session")
+
+
+def _key(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p)
+
+
+def _commits(layout: Layout) -> dict[str, dict[str, Any]]:
+    prefix = _key(layout.job_data, "commits")
+    records = {}
+    for key in sorted(layout.out_store.list(prefix)):
+        if key.endswith(".json"):
+            records[key] = json.loads(layout.out_store.read_text(key) or "{}")
+    return records
+
+
+def recover(layout: Layout) -> dict[str, dict[str, Any]]:
+    """Finishes publishing committed runs, deletes staging of uncommitted ones; returns the commit records."""
+    records = _commits(layout)
+    committed = {r["run"] for r in records.values()}
+    for key, record in records.items():
+        if not record.get("published"):
+            _publish(layout, record)
+            layout.out_store.write_text(key, json.dumps(record | {"published": True}))
+    runs = {k.split("/")[0] for k in _relative(layout.out_store.list(_key(layout.job_data, "runs")), layout)}
+    for run in runs - committed:
+        log.info("deleting the staging folder of uncommitted run %s", run)
+    for run in runs:
+        layout.out_store.delete_prefix(_key(layout.job_data, "runs", run))
+    return records
+
+
+def _relative(listing: dict[str, int], layout: Layout) -> list[str]:
+    prefix = _key(layout.job_data, "runs") + "/"
+    return [k[len(prefix) :] for k in listing if k.startswith(prefix)]
+
+
+def _publish(layout: Layout, record: dict[str, Any]) -> None:
+    for src, dst in record["files"].items():
+        layout.out_store.move(src, dst)
+
+
+def pending_files(layout: Layout, records: dict[str, dict[str, Any]]) -> dict[str, int]:
+    done = {key for record in records.values() for key in record["raw"]}
+    return {k: v for k, v in layout.raw_files().items() if k not in done}
+
+
+def _previous_event_ids(spark: SparkSession, layout: Layout, events: DataFrame) -> DataFrame | None:
+    """(app_id, event_id) already published for the days this batch touches (partition-pruned read)."""
+    days = (
+        events.select("app_id", F.date_format("event_timestamp", "yyyy/MM/dd").alias("d"))
+        .distinct()
+        .collect()
+    )
+    base = _key(layout.ods, "event_v2")
+    paths = []
+    for app, day in days:
+        y, m, d = day.split("/")
+        key = _key(base, f"partition_app={app}/partition_year={y}/partition_month={m}/partition_day={d}")
+        if layout.out_store.list(key):
+            paths.append(layout.out_store.url(key))
+    if not paths:
+        return None
+    previous = spark.read.option("basePath", layout.out_store.url(base)).parquet(*paths)
+    return previous.select(F.col("partition_app").alias("app_id"), "event_id")
+
+
+def _stage(df: DataFrame, layout: Layout, run: str, name: str) -> None:
+    df.write.mode("overwrite").partitionBy(
+        "partition_app", "partition_year", "partition_month", "partition_day"
+    ).option("compression", "snappy").parquet(layout.out_store.url(_key(layout.job_data, "runs", run, name)))
+
+
+def _final_names(layout: Layout, run: str) -> dict[str, str]:
+    """Staged parquet file → its published name in the table (unique per run, so moves never collide)."""
+    files = {}
+    for table in TABLE_NAMES:
+        staged = _key(layout.job_data, "runs", run, table)
+        for i, key in enumerate(sorted(k for k in layout.out_store.list(staged) if k.endswith(".parquet"))):
+            partition = key[len(staged) + 1 :].rsplit("/", 1)[0]
+            files[key] = _key(layout.ods, table, partition, f"part-{run}-{i:05d}.snappy.parquet")
+    corrupted = _key(layout.job_data, "runs", run, "corrupted")
+    for key in layout.out_store.list(corrupted):
+        if key.endswith(".gz"):
+            files[key] = _key(layout.job_data, "corrupted", f"run={run}", key.rsplit("/", 1)[1])
+    return files
+
+
+def _user_state(spark: SparkSession, layout: Layout, records: dict[str, dict[str, Any]]) -> DataFrame | None:
+    states = [r["user_state"] for r in records.values() if r.get("user_state")]
+    if not states:
+        return None
+    return spark.read.parquet(layout.out_store.url(sorted(states)[-1]))
+
+
+def run_job(spark: SparkSession, layout: Layout, cfg: JobConfig) -> dict[str, Any]:
+    """Runs once over the pending raw files; returns the run's figures (see `result`)."""
+    started = time.time()
+    records = recover(layout)
+    pending = pending_files(layout, records)
+    if not pending:
+        return result(cfg, started, {}, files=0)
+    counts = _process(spark, layout, cfg, records, sorted(pending))
+    return result(cfg, started, counts, files=len(pending))
+
+
+def _process(
+    spark: SparkSession, layout: Layout, cfg: JobConfig, records: dict[str, dict[str, Any]], raw: list[str]
+) -> dict[str, int]:
+    run = cfg.job_name
+    ctx = Context(spark, cfg)
+    transformer, enrichers = chain(cfg.plugins)
+    out = transformer.transform([layout.raw_store.url(k) for k in raw], ctx)
+    counts = dict(out.counts)
+    events = transform.deduplicate(out.events, _previous_event_ids(spark, layout, out.events))
+    for enricher in (e for e in enrichers if not e.per_event):
+        events = enricher.enrich(events, ctx)
+    events = events.persist(StorageLevel.MEMORY_AND_DISK)
+    counts["unique"] = events.count()
+    counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
+    out.corrupted.coalesce(1).write.mode("overwrite").option("compression", "gzip").json(
+        layout.out_store.url(_key(layout.job_data, "runs", run, "corrupted"))
+    )
+    state_key = _write_derived(spark, layout, cfg, records, events, run)
+    final = events
+    for enricher in (e for e in enrichers if e.per_event):
+        final = enricher.enrich(final, ctx)
+    final = final.persist(StorageLevel.MEMORY_AND_DISK)
+    counts["event_v2"] = final.count()
+    counts["filtered_bot"] = counts["unique"] - counts["event_v2"]
+    _stage(tables.project(transform.partitioned(final), "event_v2", cfg.max_length), layout, run, "event_v2")
+    _commit(layout, run, raw, state_key, counts)
+    events.unpersist()
+    final.unpersist()
+    return counts
+
+
+def _write_derived(
+    spark: SparkSession, layout: Layout, cfg: JobConfig, records: dict[str, Any], events: DataFrame, run: str
+) -> str:
+    """Stages item_v2, session and user_v2, and the new user state; returns the state's key."""
+    items = transform.partitioned(tables.items(events), "app_id")
+    _stage(tables.project(items, "item_v2", cfg.max_length), layout, run, "item_v2")
+    _stage(tables.project(transform.partitioned(tables.sessions(events)), "session"), layout, run, "session")
+    batch = tables.user_state(events)
+    previous = _user_state(spark, layout, records)
+    merged = tables.merge_user_state(batch if previous is None else batch.unionByName(previous))
+    keep_from = F.lit(cfg.now_ms - cfg.user_keep_days * 86_400_000)
+    state_key = _key(layout.job_data, "runs", run, "user_state")
+    merged.where(F.unix_millis("event_timestamp") >= keep_from).write.mode("overwrite").parquet(
+        layout.out_store.url(state_key)
+    )
+    state = spark.read.parquet(layout.out_store.url(state_key))
+    users = tables.users(state, batch, cfg.job_name, cfg.process_time_iso, cfg.created_time)
+    _stage(tables.project(transform.partitioned(users), "user_v2", cfg.max_length), layout, run, "user_v2")
+    return _key(layout.job_data, "user_state", run)
+
+
+def _commit(layout: Layout, run: str, raw: list[str], state_key: str, counts: dict[str, int]) -> None:
+    files = _final_names(layout, run)
+    staged_state = _key(layout.job_data, "runs", run, "user_state")
+    for key in layout.out_store.list(staged_state):
+        files[key] = _key(state_key, key[len(staged_state) + 1 :])
+    record = {"run": run, "raw": raw, "files": files, "user_state": state_key, "counts": counts}
+    commit_key = _key(layout.job_data, "commits", f"{run}.json")
+    layout.out_store.write_text(commit_key, json.dumps(record))
+    _publish(layout, record)
+    layout.out_store.write_text(commit_key, json.dumps(record | {"published": True}))
+    layout.out_store.delete_prefix(_key(layout.job_data, "runs", run))
+
+
+def result(cfg: JobConfig, started: float, counts: dict[str, int], files: int) -> dict[str, Any]:
+    """The figures a Job row records and CloudWatch receives."""
+    filtered = sum(counts.get(k, 0) for k in (transform.STALE, transform.FUTURE, transform.UNKNOWN_APP))
+    return {
+        "run": cfg.job_name,
+        "files": files,
+        "requests": counts.get("requests", 0),
+        "rows_in": sum(counts.get(k, 0) for k in (transform.OK, transform.CORRUPT)) + filtered,
+        "rows_out": counts.get("event_v2", 0),
+        "corrupted": counts.get(transform.CORRUPT, 0),
+        "filtered": filtered + counts.get("filtered_bot", 0),
+        "filtered_bot": counts.get("filtered_bot", 0),
+        "deduplicated": counts.get("deduplicated", 0),
+        "duration_s": round(time.time() - started, 3),
+    }

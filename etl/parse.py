@@ -1,0 +1,357 @@
+"""Per-event field extraction into event_v2 columns (spec/etl.md §2.3–§2.8), in Spark SQL only.
+
+Each event is parsed once into a VARIANT (`v`); fields are read with `try_variant_get`, so a value of the wrong
+type becomes null instead of failing the row, as the original's lenient deserializers do.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+KNOWN_TOP_KEYS = frozenset(
+    [
+        "app_id",
+        "unique_id",
+        "user_pseudo_id",
+        "device_id",
+        "device_unique_id",
+        "advertising_id",
+        "event_type",
+        "event_name",
+        "event_id",
+        "timestamp",
+        "platform",
+        "os_version",
+        "make",
+        "brand",
+        "model",
+        "carrier",
+        "network_type",
+        "screen_height",
+        "screen_width",
+        "viewport_width",
+        "viewport_height",
+        "zone_offset",
+        "locale",
+        "system_language",
+        "sdk_version",
+        "sdk_name",
+        "app_version",
+        "app_package_name",
+        "app_title",
+        "host_name",
+        "user",
+        "attributes",
+        "items",
+        "event_value",
+        "event_value_in_usd",
+        "event_value_currency",
+        "currency",
+    ]
+)
+KNOWN_ATTRIBUTES = frozenset(
+    [
+        "_traffic_source_source",
+        "_traffic_source_medium",
+        "_traffic_source_campaign",
+        "_traffic_source_content",
+        "_traffic_source_term",
+        "_traffic_source_campaign_id",
+        "_traffic_source_clid_platform",
+        "_traffic_source_clid",
+        "_traffic_source_channel_group",
+        "_traffic_source_category",
+        "_utm_source",
+        "_utm_medium",
+        "_utm_campaign",
+        "_utm_content",
+        "_utm_term",
+        "_utm_id",
+        "_utm_source_platform",
+        "_gclid",
+        "_session_id",
+        "_session_start_timestamp",
+        "_session_start_time_msec",
+        "_session_duration",
+        "_session_number",
+        "_is_first_time",
+        "_previous_app_version",
+        "_previous_os_version",
+        "_search_key",
+        "_search_term",
+        "_link_classes",
+        "_link_domain",
+        "_link_id",
+        "_link_url",
+        "_outbound",
+        "_engagement_time_msec",
+        "_error_code",
+        "_error_message",
+        "_exception_message",
+        "_exception_stack",
+        "_page_referrer",
+        "_page_referrer_title",
+        "_page_title",
+        "_page_url",
+        "_latest_referrer",
+        "_latest_referrer_host",
+        "_entrances",
+        "_previous_timestamp",
+        "_screen_name",
+        "_screen_id",
+        "_screen_unique_id",
+        "_previous_screen_name",
+        "_previous_screen_id",
+        "_previous_screen_unique_id",
+        "_app_install_channel",
+        "_app_install_source",
+        "_install_channel",
+    ]
+)
+MAX_ATTRIBUTES = 1000
+LIFECYCLE_EVENTS = ("_first_open", "_first_visit", "_profile_set")
+MOBILE_OS = ("android", "ios", "wechatmp")
+SHIFT_THRESHOLD_MS = 600_000
+
+
+def top(name: str, type_: str = "string") -> Column:
+    return F.expr(f"try_variant_get(v, '$.{name}', '{type_}')")
+
+
+def attr(*names: str, type_: str = "string") -> Column:
+    return F.coalesce(*[F.expr(f"try_variant_get(v, '$.attributes.{n}', '{type_}')") for n in names])
+
+
+def only_for(event: str, value: Column) -> Column:
+    return F.when(F.col("event_name") == event, value)
+
+
+def decoded(value: Column) -> Column:
+    return F.coalesce(F.try_url_decode(value), value)
+
+
+def _host(url: Column) -> Column:
+    return F.try_parse_url(_with_scheme(url), F.lit("HOST"))
+
+
+def sql_value(x: str) -> str:
+    """SQL for a variant's value as text: JSON text for objects, arrays and null, else its plain string."""
+    return (
+        f"case when schema_of_variant({x}) rlike '^(OBJECT|ARRAY|VOID)' then to_json({x}) "
+        f"else cast({x} as string) end"
+    )
+
+
+def sql_type(x: str) -> str:
+    """SQL for the original's type name of a variant value: string, number, boolean or object."""
+    return (
+        f"case when schema_of_variant({x}) = 'STRING' then 'string' "
+        f"when schema_of_variant({x}) = 'BOOLEAN' then 'boolean' "
+        f"when schema_of_variant({x}) rlike '^(BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT|DECIMAL)' then 'number' "
+        "else 'object' end"
+    )
+
+
+def typed_map(map_col: str) -> Column:
+    """map<string,variant> → map<string, struct<value:string, type:string>> (spec/etl.md §2.6)."""
+    return F.expr(
+        f"transform_values({map_col}, (k, x) -> named_struct('value', {sql_value('x')}, 'type', {sql_type('x')}))"
+    )
+
+
+def custom_map() -> Column:
+    """Unknown top-level keys merged with unknown attributes (attributes win), as map<string,variant>."""
+    top_keys = ", ".join(f"'{k}'" for k in sorted(KNOWN_TOP_KEYS))
+    attr_keys = ", ".join(f"'{k}'" for k in sorted(KNOWN_ATTRIBUTES))
+    return F.expr(
+        f"""map_concat(
+            map_filter(try_variant_get(v, '$', 'map<string,variant>'), (k, x) -> not array_contains(array({top_keys}), k)),
+            map_filter(coalesce(attrs, map()), (k, x) -> not array_contains(array({attr_keys}), k)))"""
+    )
+
+
+def time_diff(now_ms: Column) -> Column:
+    """Milliseconds to add to the client's times (spec/etl.md §2.4); 0 unless the event is in the future."""
+    ts = F.col("client_ts")
+    upload = F.col("upload_ms")
+    shifted = ts + (F.col("ingest_ms") - upload)
+    future = ts > now_ms
+    return (
+        F.when(~future, F.lit(0))
+        .when(upload.isNotNull() & (shifted <= now_ms), F.col("ingest_ms") - upload)
+        .otherwise(F.col("ingest_ms") - ts)
+    )
+
+
+def event_base_columns() -> dict[str, Column]:
+    """Columns computed straight from the variant; the rest depend on these."""
+    return {
+        "event_id": top("event_id"),
+        "event_name": F.coalesce(top("event_type"), top("event_name")),
+        "app_id": top("app_id"),
+        "client_ts": top("timestamp", "bigint"),
+        "ingest_ms": F.col("ingest_time").cast("bigint"),
+        "upload_ms": F.coalesce(
+            F.col("client_timestamp").cast("bigint"),
+            F.expr("try_parse_url(concat('http://x', uri), 'QUERY', 'upload_timestamp')").cast("bigint"),
+        ),
+        "attrs": F.expr("try_variant_get(v, '$.attributes', 'map<string,variant>')"),
+        "user_map": F.expr("try_variant_get(v, '$.user', 'map<string,variant>')"),
+        "page_url_raw": attr("_page_url"),
+        "latest_referrer_raw": attr("_latest_referrer"),
+    }
+
+
+def _bundle_sequence() -> Column:
+    return F.expr("try_parse_url(concat('http://x', uri), 'QUERY', 'event_bundle_sequence_id')").cast(
+        "bigint"
+    )
+
+
+def _plus_diff(value: Column) -> Column:
+    return value + F.col("time_diff")
+
+
+def event_columns() -> dict[str, Column]:
+    """event_v2 columns, in terms of the base columns and `time_diff`."""
+    platform = top("platform")
+    value = F.coalesce(top("event_value", "double"), top("event_value_in_usd", "double"))
+    page_url = F.col("page_url_raw")
+    return {
+        "event_time_msec": F.col("client_ts") + F.col("time_diff"),
+        "event_value": value,
+        "event_value_currency": F.when(
+            value.isNotNull(), F.coalesce(top("event_value_currency"), top("currency"), F.lit("USD"))
+        ).otherwise(F.coalesce(top("event_value_currency"), top("currency"))),
+        "event_bundle_sequence_id": _bundle_sequence(),
+        "ingest_time_msec": F.col("ingest_ms"),
+        "device_mobile_brand_name": top("brand"),
+        "device_mobile_model_name": top("model"),
+        "device_manufacturer": top("make"),
+        "device_carrier": top("carrier"),
+        "device_network_type": top("network_type"),
+        "device_operating_system": F.when(F.lower(platform).isin(*MOBILE_OS), platform),
+        "device_operating_system_version": top("os_version"),
+        "device_vendor_id": top("device_id"),
+        "device_advertising_id": F.coalesce(top("device_unique_id"), top("advertising_id")),
+        "device_system_language": top("system_language"),
+        "device_time_zone_offset_seconds": (top("zone_offset", "bigint") / 1000).cast("int"),
+        "device_ua": F.when(F.col("ua").isNotNull(), F.create_map(F.lit("string"), F.col("ua"))),
+        "device_screen_width": top("screen_width", "int"),
+        "device_screen_height": top("screen_height", "int"),
+        "device_viewport_width": top("viewport_width", "int"),
+        "device_viewport_height": top("viewport_height", "int"),
+        "geo_locale": top("locale"),
+        "user_first_touch_time_msec": _plus_diff(top("user._user_first_touch_timestamp.value", "bigint")),
+        "app_package_id": top("app_package_name"),
+        "app_version": top("app_version"),
+        "app_title": top("app_title"),
+        "app_install_source": attr("_app_install_channel", "_app_install_source", "_install_channel"),
+        "platform": F.coalesce(platform, F.lit("Web")),
+        "screen_view_screen_name": attr("_screen_name"),
+        "screen_view_screen_id": attr("_screen_id"),
+        "screen_view_screen_unique_id": attr("_screen_unique_id"),
+        "screen_view_previous_screen_name": attr("_previous_screen_name"),
+        "screen_view_previous_screen_id": attr("_previous_screen_id"),
+        "screen_view_previous_screen_unique_id": attr("_previous_screen_unique_id"),
+        "screen_view_previous_time_msec": only_for(
+            "_screen_view", _plus_diff(attr("_previous_timestamp", type_="bigint"))
+        ),
+        "screen_view_engagement_time_msec": only_for(
+            "_screen_view", attr("_engagement_time_msec", type_="bigint")
+        ),
+        "screen_view_entrances": attr("_entrances", type_="boolean"),
+        "page_view_page_referrer": decoded(attr("_page_referrer")),
+        "page_view_page_referrer_title": decoded(attr("_page_referrer_title")),
+        "page_view_previous_time_msec": only_for(
+            "_page_view", _plus_diff(attr("_previous_timestamp", type_="bigint"))
+        ),
+        "page_view_engagement_time_msec": only_for(
+            "_page_view", attr("_engagement_time_msec", type_="bigint")
+        ),
+        "page_view_page_title": decoded(attr("_page_title")),
+        "page_view_page_url": decoded(page_url),
+        "page_view_page_url_path": F.try_parse_url(_with_scheme(page_url), F.lit("PATH")),
+        "page_view_page_url_query_parameters": _query_map(page_url),
+        "page_view_hostname": F.coalesce(top("host_name"), _host(page_url)),
+        "page_view_latest_referrer": decoded(F.col("latest_referrer_raw")),
+        "page_view_latest_referrer_host": F.coalesce(
+            attr("_latest_referrer_host"), _host(F.col("latest_referrer_raw"))
+        ),
+        "page_view_entrances": attr("_entrances", type_="boolean"),
+        "app_start_is_first_time": only_for("_app_start", attr("_is_first_time", type_="boolean")),
+        "upgrade_previous_app_version": attr("_previous_app_version"),
+        "upgrade_previous_os_version": attr("_previous_os_version"),
+        "search_key": attr("_search_key"),
+        "search_term": attr("_search_term"),
+        "outbound_link_classes": attr("_link_classes"),
+        "outbound_link_domain": attr("_link_domain"),
+        "outbound_link_id": attr("_link_id"),
+        "outbound_link_url": attr("_link_url"),
+        "outbound_link": attr("_outbound", type_="boolean"),
+        "user_engagement_time_msec": only_for(
+            "_user_engagement", attr("_engagement_time_msec", type_="bigint")
+        ),
+        "user_id": top("user._user_id.value"),
+        "user_pseudo_id": F.coalesce(top("unique_id"), top("user_pseudo_id")),
+        "session_id": attr("_session_id"),
+        "session_start_time_msec": _plus_diff(
+            attr("_session_start_time_msec", "_session_start_timestamp", type_="bigint")
+        ),
+        "session_duration": attr("_session_duration", type_="bigint"),
+        "session_number": attr("_session_number", type_="bigint"),
+        "scroll_engagement_time_msec": only_for("_scroll", attr("_engagement_time_msec", type_="bigint")),
+        "sdk_error_code": attr("_error_code"),
+        "sdk_error_message": attr("_error_message"),
+        "sdk_version": top("sdk_version"),
+        "sdk_name": top("sdk_name"),
+        "app_exception_message": attr("_exception_message"),
+        "app_exception_stack": attr("_exception_stack"),
+    }
+
+
+def _with_scheme(url: Column) -> Column:
+    return F.when(F.locate("://", F.substring(url, 1, 15)) == 0, F.concat(F.lit("https://"), url)).otherwise(
+        url
+    )
+
+
+def _query_map(url: Column) -> Column:
+    """Query parameters as map<param, values joined by ','>, values URL-decoded; null without parameters."""
+    query = F.try_parse_url(_with_scheme(url), F.lit("QUERY"))
+    pairs = F.transform(F.filter(F.split(query, "&"), lambda p: p != ""), lambda p: F.split(p, "=", 2))
+    keys = F.array_distinct(F.transform(pairs, lambda p: p[0]))
+    values = F.transform(
+        keys,
+        lambda k: F.array_join(
+            F.transform(
+                F.filter(pairs, lambda p: p[0] == k),
+                lambda p: F.coalesce(F.try_url_decode(F.coalesce(p[1], F.lit(""))), p[1]),
+            ),
+            ",",
+        ),
+    )
+    return F.when(F.size(keys) > 0, F.map_from_arrays(keys, values))
+
+
+def traffic_client_columns() -> dict[str, Column]:
+    """Step A of spec/etl.md §4.3: the SDK's own traffic values (preset key, else UTM)."""
+    gclid = attr("_gclid")
+    return {
+        "traffic_source_source": attr("_traffic_source_source", "_utm_source"),
+        "traffic_source_medium": attr("_traffic_source_medium", "_utm_medium"),
+        "traffic_source_campaign": attr("_traffic_source_campaign", "_utm_campaign"),
+        "traffic_source_content": attr("_traffic_source_content", "_utm_content"),
+        "traffic_source_term": attr("_traffic_source_term", "_utm_term"),
+        "traffic_source_campaign_id": attr("_traffic_source_campaign_id", "_utm_id"),
+        "traffic_source_clid_platform": attr("_traffic_source_clid_platform", "_utm_source_platform"),
+        "traffic_source_clid": F.coalesce(
+            attr("_traffic_source_clid"),
+            F.when(
+                gclid.isNotNull(), F.to_json(F.struct(F.lit("gclid").alias("type"), gclid.alias("value")))
+            ),
+        ),
+        "traffic_source_channel_group": attr("_traffic_source_channel_group"),
+        "traffic_source_category": attr("_traffic_source_category"),
+    }

@@ -1,0 +1,163 @@
+"""The built-in transformer: raw requests → cleaned, de-duplicated event rows (spec/etl.md §2.1–§2.8).
+
+`parse_requests` is the expensive pass (JSON parsing); its result is cached and every later step (counts,
+corrupted records, the four tables) reads the cache, so the raw data is read and parsed once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from etl import parse, read
+from etl.config import JobConfig
+
+OK, CORRUPT, STALE, FUTURE, UNKNOWN_APP = (
+    "ok",
+    "corrupted",
+    "filtered_freshness",
+    "filtered_future",
+    "filtered_app",
+)
+
+
+@dataclass
+class Parsed:
+    """The cached per-event rows and what happened to each."""
+
+    rows: DataFrame
+    counts: dict[str, int]
+
+
+def _status(cfg: JobConfig) -> Column:
+    name, ts = F.col("event_name"), F.col("client_ts")
+    lifecycle = name.isin(*parse.LIFECYCLE_EVENTS)
+    stale = (F.col("ingest_ms") - ts) > F.lit(cfg.freshness_hours * 3_600_000)
+    app_ok = F.col("app_id").isin(*cfg.app_ids) & (F.trim(F.coalesce("appId", F.lit(""))) != "")
+    return (
+        F.when(F.col("error").isNotNull(), F.lit(CORRUPT))
+        .when(~lifecycle & (ts > F.lit(cfg.now_ms)), F.lit(FUTURE))
+        .when(~lifecycle & stale, F.lit(STALE))
+        .when(~app_ok, F.lit(UNKNOWN_APP))
+        .otherwise(F.lit(OK))
+    )
+
+
+def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Parsed:
+    """Reads, decodes, explodes and classifies every event; caches the result."""
+    exploded = read.explode_events(read.decode_bodies(read.read_raw(spark, paths)))
+    with_v = exploded.withColumn("v", F.expr("try_parse_json(event)"))
+    base = with_v.select("*", *[c.alias(n) for n, c in parse.event_base_columns().items()])
+    too_many = F.size(F.coalesce("attrs", F.create_map())) > parse.MAX_ATTRIBUTES
+    checked = base.withColumn(
+        "error", F.coalesce(read.event_error(), F.when(too_many, F.lit("more than 1000 attributes")))
+    )
+    rows = checked.withColumn("status", _status(cfg)).persist(StorageLevel.MEMORY_AND_DISK)
+    counts: dict[str, int] = {"requests": 0}
+    for row in rows.groupBy("status", F.coalesce(F.col("pos"), F.lit(0)) == 0).count().collect():
+        counts[row[0]] = counts.get(row[0], 0) + row[2]
+        counts["requests"] += row[2] if row[1] else 0
+    return Parsed(rows, counts)
+
+
+def corrupted_records(parsed: Parsed) -> DataFrame:
+    """What is written aside: the raw line's fields, the event text and the reason."""
+    return parsed.rows.where(F.col("status") == CORRUPT).select(
+        "input_file_name", "rid", "appId", "ingest_time", "uri", "data", "_corrupt_record", "event",
+        F.col("error").alias("reason"),
+    )  # fmt: skip
+
+
+def _process_info(cfg: JobConfig) -> Column:
+    iso = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+    shifted = F.col("time_diff") != 0
+    entries = {
+        "rid": F.col("rid"),
+        "ingest_time": F.date_format(F.timestamp_millis("ingest_ms"), iso),
+        "input_file_name": F.col("input_file_name"),
+        "source_ip": F.col("ip"),
+        "upload_time": F.date_format(F.timestamp_millis("upload_ms"), iso),
+        "event_timestamp_adjusted": F.when(shifted, F.lit("true")),
+        "event_timestamp_adjusted_from": F.when(shifted, F.col("client_ts").cast("string")),
+        "event_timestamp_adjusted_to": F.when(
+            shifted, (F.col("client_ts") + F.col("time_diff")).cast("string")
+        ),
+        "event_timestamp_adjusted_reason": F.when(shifted, F.lit("event timestamp is in the future")),
+        "process_job_id": F.lit(cfg.job_name),
+        "process_time": F.lit(cfg.process_time_iso),
+    }
+    pairs = [x for k, v in entries.items() for x in (F.lit(k), v)]
+    return F.map_filter(F.create_map(*pairs), lambda k, v: v.isNotNull())
+
+
+def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
+    """Accepted events with every event_v2 column known before enrichment, plus `ua`, `ip` and `items`."""
+    ok = parsed.rows.where(F.col("status") == OK).withColumn("time_diff", parse.time_diff(F.lit(cfg.now_ms)))
+    cols = {**parse.event_columns(), **parse.traffic_client_columns()}
+    custom = parse.custom_map()
+    ok = ok.drop(*[c for c in cols if c in ok.columns])  # the request's own `platform`
+    if cfg.anonymise_ip:
+        from etl.enrich.geo import anonymise_column
+
+        ok = anonymise_column(ok)
+    with_cols = ok.select(
+        "*",
+        *[c.alias(n) for n, c in cols.items()],
+        F.when(F.size(custom) > 0, custom).alias("custom_raw"),
+        F.expr("try_variant_get(v, '$.items', 'array<map<string,variant>>')").alias("items"),
+        _user_properties().alias("user_properties"),
+        _user_properties_json().alias("user_properties_json_str"),
+    )
+    return with_cols.select(
+        "*",
+        F.timestamp_millis("event_time_msec").alias("event_timestamp"),
+        parse.typed_map("custom_raw").alias("custom_parameters"),
+        F.to_json("custom_raw").alias("custom_parameters_json_str"),
+        _process_info(cfg).alias("process_info"),
+        F.lit(cfg.created_time).cast("timestamp").alias("created_time"),
+        F.lit(cfg.project_id).alias("project_id"),
+        F.trim(F.split(F.col("ip"), ",")[0]).alias("ip_first"),
+    )
+
+
+def _user_properties() -> Column:
+    """User attributes `{value, set_timestamp}` → map<string, struct<value, type, set_time_msec>> (§2.7)."""
+    inner = "(case when schema_of_variant(x) like 'OBJECT%' then variant_get(x, '$.value') else x end)"
+    return F.expr(
+        f"""case when size(user_map) > 0 then transform_values(user_map, (k, x) -> named_struct(
+            'value', {parse.sql_value(inner)}, 'type', {parse.sql_type(inner)},
+            'set_time_msec', try_variant_get(x, '$.set_timestamp', 'bigint'))) end"""
+    )
+
+
+def _user_properties_json() -> Column:
+    return F.expr(
+        """case when size(user_map) > 0 then to_json(transform_values(user_map, (k, x) -> named_struct(
+            'set_time_msec', try_variant_get(x, '$.set_timestamp', 'bigint'),
+            'value', case when schema_of_variant(x) like 'OBJECT%' then variant_get(x, '$.value') else x end)))
+        end"""
+    )
+
+
+def deduplicate(events: DataFrame, previous_ids: DataFrame | None) -> DataFrame:
+    """One row per (app_id, event_id): within the run, and none already written by an earlier run."""
+    unique = events.dropDuplicates(["app_id", "event_id"])
+    if previous_ids is None:
+        return unique
+    return unique.join(previous_ids, on=["app_id", "event_id"], how="left_anti")
+
+
+def partitioned(df: DataFrame, app_col: str = "app_id") -> DataFrame:
+    """Adds the four partition columns from `event_timestamp` (UTC) and the app id."""
+    ts = F.col("event_timestamp")
+    return df.withColumns(
+        {
+            "partition_app": F.col(app_col),
+            "partition_year": F.date_format(ts, "yyyy"),
+            "partition_month": F.date_format(ts, "MM"),
+            "partition_day": F.date_format(ts, "dd"),
+        }
+    )
