@@ -64,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the collector")
     defaults = Settings(sink="")
 
-    def option(flag: str, kind: type = str, **kwargs: object) -> None:
+    def option(flag: str, kind: type = str, *aliases: str, **kwargs: object) -> None:
         fallback = kwargs.pop("default", getattr(defaults, flag.replace("-", "_"), None))
-        serve.add_argument(f"--{flag}", type=kind, default=env_default(flag, fallback), **kwargs)  # type: ignore[arg-type]
+        names = [f"--{flag}", *aliases]
+        serve.add_argument(*names, type=kind, default=env_default(flag, fallback), **kwargs)  # type: ignore[arg-type]
 
     option("sink", help="file:///lake, s3://bucket/prefix, kinesis://stream or kafka://host:9092/topic")
     option("host")
@@ -74,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     option("path", help="the collect endpoint path (default /collect)")
     option("app-ids", default="", help="comma list of accepted app ids (with --project-id)")
     option("project-id")
-    option("app-ids-file", help='JSON {"apps": {"<appId>": {"project_id": "<p>"}}}, reloaded on change')
+    option(
+        "app-ids-file",
+        str,
+        "--allowlist-file",
+        help='JSON {"apps": {"<appId>": {"project_id": "<p>"}}}, reloaded on change',
+    )
     option("cors-origins", default="", help="comma list: https://shop.example, *.example.com, or *")
     option(
         "trusted-proxies", default="", help="comma list of addresses/networks whose X-Forwarded-For is used"
