@@ -7,6 +7,7 @@ import gzip
 import ipaddress
 import json
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -152,3 +153,13 @@ def test_every_flag_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert settings.sink == "file:///tmp/lake" and settings.app_ids == ("a", "b")
     assert settings.port == 9000, "a flag wins over the environment"
     assert settings.cors_origins == ("*",)
+
+
+def test_the_image_installs_the_versions_pinned_in_pyproject() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    pins = set(re.findall(r'"([a-z\-]+(?:\[\w+\])?==[\w.]+)"', (repo / "pyproject.toml").read_text()))
+    image = set(
+        re.findall(r'"([a-z\-]+(?:\[\w+\])?==[\w.]+)"', (repo / "ingestion" / "Dockerfile").read_text())
+    )
+    assert image and image <= pins, image - pins
+    assert "USER collector" in (repo / "ingestion" / "Dockerfile").read_text()
