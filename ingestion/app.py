@@ -30,7 +30,7 @@ from ingestion.exchange import (
 from ingestion.metrics import Metrics
 from ingestion.record import Clock, ClockCache, build_record, new_request_id
 from ingestion.shipper import Shipper
-from ingestion.sinks import Sink, sink_from_url
+from ingestion.sinks import Sink, sink_limits
 from ingestion.spool import Spool, SpoolError, spool_line
 
 log = logging.getLogger("ingestion.request")
@@ -52,7 +52,7 @@ class Collector:
         self.cors = CorsPolicy(settings.cors_origins)
         self.clients = ClientAddress(settings.trusted_proxies)
         self.clock = ClockCache()
-        self.sink = sink or sink_from_url(settings.sink)
+        self.sink_name, self.max_record_bytes = sink_limits(settings.sink)
         self.spool = Spool(
             settings.spool_dir,
             max_bytes=settings.spool_max_bytes,
@@ -60,7 +60,7 @@ class Collector:
             segment_seconds=settings.batch_seconds,
             fsync=settings.fsync,
         )
-        self.shipper = Shipper(self.spool, self.sink, self.metrics)
+        self.shipper = Shipper(self.spool, self.metrics, sink_url=settings.sink, sink=sink)
         self.stopping = False
         self._watcher: asyncio.Task[None] | None = None
 
@@ -144,8 +144,8 @@ class Collector:
             return
         rid, clock = new_request_id(), self.clock.now()
         record, events = self.record(scope, query, body, ua, forwarded, rid, clock)
-        if self.sink.max_record_bytes and len(record) > self.sink.max_record_bytes:
-            raise BadRequest(413, f"record over the {self.sink.name} sink's limit")
+        if self.max_record_bytes and len(record) > self.max_record_bytes:
+            raise BadRequest(413, f"record over the {self.sink_name} sink's limit")
         if not self.spool.has_room():
             await self.unavailable(send, scope, "spool full" if not self.stopping else "shutting down")
             return
@@ -217,7 +217,7 @@ class Collector:
         healthy = not self.stopping and self.spool.has_room() and (self.shipper.healthy or not filling)
         return healthy, {
             "status": "ok" if healthy else "unhealthy",
-            "sink": self.sink.name,
+            "sink": self.sink_name,
             "sink_healthy": self.shipper.healthy,
             "sink_error": self.shipper.last_error,
             "spool_bytes": self.spool.stored_bytes,
@@ -267,7 +267,7 @@ class Collector:
         await self.spool.start()
         self.shipper.start()
         self._watcher = asyncio.get_running_loop().create_task(self.watch())
-        log.info("collector started", extra={"sink": self.sink.name, "apps": len(self.allow.apps)})
+        log.info("collector started", extra={"sink": self.sink_name, "apps": len(self.allow.apps)})
 
     async def shutdown(self, *, deadline: float) -> None:
         """Refuse new records, make the pending ones durable, and ship what the grace period allows."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ENV_PREFIX = "COLLECTOR_"
@@ -43,7 +43,6 @@ class Settings:
     grace: float = 30.0
     max_connections: int = 10_000
     log_level: str = "info"
-    kafka_options: dict[str, str] = field(default_factory=dict)
 
 
 def env_default(flag: str, fallback: object = None) -> object:
@@ -102,7 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in ("header-timeout", "body-timeout", "keep-alive", "grace"):
         option(flag, float)
     option("log-level")
-    option("kafka-option", default="", help="extra librdkafka settings, comma list of key=value")
     return parser
 
 
@@ -132,5 +130,4 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             ipaddress.ip_network(p, strict=False) for p in comma_list(args.trusted_proxies)
         ),
         spool_dir=Path(args.spool_dir),
-        kafka_options=dict(item.split("=", 1) for item in comma_list(args.kafka_option)),
     )

@@ -1,32 +1,47 @@
 """The shipper: moves closed spool segments to the sink, oldest first, and removes each one only after the
-sink confirmed it. A failure keeps the segment and retries with back-off; the spool absorbs the outage."""
+sink confirmed it. A failure keeps the segment and retries with back-off; the spool absorbs the outage.
+
+The sink's work runs in a child process (``shipping.py``) so that gzip and the SDK clients never compete
+with the request path for the interpreter lock; a sink object passed in instead runs on a thread (tests)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from ingestion.metrics import Metrics
+from ingestion.shipping import close_sink, put_segment, ship_segment, start_worker
 from ingestion.sinks import Sink
-from ingestion.spool import Segment, Spool, read_segment
+from ingestion.spool import Segment, Spool
 
 log = logging.getLogger("ingestion.shipper")
 
 
 class Shipper:
-    """Runs as one task next to the server; the sink's blocking calls run on a thread of their own."""
+    """Runs as one task next to the server."""
 
-    def __init__(self, spool: Spool, sink: Sink, metrics: Metrics, *, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        metrics: Metrics,
+        *,
+        sink_url: str,
+        sink: Sink | None = None,
+        max_backoff: float = 5.0,
+    ) -> None:
         self.spool = spool
-        self.sink = sink
         self.metrics = metrics
+        self.sink_url = sink_url
+        self.sink = sink
         self.max_backoff = max_backoff
         self.failures = 0
         self.last_error: str | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="shipper")
+        self._executor: Executor | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -46,8 +61,7 @@ class Shipper:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), timeout=max(deadline - time.monotonic(), 0.1))
         log.info("shipper stopped", extra={"segments_left": len(self.spool.closed)})
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self.sink.close()
+        await self._close_executor()
 
     async def drain(self) -> None:
         """Ship every closed segment; give up (leaving it spooled) at the first failure."""
@@ -66,27 +80,58 @@ class Shipper:
                     await asyncio.wait_for(self.spool.segment_closed.wait(), timeout=1.0)
 
     async def ship(self, segment: Segment) -> bool:
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            lines = await loop.run_in_executor(self._executor, read_segment, segment.path)
-            await loop.run_in_executor(self._executor, self.sink.put, segment, lines)
+            records = await self._put(segment)
         except Exception as error:  # a sink can fail in many ways; all of them mean "keep it spooled"
             self._failed(segment, error)
             return False
         self.metrics.sink_latency.observe(time.perf_counter() - started)
         self.spool.remove(segment)
         if self.failures:
-            log.info("sink recovered", extra={"sink": self.sink.name, "failures": self.failures})
+            log.info("sink recovered", extra={"failures": self.failures})
         self.failures, self.last_error = 0, None
-        log.debug("segment shipped", extra={"segment": segment.path.name, "records": len(lines)})
+        log.debug("segment shipped", extra={"segment": segment.path.name, "records": records})
         return True
+
+    async def _put(self, segment: Segment) -> int:
+        loop = asyncio.get_running_loop()
+        executor = self._executor or self._new_executor()
+        try:
+            if self.sink is not None:
+                return await loop.run_in_executor(executor, put_segment, self.sink, segment)
+            args = (str(segment.path), segment.seq, segment.epoch, segment.uid)
+            return await loop.run_in_executor(executor, ship_segment, *args)
+        except BrokenProcessPool:
+            self._executor = None  # the worker died; a new one is started for the next attempt
+            raise
+
+    def _new_executor(self) -> Executor:
+        if self.sink is not None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="shipper")
+        else:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(
+                1, context, initializer=start_worker, initargs=(self.sink_url,)
+            )
+        return self._executor
+
+    async def _close_executor(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        with contextlib.suppress(Exception):
+            if self.sink is not None:
+                self.sink.close()
+            else:
+                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, close_sink), 10)
+        executor.shutdown(wait=False, cancel_futures=True)
 
     def _failed(self, segment: Segment, error: Exception) -> None:
         self.failures += 1
-        self.last_error = str(error)
+        self.last_error = str(error)[:500]
         self.metrics.sink_errors.inc()
         log.warning(
             "sink failed, segment kept in the spool",
-            extra={"sink": self.sink.name, "segment": segment.path.name, "error": str(error)[:500]},
+            extra={"segment": segment.path.name, "error": self.last_error},
         )

@@ -19,7 +19,6 @@ class Sink(Protocol):
     the destination has confirmed every record; shipping the same segment twice must be harmless."""
 
     name: str
-    max_record_bytes: int | None
 
     def put(self, segment: Segment, lines: list[SpoolLine]) -> None: ...
 

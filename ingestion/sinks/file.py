@@ -14,7 +14,6 @@ class FileSink:
     never see half an object, and a crash leaves either nothing or the whole object."""
 
     name = "file"
-    max_record_bytes = None
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -29,7 +28,7 @@ class FileSink:
 
 def write_atomically(path: Path, blob: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden from readers such as Spark
     with open(temporary, "wb") as handle:
         handle.write(blob)
         handle.flush()

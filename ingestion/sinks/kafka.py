@@ -16,7 +16,6 @@ MAX_MESSAGE_BYTES = 1_000_000
 
 class KafkaSink:
     name = "kafka"
-    max_record_bytes = MAX_MESSAGE_BYTES - 512
 
     def __init__(self, brokers: str, topic: str, extra: dict[str, object] | None = None) -> None:
         self.topic = topic

@@ -17,12 +17,10 @@ from ingestion.spool import Segment, SpoolLine
 
 MAX_RECORDS = 500
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
-MAX_RECORD_BYTES = 1024 * 1024 - 64  # the partition key counts against the 1 MiB limit too
 
 
 class KinesisSink:
     name = "kinesis"
-    max_record_bytes = MAX_RECORD_BYTES
 
     def __init__(self, stream: str, client: object | None = None, attempts: int = 5) -> None:
         self.stream = stream

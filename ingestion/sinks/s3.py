@@ -22,7 +22,6 @@ def aws_client(service: str) -> object:
 
 class S3Sink:
     name = "s3"
-    max_record_bytes = None
 
     def __init__(self, bucket: str, prefix: str, client: object | None = None) -> None:
         self.bucket = bucket
