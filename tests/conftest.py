@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,38 @@ def anchor_fixtures() -> Path:
     if not FIXTURES_DIR.is_dir():
         pytest.fail(f"The golden fixtures are missing: expected {FIXTURES_DIR}")
     return FIXTURES_DIR
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium under Playwright, one for the whole run.
+
+    Playwright's sync API keeps an event loop in this thread while it is open, so every browser test must
+    share this one instance rather than start its own.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package.")
+    # The ORM calls the tests make are synchronous and safe; tell Django not to refuse them under that loop.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 # The fixed cast (STYLE.md §11): in organization A, alice is admin, olivia operator, ann analyst and bob an

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clickstream")
+# The suite creates its own database; this one is only where it connects to do so.
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import Q_CLUSTER
+from portal.settings.base import BASE_DIR, DATABASES, Q_CLUSTER
+
+# One test database per checkout, so two clones (a CI dry run beside a working tree) never share one.
+_checkout = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8]
+DATABASES["default"]["TEST"] = {"NAME": f"test_clickstream_{_checkout}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 Q_CLUSTER["sync"] = True  # tasks run inline in tests
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 STATIC_ROOT = None  # served by finders; no collectstatic in tests
 WHITENOISE_USE_FINDERS = True

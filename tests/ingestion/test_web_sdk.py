@@ -17,11 +17,6 @@ import pytest
 from tests.ingestion.conftest import CollectorProcess, free_port, lake_records, wait_until
 
 WEB = Path(__file__).resolve().parent / "web"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,16 +58,16 @@ def sdk_events(lake: Path) -> list[tuple[dict, dict]]:
 
 
 @pytest.mark.parametrize("mode", ["immediate", "batch"])
-def test_the_official_web_sdk_lands_in_the_lake(start_collector: object, page_origin: str, mode: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_the_official_web_sdk_lands_in_the_lake(
+    browser: object, start_collector: object, page_origin: str, mode: str
+) -> None:
     collector: CollectorProcess = start_collector(  # type: ignore[operator]
         "--app-ids", "shop_web", "--project-id", "shop", "--batch-seconds", "1", "--cors-origins", page_origin
     )
     endpoint = f"{collector.url}/collect"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
         console: list[str] = []
         page.on("console", lambda message: console.append(message.text))
         page.goto(f"{page_origin}/index.html?appId=shop_web&mode={mode}&endpoint={endpoint}")
@@ -82,7 +77,8 @@ def test_the_official_web_sdk_lands_in_the_lake(start_collector: object, page_or
             return any(event["event_type"] == "purchase" for _, event in sdk_events(collector.lake))
 
         wait_until(purchase_arrived, timeout=30, interval=0.3)
-        browser.close()
+    finally:
+        context.close()
     # Chromium reports keepalive fetches as aborted to the page's observers, so the SDK's own log is the
     # judge: it logs every success and every non-200 answer or network error.
     if mode == "immediate":
