@@ -107,6 +107,15 @@ def login(client):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def staff_client(cast, client):  # type: ignore[no-untyped-def]
+    """A test client signed in as a support-staff superuser (alice, promoted)."""
+    cast.alice.is_staff = cast.alice.is_superuser = True
+    cast.alice.save()
+    client.force_login(cast.alice)
+    return client
+
+
+@pytest.fixture
 def api(db):  # type: ignore[no-untyped-def]
     """An API client that authenticates with a fresh bearer token: `api(cast.alice, org, read_only=False)`."""
     from rest_framework.test import APIClient

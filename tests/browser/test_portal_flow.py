@@ -10,6 +10,17 @@ from projects.models import App, Project
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def sign_in(page, *, roles):
+    services.user_bootstrap(
+        email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=roles
+    )
+    page.goto("/")  # an anonymous visitor is sent to the sign-in page
+    page.fill("input[name=login]", "olga@example.com")
+    page.fill("input[name=password]", "A-long-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/o/acme/$"))
+
+
 def test_sign_in_create_project_and_app_and_read_the_guide(page):
     services.user_bootstrap(
         email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=["operator"]

@@ -41,7 +41,10 @@ def test_non_staff_members_cannot_open_admin(cast, client):
 def many_projects(cast):
     for i in range(30):
         Project.objects.unscoped().create(
-            organization=cast.org_a, project_id=f"p{i:02d}", name=f"Project {29 - i:02d}", emails="a@example.com",
+            organization=cast.org_a,
+            project_id=f"p{i:02d}",
+            name=f"Project {29 - i:02d}",
+            emails="a@example.com",
             environment="Prod" if i % 3 == 0 else "Dev",
         )
     return cast
@@ -66,7 +69,7 @@ def test_htmx_filter_answers_with_the_table_only(many_projects, login):
     client = login(many_projects.alice)
     response = client.get("/o/org-a/projects/?q=p0&fragment=table", HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert body.lstrip().startswith('<div class="table-responsive">') and "<nav class=\"navbar" not in body
+    assert body.lstrip().startswith('<div class="table-responsive">') and '<nav class="navbar' not in body
     assert "p01" in body and "p15" not in body
 
 
@@ -74,7 +77,13 @@ def test_htmx_filter_answers_with_the_table_only(many_projects, login):
 def test_api_lists_paginate_with_a_cap_and_order(many_projects, api):
     client = api(many_projects.alice, many_projects.org_a)
     body = client.get("/api/v1/organizations/org-a/projects/?limit=5&offset=5&ordering=project_id").json()
-    assert body["count"] == 31 and [p["project_id"] for p in body["results"]] == ["p05", "p06", "p07", "p08", "p09"]
+    assert body["count"] == 31 and [p["project_id"] for p in body["results"]] == [
+        "p05",
+        "p06",
+        "p07",
+        "p08",
+        "p09",
+    ]
     capped = client.get("/api/v1/organizations/org-a/projects/?limit=100000").json()
     assert len(capped["results"]) == 31  # under the cap of 500
     prod = client.get("/api/v1/organizations/org-a/projects/?environment=Prod").json()

@@ -36,10 +36,8 @@ def test_api_changes_are_logged(cast, api):
 
 
 @pytest.mark.django_db
-def test_admin_changes_are_logged(cast, client):
-    cast.alice.is_staff = cast.alice.is_superuser = True
-    cast.alice.save()
-    client.force_login(cast.alice)
+def test_admin_changes_are_logged(cast, staff_client):
+    client = staff_client
     response = client.post(
         f"/admin/projects/project/{cast.project_a.pk}/change/",
         {
@@ -77,10 +75,8 @@ def test_audit_log_is_scoped_and_filterable(cast, api, login):
 
 
 @pytest.mark.django_db
-def test_audit_log_in_admin_is_read_only(cast, client):
-    cast.alice.is_staff = cast.alice.is_superuser = True
-    cast.alice.save()
-    client.force_login(cast.alice)
+def test_audit_log_in_admin_is_read_only(cast, staff_client):
+    client = staff_client
     entry = entries(cast.org_a).first()
     assert client.get("/admin/portal/auditlogentry/").status_code == 200
     assert client.get("/admin/portal/auditlogentry/add/").status_code == 403

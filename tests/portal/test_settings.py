@@ -13,10 +13,17 @@ CHECK = [sys.executable, "manage.py", "check"]
 
 
 def run_check(**environ: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
+    }
     return subprocess.run(
-        CHECK, env={**clean, "DJANGO_SETTINGS_MODULE": "portal.settings.base", **environ},
-        capture_output=True, text=True, timeout=120,
+        CHECK,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "portal.settings.base", **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -34,7 +41,9 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
 
 def test_production_starts_with_both(tmp_path):
     result = run_check(
-        CLICKSTREAM_PRODUCTION="true", SECRET_KEY="k" * 60, ALLOWED_HOSTS="portal.example.com",
+        CLICKSTREAM_PRODUCTION="true",
+        SECRET_KEY="k" * 60,
+        ALLOWED_HOSTS="portal.example.com",
         CLICKSTREAM_VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr

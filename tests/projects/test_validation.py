@@ -55,10 +55,8 @@ def test_project_rules_in_the_ui_form(cast, login):
 
 
 @pytest.mark.django_db
-def test_project_rules_in_django_admin(cast, client):
-    cast.alice.is_staff = cast.alice.is_superuser = True
-    cast.alice.save()
-    client.force_login(cast.alice)
+def test_project_rules_in_django_admin(cast, staff_client):
+    client = staff_client
     response = client.post(
         "/admin/projects/project/add/",
         {
