@@ -137,6 +137,20 @@ def start_collector(work: Path, *, fsync: bool) -> tuple[subprocess.Popen[bytes]
     return process, port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (the collector's shipping worker)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -156,7 +170,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64)
     options = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: make install (scripts/system-packages.sh) installs it")
@@ -183,7 +197,11 @@ def run(work: Path, duration: int, connections: int) -> dict[str, object]:
     collector, port = start_collector(work, fsync=True)
     url = f"http://127.0.0.1:{port}/collect?{QUERY}"
     try:
+        cpu_before = cpu_seconds(collector.pid)
         full = run_wrk(url, script, duration=duration, connections=connections)
+        full["cpu_us_per_request"] = round(
+            (cpu_seconds(collector.pid) - cpu_before) / full["requests"] * 1e6, 1
+        )
         half_rate = full["rps"] / 2
         paced = run_wrk(
             url,
@@ -209,6 +227,7 @@ def summary(
         "collector_max": {**full, "events_per_s": round(full["rps"] * 10)},
         "collector_at_half_rate": paced,
         "ratio_collector_to_nginx": round(full["rps"] / ceiling["rps"], 3),
+        "load_average_after": os.getloadavg()[0],
         "requests_acknowledged": accepted,
         "records_in_lake": stored,
         "nothing_lost": stored >= accepted,

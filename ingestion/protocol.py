@@ -12,6 +12,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("ingestion.request")
+SWEEP = 0.25
 REASONS = {
     400: b"Bad Request",
     408: b"Request Timeout",
@@ -35,22 +36,37 @@ class Refused(Exception):
 
 def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
     """A protocol class bound to these limits (uvicorn instantiates the class itself)."""
-    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"limits": limits, "live": set()})
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """Deadlines are plain numbers checked by one sweep per class every ``SWEEP`` seconds, instead of a timer
+    armed and cancelled twice per request."""
+
     limits: Limits
+    live: set[GuardedHttpToolsProtocol]
+    sweeper: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
         self._head_bytes = 0
         self._refusal = 400
         super().connection_made(transport)
         self._arm(self.limits.header_timeout)
+        self.live.add(self)
+        if type(self).sweeper is None:
+            self._sweep()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self.live.discard(self)
         super().connection_lost(exc)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for protocol in [p for p in self.live if p._deadline and p._deadline < now]:
+            protocol._timed_out()
+        type(self).sweeper = self.loop.call_later(SWEEP, self._sweep) if self.live else None
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
@@ -64,7 +80,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_bytes = 0
-        if self._timer is None:
+        if not self._deadline:
             self._arm(self.limits.header_timeout)
 
     def on_url(self, url: bytes) -> None:
@@ -105,15 +121,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _timed_out(self) -> None:
-        self._timer = None
+        self._deadline = 0.0
         if self.cycle is None or self.cycle.response_complete or not self.cycle.response_started:
             self.refuse(408, "request not received in time")
 
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(seconds, self._timed_out)
+        self._deadline = self.loop.time() + seconds
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline = 0.0
