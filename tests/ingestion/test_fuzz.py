@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -74,3 +76,21 @@ def test_the_collector_is_still_healthy_after_the_fuzzing(shared_collector: Coll
     assert shared_collector.process is not None and shared_collector.process.poll() is None
     errors = [line for line in shared_collector.logs() if line["level"] in {"error", "critical"}]
     assert not errors, errors[:3]
+
+
+def test_bad_inputs_cost_bounded_memory(shared_collector: CollectorProcess) -> None:
+    bomb = base64.b64encode(gzip.compress(b"[" + b" " * 300_000_000 + b"]", compresslevel=9))
+    too_big = b"[" + b"1," * 700_000 + b"1]"
+    with httpx.Client(timeout=10) as client:
+        for _ in range(10):
+            assert (
+                client.post(f"{shared_collector.url}/collect?appId=shop_web", content=bomb).status_code == 400
+            )
+            assert (
+                client.post(f"{shared_collector.url}/collect?appId=shop_web", content=too_big).status_code
+                == 413
+            )
+    assert shared_collector.process is not None
+    status = Path(f"/proc/{shared_collector.process.pid}/status").read_text()
+    resident_kib = int(re.search(r"VmHWM:\s+(\d+) kB", status)[1])  # type: ignore[index]
+    assert resident_kib < 200 * 1024, f"peak resident memory {resident_kib} KiB"

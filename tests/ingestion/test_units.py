@@ -8,6 +8,8 @@ import ipaddress
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -163,3 +165,10 @@ def test_the_image_installs_the_versions_pinned_in_pyproject() -> None:
     )
     assert image and image <= pins, image - pins
     assert "USER collector" in (repo / "ingestion" / "Dockerfile").read_text()
+
+
+def test_the_request_path_imports_nothing_from_django() -> None:
+    code = "import sys, ingestion.app, ingestion.server; sys.exit('django' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2]).returncode == 0
+    )
