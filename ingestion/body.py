@@ -14,8 +14,13 @@ import zlib
 import msgspec
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
-EVENTS = msgspec.json.Decoder(list[msgspec.Raw])
-OPEN_BRACE = ord("{")
+
+
+class AnyEvent(msgspec.Struct):
+    """An event: any JSON object (its fields are the ETL's business, not the collector's)."""
+
+
+EVENTS = msgspec.json.Decoder(list[AnyEvent])
 
 
 class BadBody(ValueError):
@@ -58,16 +63,14 @@ def inflate(text: str, *, max_inflated: int) -> bytes:
 def count_events(json_text: bytes) -> int:
     """Validate the JSON array and check that it holds event objects.
 
-    The events are not built as Python objects: msgspec checks the whole text and hands each element back
-    as a raw span, whose first byte says whether it is an object. That is a third of a full parse's cost."""
+    The events are not built as Python objects: msgspec checks the whole text while decoding each element
+    into an empty struct, which skips the event's fields. That is half a full parse's cost."""
     try:
         events = EVENTS.decode(json_text)
     except msgspec.ValidationError as error:
-        raise BadBody("body is not a JSON array") from error
+        raise BadBody(f"not an array of event objects: {error}") from error
     except (msgspec.DecodeError, RecursionError) as error:
         raise BadBody(f"malformed JSON: {error}") from error
     if not events:
         raise BadBody("no events")
-    if any(memoryview(event)[0] != OPEN_BRACE for event in events):
-        raise BadBody("an event is not a JSON object")
     return len(events)
