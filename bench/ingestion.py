@@ -42,7 +42,7 @@ wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 
 
 
 def web_sdk_body(events: int = 10) -> bytes:
-    """A batch as the Web SDK sends it (spec/ingestion.md §7.2), about 200 bytes per event."""
+    """A batch shaped like the Web SDK's (spec/ingestion.md §7.2), about 200 bytes per event."""
     now = int(time.time() * 1000)
     batch = [
         {
@@ -52,8 +52,7 @@ def web_sdk_body(events: int = 10) -> bytes:
             "unique_id": "3f1a2b4c-5d6e",
             "timestamp": now + i,
             "platform": "Web",
-            "sdk_name": "aws-solution-clickstream-sdk",
-            "attributes": {"_page_url": f"https://shop.example/p/{i}", "_session_id": "5d6e-20261127"},
+            "attributes": {"_page_url": f"/p/{i}"},
         }
         for i in range(events)
     ]
