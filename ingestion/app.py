@@ -1,7 +1,8 @@
-"""The collector as a raw ASGI application: no framework on the request path, only what it needs.
+"""The collector's request handling, independent of the HTTP server (``http.py``) that calls it.
 
 Routes: ``POST|OPTIONS <path>`` (collect), ``GET|POST|OPTIONS /ping``, ``GET /health``, ``GET /metrics``.
-A collect request is answered 200 only after its record is durable in the spool (see ``spool.py``).
+A collect request is answered 200 only after its record is durable in the spool (see ``spool.py``): the
+handler returns the spool's future, and the server answers when it resolves.
 """
 
 from __future__ import annotations
@@ -17,34 +18,27 @@ from ingestion.allowlist import AllowList, static_apps
 from ingestion.body import BadBody, validate_body
 from ingestion.config import Settings
 from ingestion.cors import CorsPolicy
-from ingestion.exchange import (
-    BadRequest,
-    ClientAddress,
-    Disconnected,
-    Receive,
-    Send,
-    parse_query,
-    read_body,
-    respond,
-)
+from ingestion.exchange import BadRequest, ClientAddress, parse_query
+from ingestion.http import Deferred, Request, Response
 from ingestion.metrics import Metrics
 from ingestion.record import Clock, ClockCache, build_record, new_request_id
 from ingestion.shipper import Shipper
 from ingestion.sinks import Sink, sink_limits
-from ingestion.spool import Spool, SpoolError, spool_line
+from ingestion.spool import Spool, spool_line
 
 log = logging.getLogger("ingestion.request")
-RETRY_AFTER = [(b"retry-after", b"5")]
-JSON = [(b"content-type", b"application/json")]
-TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+RETRY_AFTER = (b"retry-after", b"5")
+JSON = (b"content-type", b"application/json")
+TEXT = (b"content-type", b"text/plain; charset=utf-8")
 INTEGER_PARAMS = ("upload_timestamp", "event_bundle_sequence_id")
 
 
 class Collector:
-    """The ASGI application; its lifespan opens the spool and runs the shipper and the allow-list watcher."""
+    """Handles requests; ``startup``/``shutdown`` open the spool and run the shipper and allow-list watcher."""
 
     def __init__(self, settings: Settings, sink: Sink | None = None) -> None:
         self.settings = settings
+        self.path = settings.path.encode()
         self.metrics = Metrics()
         self.allow = AllowList(
             static_apps(list(settings.app_ids), settings.project_id), settings.app_ids_file
@@ -64,104 +58,71 @@ class Collector:
         self.stopping = False
         self._watcher: asyncio.Task[None] | None = None
 
-    async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self.http(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self.lifespan(receive, send)
-
     # routing
 
-    async def http(self, scope: dict, receive: Receive, send: Send) -> None:
-        path, method = scope["path"], scope["method"]
+    def handle(self, request: Request) -> Response | Deferred:
+        path, method = request.raw_path, request.method
         try:
-            if path == self.settings.path:
-                await (self.collect if method == "POST" else self.other_method)(scope, receive, send)
-            elif path == "/ping":
-                await self.ping(scope, send)
-            elif path == "/health":
-                await self.health(send)
-            elif path == "/metrics":
-                await respond(
-                    send, 200, self.metrics.render(), [(b"content-type", b"text/plain; version=0.0.4")]
-                )
-            else:
-                await self.reject(send, scope, BadRequest(404, "no such path"))
+            if path == self.path:
+                return self.collect(request) if method == "POST" else self.preflight(request)
+            if path == b"/ping":
+                return self.preflight(request) if method == "OPTIONS" else self.ping(request)
+            if path == b"/health" and method == "GET":
+                return self.health()
+            if path == b"/metrics" and method == "GET":
+                return Response(200, self.metrics.render(), [(b"content-type", b"text/plain; version=0.0.4")])
+            raise BadRequest(404, "no such path")
         except BadRequest as error:
-            await self.reject(send, scope, error)
+            return self.reject(request.client, error)
 
-    async def other_method(self, scope: dict, receive: Receive, send: Send) -> None:
-        if scope["method"] != "OPTIONS":
-            raise BadRequest(405, f"method {scope['method']} not allowed")
-        origin = header(scope, b"origin")
+    def preflight(self, request: Request) -> Response:
+        if request.method != "OPTIONS":
+            raise BadRequest(405, f"method {request.method} not allowed")
+        origin = request.header(b"origin")
         if origin is None or not self.cors.allows(origin):
             raise BadRequest(403, "preflight from an origin that is not allowed")
-        headers = CorsPolicy.preflight_headers(origin, header(scope, b"access-control-request-headers"))
+        headers = CorsPolicy.preflight_headers(origin, request.header(b"access-control-request-headers"))
         self.metrics.count(204)
-        await respond(send, 204, b"", headers)
+        return Response(204, b"", headers)
 
     # collect
 
-    async def collect(self, scope: dict, receive: Receive, send: Send) -> None:
+    def collect(self, request: Request) -> Response | Deferred:
         origin = ua = forwarded = None
-        length = 0
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = int(value) if value.isdigit() else -1
-            elif name == b"origin":
+        for name, value in request.headers:
+            if name == b"origin":
                 origin = value
             elif name == b"user-agent":
                 ua = value
             elif name == b"x-forwarded-for":
                 forwarded = value
         headers = self.cors_headers(origin)
-        query = parse_query(scope["query_string"])
+        query = parse_query(request.query)
         project_id = self.allow.project_for(query.get("appId"))
         if project_id is None:
             raise BadRequest(403, "unknown app id")
-        await self.accept(scope, receive, send, query, project_id, headers, length, ua, forwarded)
-
-    async def accept(
-        self,
-        scope: dict,
-        receive: Receive,
-        send: Send,
-        query: dict[str, str],
-        project_id: str,
-        headers: list[tuple[bytes, bytes]],
-        length: int,
-        ua: bytes | None,
-        forwarded: bytes | None,
-    ) -> None:
-        """Read and check the body, write the record to the spool, and answer once it is durable."""
-        if length < 0 or length > self.settings.max_body_bytes:
-            raise BadRequest(
-                413 if length > 0 else 400, "body over the limit" if length > 0 else "bad length"
-            )
-        try:
-            body = await read_body(receive, self.settings.max_body_bytes)
-        except Disconnected:
-            return
         rid, clock = new_request_id(), self.clock.now()
-        record, events = self.record(scope, query, body, ua, forwarded, rid, clock)
+        record, events = self.record(request, query, ua, forwarded, rid, clock)
         if self.max_record_bytes and len(record) > self.max_record_bytes:
             raise BadRequest(413, f"record over the {self.sink_name} sink's limit")
         if not self.spool.has_room():
-            await self.unavailable(send, scope, "spool full" if not self.stopping else "shutting down")
-            return
-        try:
-            await self.spool.append(spool_line(project_id, clock.hour_key, record))
-        except SpoolError as error:
-            await self.unavailable(send, scope, f"spool write failed: {error}")
-            return
-        self.metrics.accepted(len(body), events)
-        await respond(send, 200, b"", [(b"x-request-id", rid.encode()), *headers])
+            return self.unavailable("spool full" if not self.stopping else "shutting down")
+        durable = self.spool.append(spool_line(project_id, clock.hour_key, record))
+        accepted = Response(200, b"", [(b"x-request-id", rid.encode()), *headers])
+        return durable, lambda done: self.acknowledge(done, accepted, len(request.body), events)
+
+    def acknowledge(self, durable: asyncio.Future, accepted: Response, size: int, events: int) -> Response:
+        """Called when the spool's sync finished: 200 if the record is on disk, 503 if the write failed."""
+        error = durable.exception()
+        if error is not None:
+            return self.unavailable(f"spool write failed: {error}")
+        self.metrics.accepted(size, events)
+        return accepted
 
     def record(
         self,
-        scope: dict,
+        request: Request,
         query: dict[str, str],
-        body: bytes,
         ua: bytes | None,
         forwarded: bytes | None,
         rid: str,
@@ -173,20 +134,18 @@ class Collector:
             if value and not value.isdigit():
                 raise BadRequest(400, f"{name} is not an integer")
         try:
-            data, events = validate_body(body, max_inflated=self.settings.max_inflated_bytes)
+            data, events = validate_body(request.body, max_inflated=self.settings.max_inflated_bytes)
         except BadBody as error:
             raise BadRequest(400, str(error)) from error
-        raw_path, query_string = scope.get("raw_path") or scope["path"].encode(), scope["query_string"]
-        uri = (raw_path + b"?" + query_string if query_string else raw_path).decode("latin-1")
-        client = scope.get("client")
+        raw_path = request.raw_path.decode("latin-1")
         return build_record(
             clock=clock,
             query=query,
             data=data,
-            ip=self.clients.resolve(client[0] if client else "", forwarded),
+            ip=self.clients.resolve(request.client, forwarded),
             ua=ua.decode("latin-1") if ua is not None else None,
-            path=scope["path"],
-            uri=uri,
+            path=raw_path,
+            uri=f"{raw_path}?{request.query.decode('latin-1')}" if request.query else raw_path,
             rid=rid,
             dev_mode=self.settings.dev_mode,
         ), events
@@ -201,14 +160,10 @@ class Collector:
 
     # the small endpoints
 
-    async def ping(self, scope: dict, send: Send) -> None:
-        if scope["method"] == "OPTIONS":
-            await self.other_method(scope, None, send)  # type: ignore[arg-type]
-            return
-        headers = [*JSON, *self.cors_headers(header(scope, b"origin"))]
-        body = b'{"timestamp": %.3f}' % time.time()
+    def ping(self, request: Request) -> Response:
+        headers = [JSON, *self.cors_headers(request.header(b"origin"))]
         self.metrics.count(200)
-        await respond(send, 200, body, headers)
+        return Response(200, b'{"timestamp": %.3f}' % time.time(), headers)
 
     def health_report(self) -> tuple[bool, dict[str, object]]:
         """Unhealthy while stopping, when the spool is full, or when the sink fails and the spool is filling
@@ -225,42 +180,27 @@ class Collector:
             "spool_segments": len(self.spool.closed),
         }
 
-    async def health(self, send: Send) -> None:
+    def health(self) -> Response:
         healthy, report = self.health_report()
-        await respond(send, 200 if healthy else 503, orjson.dumps(report), JSON)
+        return Response(200 if healthy else 503, orjson.dumps(report), [JSON])
 
     # refusals
 
-    async def reject(self, send: Send, scope: dict, error: BadRequest) -> None:
-        self.metrics.count(error.status)
-        client = scope.get("client")
-        log.info(
-            "request refused",
-            extra={"status": error.status, "reason": str(error), "peer": client[0] if client else None},
-        )
-        extra = [(b"connection", b"close")] if error.status == 413 else []
-        await respond(send, error.status, str(error).encode(), [*TEXT, *extra])
+    def reject(self, client: str, error: BadRequest) -> Response:
+        self.refused(error.status, str(error), client)
+        return Response(error.status, str(error).encode(), [TEXT], close=error.status == 413)
 
-    async def unavailable(self, send: Send, scope: dict, reason: str) -> None:
+    def refused(self, status: int, reason: str, client: str) -> None:
+        """Count and log a refusal (also called by the HTTP server for the ones it answers itself)."""
+        self.metrics.count(status)
+        log.info("request refused", extra={"status": status, "reason": reason, "peer": client})
+
+    def unavailable(self, reason: str) -> Response:
         self.metrics.count(503)
         log.warning("request refused", extra={"status": 503, "reason": reason})
-        await respond(send, 503, b"try again later", [*TEXT, *RETRY_AFTER])
+        return Response(503, b"try again later", [TEXT, RETRY_AFTER])
 
     # life cycle
-
-    async def lifespan(self, receive: Receive, send: Send) -> None:
-        message = await receive()
-        try:
-            await self.startup()
-        except Exception as error:
-            log.exception("collector failed to start")
-            await send({"type": "lifespan.startup.failed", "message": str(error)})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        message = await receive()
-        if message["type"] == "lifespan.shutdown":
-            await self.shutdown(deadline=time.monotonic() + self.settings.grace * 0.6)
-            await send({"type": "lifespan.shutdown.complete"})
 
     async def startup(self) -> None:
         self.spool.open()
@@ -293,10 +233,3 @@ class Collector:
         oldest = self.spool.oldest_epoch()
         self.metrics.spool_age.set(time.time() - oldest if oldest else 0)
         self.metrics.sink_healthy.set(1 if self.shipper.healthy else 0)
-
-
-def header(scope: dict, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None

@@ -1,16 +1,12 @@
-"""Small helpers of the request path: query parsing, client address, body reading, responses."""
+"""Small helpers of the request path: refusals, query parsing, the client's address."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from ingestion.config import IPNetwork
-
-Send = Callable[[dict], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict]]
 
 
 class BadRequest(ValueError):
@@ -19,10 +15,6 @@ class BadRequest(ValueError):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
-
-
-class Disconnected(Exception):
-    """The client went away (or was cut off by a timeout) before its body arrived."""
 
 
 def parse_query(raw: bytes) -> dict[str, str]:
@@ -61,35 +53,3 @@ class ClientAddress:
             if not self.is_trusted(hop):
                 return hop[:64]
         return hops[0][:64] if hops else peer
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole body, refusing (413) as soon as it passes ``limit``; slow bodies are cut off by the
-    protocol's body timeout, which shows up here as a disconnect."""
-    message = await receive()
-    body = message.get("body", b"")
-    if not message.get("more_body"):
-        if message["type"] == "http.disconnect":
-            raise Disconnected
-        return body
-    chunks, size = [body], len(body)
-    while message.get("more_body"):
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def respond(
-    send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    start_headers = [(b"content-length", b"%d" % len(body))]
-    if headers:
-        start_headers.extend(headers)
-    await send({"type": "http.response.start", "status": status, "headers": start_headers})
-    await send({"type": "http.response.body", "body": body})
