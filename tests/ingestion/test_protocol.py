@@ -256,3 +256,28 @@ def test_refusals_are_logged_as_json(shared_collector: CollectorProcess) -> None
     time.sleep(0.2)
     refusals = [line for line in shared_collector.logs() if line.get("message") == "request refused"]
     assert any(line["status"] == 400 and "malformed JSON" in line["reason"] for line in refusals)
+
+
+def test_pipelined_requests_are_answered_in_order(shared_collector: CollectorProcess) -> None:
+    body = web_body()
+    one = b"POST /collect?appId=shop_web HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+    last = b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(shared_collector, one * 3 + last)
+    statuses = re.findall(rb"HTTP/1.1 (\d+)", answer)
+    assert statuses == [b"200", b"200", b"200", b"200"]
+    assert answer.rstrip().endswith(b"}"), "the ping's answer comes last"
+
+
+def test_expect_100_continue_is_honoured(shared_collector: CollectorProcess) -> None:
+    body = web_body()
+    head = (
+        b"POST /collect?appId=shop_web HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", shared_collector.port), timeout=5) as sock:
+        sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body))
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        assert sock.recv(1000).startswith(b"HTTP/1.1 200")
