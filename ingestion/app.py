@@ -23,7 +23,7 @@ from ingestion.http import Deferred, Request, Response
 from ingestion.metrics import Metrics
 from ingestion.record import Clock, ClockCache, build_record, new_request_id
 from ingestion.shipper import Shipper
-from ingestion.sinks import Sink, sink_limits
+from ingestion.sinks import sink_limits
 from ingestion.spool import Spool, spool_line
 
 log = logging.getLogger("ingestion.request")
@@ -36,7 +36,7 @@ INTEGER_PARAMS = ("upload_timestamp", "event_bundle_sequence_id")
 class Collector:
     """Handles requests; ``startup``/``shutdown`` open the spool and run the shipper and allow-list watcher."""
 
-    def __init__(self, settings: Settings, sink: Sink | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.path = settings.path.encode()
         self.metrics = Metrics()
@@ -54,7 +54,7 @@ class Collector:
             segment_seconds=settings.batch_seconds,
             fsync=settings.fsync,
         )
-        self.shipper = Shipper(self.spool, self.metrics, sink_url=settings.sink, sink=sink)
+        self.shipper = Shipper(self.spool, self.metrics, sink_url=settings.sink)
         self.stopping = False
         self._watcher: asyncio.Task[None] | None = None
 

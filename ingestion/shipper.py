@@ -2,7 +2,7 @@
 sink confirmed it. A failure keeps the segment and retries with back-off; the spool absorbs the outage.
 
 The sink's work runs in a child process (``shipping.py``) so that gzip and the SDK clients never compete
-with the request path for the interpreter lock; a sink object passed in instead runs on a thread (tests)."""
+with the request path for the interpreter lock or its core."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import contextlib
 import logging
 import multiprocessing
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ingestion.metrics import Metrics
-from ingestion.shipping import close_sink, put_segment, ship_segment, start_worker
-from ingestion.sinks import Sink
+from ingestion.shipping import close_sink, ship_segment, start_worker
 from ingestion.spool import Segment, Spool
 
 log = logging.getLogger("ingestion.shipper")
@@ -25,19 +24,10 @@ log = logging.getLogger("ingestion.shipper")
 class Shipper:
     """Runs as one task next to the server."""
 
-    def __init__(
-        self,
-        spool: Spool,
-        metrics: Metrics,
-        *,
-        sink_url: str,
-        sink: Sink | None = None,
-        max_backoff: float = 5.0,
-    ) -> None:
+    def __init__(self, spool: Spool, metrics: Metrics, *, sink_url: str, max_backoff: float = 5.0) -> None:
         self.spool = spool
         self.metrics = metrics
         self.sink_url = sink_url
-        self.sink = sink
         self.max_backoff = max_backoff
         self.failures = 0
         self.last_error: str | None = None
@@ -98,8 +88,6 @@ class Shipper:
         loop = asyncio.get_running_loop()
         executor = self._executor or self._new_executor()
         try:
-            if self.sink is not None:
-                return await loop.run_in_executor(executor, put_segment, self.sink, segment)
             args = (str(segment.path), segment.seq, segment.epoch, segment.uid)
             return await loop.run_in_executor(executor, ship_segment, *args)
         except BrokenProcessPool:
@@ -107,13 +95,8 @@ class Shipper:
             raise
 
     def _new_executor(self) -> Executor:
-        if self.sink is not None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="shipper")
-        else:
-            context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(
-                1, context, initializer=start_worker, initargs=(self.sink_url,)
-            )
+        context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(1, context, initializer=start_worker, initargs=(self.sink_url,))
         return self._executor
 
     async def _close_executor(self) -> None:
@@ -121,10 +104,7 @@ class Shipper:
         if executor is None:
             return
         with contextlib.suppress(Exception):
-            if self.sink is not None:
-                self.sink.close()
-            else:
-                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, close_sink), 10)
+            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, close_sink), 10)
         executor.shutdown(wait=False, cancel_futures=True)
 
     def _failed(self, segment: Segment, error: Exception) -> None:

@@ -35,12 +35,9 @@ def _exit_with_parent(parent: int) -> None:
 
 def ship_segment(path: str, seq: int, epoch: int, uid: str) -> int:
     """Put one segment into the sink; return its number of records. Raises if the sink did not confirm."""
-    return put_segment(_worker_sink(), Segment(Path(path), seq, epoch, uid))
-
-
-def put_segment(sink: Sink, segment: Segment) -> int:
+    segment = Segment(Path(path), seq, epoch, uid)
     lines = read_segment(segment.path)
-    sink.put(segment, lines)
+    _worker_sink().put(segment, lines)
     return len(lines)
 
 
