@@ -73,13 +73,15 @@ Handler = Callable[[Request], "Response | Deferred"]
 
 @dataclass(frozen=True)
 class Limits:
-    max_url_bytes: int = 8 * 1024
-    max_header_bytes: int = 16 * 1024
-    max_body_bytes: int = 1024 * 1024
-    header_timeout: float = 10.0
-    body_timeout: float = 10.0
-    keep_alive: float = 185.0
-    max_connections: int = 10_000
+    """What one connection may send and how long it may take (the values come from the settings)."""
+
+    max_url_bytes: int
+    max_header_bytes: int
+    max_body_bytes: int
+    header_timeout: float
+    body_timeout: float
+    keep_alive: float
+    max_connections: int
 
 
 class Refused(Exception):
