@@ -71,7 +71,8 @@ def read_segment(path: Path) -> list[SpoolLine]:
     lines = []
     for raw in path.read_bytes().split(b"\n"):
         parts = raw.split(b"\t", 2)
-        if len(parts) == 3 and raw.endswith(b"}") and len(parts[1]) == 10:
+        # A record is compact JSON, so it never holds a raw tab: a line that does is two glued together.
+        if len(parts) == 3 and raw.endswith(b"}") and len(parts[1]) == 10 and b"\t" not in parts[2]:
             lines.append(SpoolLine(parts[0].decode(), parts[1].decode(), parts[2]))
     return lines
 
@@ -98,7 +99,6 @@ class Spool:
         self.closed: deque[Segment] = deque()
         self.segment_closed = asyncio.Event()
         self.stored_bytes = 0
-        self.syncs = 0
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._waiters: list[asyncio.Future[None]] = []
@@ -170,11 +170,6 @@ class Spool:
             self.closed.remove(segment)
         self.stored_bytes -= segment.size
 
-    async def roll_now(self) -> None:
-        """Close the active segment now (for shutdown and tests), after what is pending is written."""
-        await self._flush()
-        await self._roll_active()
-
     # the writer
 
     async def _run(self) -> None:
@@ -211,11 +206,15 @@ class Spool:
             batch, waiters = self._pending, self._waiters
             self._pending, self._waiters, self._pending_bytes = [], [], 0
             try:
-                await self._in_thread(self._write, b"".join(batch))
+                data = b"".join(batch)
+                await self._in_thread(self._write, data)
             except OSError as error:
                 log.error("spool write failed", extra={"error": str(error)})
                 _settle(waiters, SpoolError(str(error)))
+                with contextlib.suppress(OSError):  # a torn line must not be glued to the next one
+                    await self._roll_active()
             else:
+                self.stored_bytes += len(data)  # counted on the loop's thread, like remove()'s subtraction
                 _settle(waiters, None)
 
     def _roll_due(self) -> bool:
@@ -242,10 +241,8 @@ class Spool:
             view = view[written:]
         if self.fsync:
             os.fdatasync(self._fd)
-        self.syncs += 1
         assert self._active is not None
         self._active.size += len(data)
-        self.stored_bytes += len(data)
 
     def _roll(self) -> Segment | None:
         """Close the active segment; return it if it holds records (else it is deleted)."""

@@ -26,6 +26,7 @@ from ingestion.cors import CorsPolicy
 from ingestion.exchange import ClientAddress, parse_query
 from ingestion.layout import decode_object, encode_object, hour_partition, object_key, object_name
 from ingestion.record import ClockCache, build_record
+from ingestion.spool import read_segment, spool_line
 from tests.ingestion.conftest import CollectorProcess, wait_until
 from tests.ingestion.helpers import web_body
 
@@ -172,3 +173,10 @@ def test_the_request_path_imports_nothing_from_django() -> None:
     assert (
         subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2]).returncode == 0
     )
+
+
+def test_a_torn_spool_line_is_skipped_and_complete_ones_are_kept(tmp_path: Path) -> None:
+    segment = tmp_path / "000000000001-1700000000-abc.seg"
+    good = spool_line("p1", "2026112722", b'{"rid":"1"}')
+    segment.write_bytes(good + b'p1\t2026112722\t{"rid":"torn' + b"\n" + good + b'p1\t2026112722\t{"ri')
+    assert [line.record for line in read_segment(segment)] == [b'{"rid":"1"}', b'{"rid":"1"}']
