@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
@@ -30,7 +31,18 @@ class AuditContext:
 
 _SYSTEM = AuditContext()
 _context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar("audit", default=_SYSTEM)
-IGNORED_FIELDS = {"updated", "created", "last_used", "digest", "key", "password", "last_login"}
+# Bookkeeping and secrets stay out of the log; the organization is the log's own scope.
+IGNORED_FIELDS = {
+    "uuid",
+    "organization",
+    "updated",
+    "created",
+    "last_used",
+    "digest",
+    "key",
+    "password",
+    "last_login",
+}
 
 
 def set_audit_context(*, actor: Any, source: str) -> None:
@@ -68,11 +80,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _field_value(instance: models.Model, field: models.Field) -> Any:
+    """A field as a person reads it: a related object by its name, not its database key."""
+    raw = getattr(instance, field.attname)
+    if not field.is_relation or raw is None:
+        return _jsonable(raw)
+    try:
+        return str(getattr(instance, field.name))
+    except ObjectDoesNotExist:  # already gone in a cascade
+        return str(raw)
+
+
 def _snapshot(instance: models.Model) -> dict[str, Any]:
     return {
-        field.attname: _jsonable(getattr(instance, field.attname))
+        field.name: _field_value(instance, field)
         for field in instance._meta.concrete_fields
-        if field.attname not in IGNORED_FIELDS and not field.primary_key
+        if field.name not in IGNORED_FIELDS and not field.primary_key
     }
 
 

@@ -12,6 +12,7 @@ from django_filters.fields import IsoDateTimeField
 
 from portal.choices import AuditAction, AuditSource
 from portal.models import AuditLogEntry, Membership
+from portal.roles import Role
 
 MAX_UTC_OFFSET = timedelta(hours=14)  # the widest real time zone; databases refuse much wider offsets
 
@@ -37,10 +38,12 @@ class AuditLogFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     action = django_filters.ChoiceFilter(choices=AuditAction.choices)
     source = django_filters.ChoiceFilter(choices=AuditSource.choices)
-    object_type = django_filters.CharFilter(lookup_expr="iexact")
-    actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains")
-    since = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    object_type = django_filters.CharFilter(lookup_expr="iexact", label="Object type")
+    actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains", label="Who (email)")
+    since = StrictIsoDateTimeFilter(
+        field_name="timestamp", lookup_expr="gte", label="Since (2026-01-31T00:00Z)"
+    )
+    until = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until (ISO time)")
 
     class Meta:
         model = AuditLogEntry
@@ -52,7 +55,7 @@ class AuditLogFilterSet(django_filters.FilterSet):
 
 class MemberFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains", label="Email")
-    role = django_filters.CharFilter(method="by_role")
+    role = django_filters.ChoiceFilter(choices=Role.choices, method="by_role", label="Role")
 
     class Meta:
         model = Membership

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.urls import reverse
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,18 @@ class Column:
             value = getattr(value, part, None)
             if callable(value) and not isinstance(value, models.Manager):
                 value = value()
+        if isinstance(value, datetime.datetime):
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
         return "—" if value in (None, "") else value
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button at the end of a row (edit, remove, revoke…)."""
+
+    label: str
+    url: str
+    style: str = "outline-secondary"
 
 
 class Table:
@@ -66,6 +80,10 @@ class Table:
             )
         return out
 
+    def actions(self, obj: Any) -> list[Action]:
+        """Row buttons; none by default."""
+        return []
+
     def rows(self) -> list[dict[str, Any]]:
         return [
             {
@@ -74,6 +92,7 @@ class Table:
                     {"value": column.render(obj), "link": column.link and obj.get_absolute_url()}
                     for column in self.columns
                 ],
+                "actions": self.actions(obj),
             }
             for obj in self.objects
         ]
@@ -87,6 +106,13 @@ class MemberTable(Table):
     )
     default_sort = "user.email"
 
+    def actions(self, obj: Any) -> list[Action]:
+        kwargs = {"org": obj.organization.slug, "pk": obj.uuid}
+        return [
+            Action("Roles", reverse("member_edit", kwargs=kwargs)),
+            Action("Remove", reverse("member_delete", kwargs=kwargs), "outline-danger"),
+        ]
+
 
 class InvitationTable(Table):
     columns = (
@@ -97,6 +123,10 @@ class InvitationTable(Table):
         Column("accepted_at", "Accepted", order_by="accepted_at"),
     )
     default_sort = "-expires"
+
+    def actions(self, obj: Any) -> list[Action]:
+        url = reverse("invitation_delete", kwargs={"org": obj.organization.slug, "pk": obj.uuid})
+        return [Action("Revoke", url, "outline-danger")]
 
 
 class AuditLogTable(Table):
@@ -121,3 +151,7 @@ class ApiTokenTable(Table):
         Column("last_used", "Last used", order_by="last_used"),
         Column("created", "Created", order_by="created"),
     )
+
+    def actions(self, obj: Any) -> list[Action]:
+        url = reverse("token_delete", kwargs={"org": obj.organization.slug, "pk": obj.uuid})
+        return [Action("Revoke", url, "outline-danger")]

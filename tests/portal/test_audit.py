@@ -84,3 +84,13 @@ def test_audit_log_in_admin_is_read_only(cast, staff_client):
     entry.refresh_from_db()
     assert entry.object_repr != "tampered"
     assert client.post(f"/admin/portal/auditlogentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_log_names_related_objects_and_keeps_bookkeeping_out(cast, api):
+    api(cast.alice, cast.org_a).post(
+        "/api/v1/organizations/org-a/projects/shop/apps/", {"app_id": "ios", "name": "iOS"}, format="json"
+    )
+    changes = entries(cast.org_a, action="create", object_repr="ios").get().changes
+    assert changes["project"] == [None, "shop"]
+    assert not {"uuid", "organization", "created", "project_id"} & set(changes)
