@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 
@@ -8,6 +10,16 @@ from portal.forms import OrganizationOwnedForm
 from projects.choices import Platform
 from projects.models import App, Project
 from projects.validators import time_zones
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """IANA names labelled with today's UTC offset, as `Asia/Shanghai (UTC +08:00)`; the value is the name."""
+    now = datetime.now(UTC)
+    choices = []
+    for name in sorted(time_zones()):
+        offset = now.astimezone(ZoneInfo(name)).strftime("%z")
+        choices.append((name, f"{name} (UTC {offset[:3]}:{offset[3:]})"))
+    return choices
 
 
 class ProjectForm(OrganizationOwnedForm):
@@ -42,6 +54,7 @@ class AppForm(OrganizationOwnedForm):
             "ios_bundle_id",
             "timezone",
         ]
+        labels = {"ios_bundle_id": "iOS bundle id"}
         widgets = {
             "name": forms.TextInput(attrs={"data-suggest-id": "id_app_id", "data-id-style": "app"}),
             "description": forms.Textarea(attrs={"rows": 3}),
@@ -49,7 +62,7 @@ class AppForm(OrganizationOwnedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(tz, tz) for tz in sorted(time_zones())]
+        self.fields["timezone"].choices = time_zone_choices()
         self.fields["timezone"].help_text = App._meta.get_field("timezone").help_text
         if not self.instance._state.adding:
             self.fields["app_id"].disabled = True

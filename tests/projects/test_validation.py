@@ -198,3 +198,11 @@ def test_integration_guide_uses_the_pipeline_endpoint(cast, login):
     )
     page = login(cast.alice).get("/o/org-a/projects/shop/apps/web/").content.decode()
     assert "endpoint: &#x27;https://collect.example.com/collect&#x27;" in page
+
+
+@pytest.mark.django_db
+def test_time_zones_are_offered_with_their_offset(cast, login):
+    form = login(cast.alice).get("/o/org-a/projects/shop/apps/add/").context["form"]
+    labels = dict(form.fields["timezone"].choices)
+    assert labels["Asia/Shanghai"] == "Asia/Shanghai (UTC +08:00)"
+    assert labels["UTC"] == "UTC (UTC +00:00)"
