@@ -29,6 +29,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import uvloop
+
 REPO = Path(__file__).resolve().parent.parent
 QUERY = "appId=bench_web&platform=Web&event_bundle_sequence_id=1"
 NGINX_CONF = """worker_processes 1; daemon off; pid {dir}/nginx.pid; error_log stderr error;
@@ -149,13 +151,11 @@ class PacedLoad:
     async def one(self, idle: asyncio.Queue, scheduled: float) -> None:
         reader, writer = await idle.get()
         writer.write(self.request)
-        status = int((await reader.readline()).split()[1])
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        if length:
-            await reader.readexactly(length)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = re.search(rb"content-length: (\d+)", head, re.I)
+        if length and int(length[1]):
+            await reader.readexactly(int(length[1]))
         self.latencies.append(asyncio.get_running_loop().time() - scheduled)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         idle.put_nowait((reader, writer))
@@ -254,7 +254,7 @@ def run(work: Path, duration: int, connections: int) -> dict[str, object]:
             (cpu_seconds(collector.pid) - cpu_before) / full["requests"] * 1e6, 1
         )
         paced_load = PacedLoad(port, f"/collect?{QUERY}", body, connections=connections)
-        paced = asyncio.run(paced_load.run(rate=full["rps"] / 2, duration=duration))
+        paced = uvloop.run(paced_load.run(rate=full["rps"] / 2, duration=duration))
     finally:
         stop(collector)
     accepted = full["requests"] - full["non_2xx"] + paced["requests"] - paced["non_2xx"]
