@@ -45,4 +45,4 @@ class OrganizationOwnedForm(BootstrapMixin, forms.ModelForm):
     scoped_fields = ("organization", "project")
 
     def _get_validation_exclusions(self) -> set[str]:
-        return super()._get_validation_exclusions() - set(self.scoped_fields)
+        return super()._get_validation_exclusions() - set(self.scoped_fields)  # type: ignore[misc]

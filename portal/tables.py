@@ -89,7 +89,7 @@ class Table:
             {
                 "object": obj,
                 "cells": [
-                    {"value": column.render(obj), "link": column.link and obj.get_absolute_url()}
+                    {"value": column.render(obj), "link": column.link and obj.get_absolute_url()}  # type: ignore[attr-defined]
                     for column in self.columns
                 ],
                 "actions": self.actions(obj),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -62,7 +62,7 @@ class AppForm(OrganizationOwnedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = time_zone_choices()
+        cast(forms.ChoiceField, self.fields["timezone"]).choices = time_zone_choices()
         self.fields["timezone"].help_text = App._meta.get_field("timezone").help_text
         if not self.instance._state.adding:
             self.fields["app_id"].disabled = True

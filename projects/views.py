@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.db import models
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from portal.models import Organization
 from portal.roles import Perm
 from portal.views import generic
 from projects import filtersets, forms, selectors, services, tables
@@ -15,7 +17,7 @@ from projects.models import App, Project
 
 
 class ProjectViewMixin:
-    model = Project
+    model: type[models.Model] = Project
     lookup_field = "project_id"
     lookup_url_kwarg = "project"
 
@@ -35,6 +37,7 @@ class ProjectListView(ProjectViewMixin, generic.ObjectListView):
 
 class ProjectDetailView(ProjectViewMixin, generic.ObjectDetailView):
     permission = Perm.VIEW_PROJECTS
+    object: Project
     template_name = "projects/project_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -59,9 +62,11 @@ class ProjectDeleteView(ProjectViewMixin, generic.ObjectDeleteView):
 class AppViewMixin:
     """Apps live inside a project: the project in the URL is resolved within the organization first."""
 
-    model = App
+    model: type[models.Model] = App
     lookup_field = "app_id"
     lookup_url_kwarg = "app"
+    kwargs: dict[str, Any]
+    organization: Organization
 
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
@@ -92,6 +97,7 @@ class AppListView(AppViewMixin, generic.ObjectListView):
 
 class AppDetailView(AppViewMixin, generic.ObjectDetailView):
     permission = Perm.VIEW_PROJECTS
+    object: App
     template_name = "projects/app_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -106,7 +112,7 @@ class AppEditView(AppViewMixin, generic.ObjectEditView):
     form_class = forms.AppForm
 
     def setup_object(self) -> App:
-        app = super().setup_object()
+        app = cast(App, super().setup_object())
         app.project = self.get_project()
         return app
 

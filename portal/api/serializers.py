@@ -32,7 +32,7 @@ class TenantModelSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError(
                     {f: "This cannot be changed after creation." for f in changed}
                 )
-        candidate = copy.copy(self.instance) if self.instance is not None else self.Meta.model()
+        candidate = copy.copy(self.instance) if self.instance is not None else self.Meta.model()  # type: ignore[misc]
         for name, value in {**attrs, **self.context.get("scope", {})}.items():
             setattr(candidate, name, value)
         try:

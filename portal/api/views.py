@@ -17,6 +17,7 @@ from portal.audit import set_audit_context
 from portal.choices import AuditSource
 from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
 from portal.roles import Perm
+from portal.views.base import current_user
 
 
 class OrganizationsViewSet(
@@ -40,7 +41,7 @@ class OrganizationsViewSet(
         check_token_scope(request, None)
         if request.method not in SAFE_METHODS and "org" in kwargs:
             membership = Membership.objects.filter(
-                user=request.user, organization__slug=kwargs["org"]
+                user=current_user(request), organization__slug=kwargs["org"]
             ).first()
             if membership is not None and not membership.has_perm(Perm.MANAGE_ORGANIZATION):
                 self.permission_denied(request, "Only admins can change the organization.")
@@ -48,7 +49,7 @@ class OrganizationsViewSet(
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
             return Organization.objects.none()
-        queryset = Organization.objects.filter(memberships__user=self.request.user)
+        queryset = Organization.objects.filter(memberships__user=current_user(self.request))
         token = self.request.auth
         if isinstance(token, ApiToken):
             queryset = queryset.filter(pk=token.organization_id)

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
 from portal.models import ApiToken, Membership, Organization
+from portal.views.base import current_user
 
 
 def check_token_scope(request: Request, organization: Organization | None) -> None:
@@ -44,7 +45,7 @@ class OrganizationViewSet(viewsets.ModelViewSet):
         set_audit_context(actor=request.user, source=AuditSource.API)
         membership = (
             Membership.objects.select_related("organization")
-            .filter(user=request.user, organization__slug=kwargs.get("org", ""))
+            .filter(user=current_user(request), organization__slug=kwargs.get("org", ""))
             .first()
         )
         if membership is None:

@@ -18,5 +18,5 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_clickstream_{_checkout}"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 Q_CLUSTER["sync"] = True  # tasks run inline in tests
-STATIC_ROOT = None  # served by finders; no collectstatic in tests
+STATIC_ROOT = None  # type: ignore[assignment]  # served by finders; no collectstatic in tests
 WHITENOISE_USE_FINDERS = True

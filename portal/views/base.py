@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from portal.models import Membership, Organization
+
+
+def current_user(request: HttpRequest) -> User:
+    """The signed-in user, for code that runs behind a sign-in check."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Sign in first.")
+    return request.user
 
 
 def membership_for(user: Any, slug: str) -> Membership | None:
@@ -29,7 +37,7 @@ class OrganizationMixin(LoginRequiredMixin):
     organization: Organization
     membership: Membership
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         membership = membership_for(request.user, kwargs["org"])

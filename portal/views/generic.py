@@ -11,6 +11,7 @@ from django.db.models import ProtectedError
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.text import capfirst
 from django.views.generic import TemplateView
 from django.views.generic.edit import FormView
 
@@ -35,6 +36,7 @@ class ObjectMixin(OrganizationMixin):
     model: type[models.Model]
     lookup_field = "uuid"
     lookup_url_kwarg = "pk"
+    kwargs: dict[str, Any]
 
     def get_queryset(self) -> models.QuerySet:
         return self.model.objects.for_organization(self.organization)  # type: ignore[attr-defined]
@@ -94,6 +96,7 @@ class ObjectListView(ObjectMixin, TemplateView):
 
 class ObjectDetailView(ObjectMixin, TemplateView):
     template_name = "generic/object_detail.html"
+    object: models.Model
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -115,10 +118,6 @@ class ObjectEditView(ObjectMixin, FormView):
         if self.lookup_url_kwarg in self.kwargs:
             return self.get_object()
         return self.model(organization=self.organization)
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self._dispatch_kwargs = kwargs
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         self.object = self.setup_object()
@@ -171,6 +170,6 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
 def protected_message(obj: models.Model, exc: ProtectedError) -> str:
     blockers = sorted({f"{o._meta.verbose_name} {o}" for o in exc.protected_objects})
     return (
-        f"{obj._meta.verbose_name.capitalize()} {obj} cannot be deleted while it has "
+        f"{capfirst(obj._meta.verbose_name)} {obj} cannot be deleted while it has "
         f"{', '.join(blockers)}. Delete the {blockers[0].split(' ')[0]} first."
     )

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,13 +20,13 @@ from portal.forms import Form, OrganizationOwnedForm
 from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
 from portal.roles import Perm, Role
 from portal.views import generic
-from portal.views.base import OrganizationMixin
+from portal.views.base import OrganizationMixin, current_user
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send a signed-in person to the organization they used last (or their first one)."""
-    memberships = Membership.objects.filter(user=request.user).select_related("organization")
+    memberships = Membership.objects.filter(user=current_user(request)).select_related("organization")
     preferred = memberships.filter(organization__slug=request.session.get("organization", "")).first()
     membership = preferred or memberships.first()
     if membership is None:
@@ -89,8 +89,9 @@ class OrganizationEditView(OrganizationMixin, FormView):
 
 
 class MemberMixin:
-    model = Membership
-    permission = Perm.MANAGE_ORGANIZATION
+    model: type[Model] = Membership
+    permission: str | None = Perm.MANAGE_ORGANIZATION
+    organization: Organization
 
     def get_queryset(self) -> QuerySet:
         return self.organization.memberships.select_related("user")  # type: ignore[attr-defined]
@@ -212,7 +213,9 @@ class AuditLogView(generic.ObjectListView):
 class ApiTokenMixin:
     """Any member manages their own tokens for the organization; nobody sees another person's."""
 
-    model = ApiToken
+    model: type[Model] = ApiToken
+    organization: Organization
+    request: HttpRequest
 
     def get_queryset(self) -> QuerySet:
         return ApiToken.objects.for_organization(self.organization).filter(user=self.request.user)  # type: ignore[attr-defined]
@@ -235,7 +238,7 @@ class ApiTokenCreateView(OrganizationMixin, FormView):
     template_name = "generic/object_edit.html"
 
     def get_form_kwargs(self) -> dict[str, Any]:
-        token = ApiToken(organization=self.organization, user=self.request.user)
+        token = ApiToken(organization=self.organization, user=current_user(self.request))
         return {**super().get_form_kwargs(), "instance": token}
 
     def form_valid(self, form: ApiTokenForm) -> HttpResponse:
