@@ -188,18 +188,21 @@ def start_collector(work: Path, *, fsync: bool) -> tuple[subprocess.Popen[bytes]
     return process, port
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (the collector's shipping worker)."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU time of a process, and of its children (the collector's shipping worker)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    own = children = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if int(stat.parent.name) == pid:
+            own += seconds
+        elif int(fields[1]) == pid:
+            children += seconds
+    return own, children
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -237,24 +240,29 @@ def run(work: Path, duration: int, connections: int) -> dict[str, object]:
     script = write_script(work, body_path)
     nginx, nginx_port = start_nginx(work)
     try:
-        ceiling = run_wrk(
-            f"http://127.0.0.1:{nginx_port}/collect?{QUERY}",
-            script,
-            duration=duration,
-            connections=connections,
+        before = sum(cpu_seconds(nginx.pid))
+        url = f"http://127.0.0.1:{nginx_port}/collect?{QUERY}"
+        ceiling = run_wrk(url, script, duration=duration, connections=connections)
+        ceiling["server_cpu_us_per_request"] = round(
+            (sum(cpu_seconds(nginx.pid)) - before) / ceiling["requests"] * 1e6, 1
         )
     finally:
         stop(nginx)
     collector, port = start_collector(work, fsync=True)
     url = f"http://127.0.0.1:{port}/collect?{QUERY}"
     try:
-        cpu_before = cpu_seconds(collector.pid)
+        own_before = cpu_seconds(collector.pid)[0]
         full = run_wrk(url, script, duration=duration, connections=connections)
-        full["cpu_us_per_request"] = round(
-            (cpu_seconds(collector.pid) - cpu_before) / full["requests"] * 1e6, 1
+        full["server_cpu_us_per_request"] = round(
+            (cpu_seconds(collector.pid)[0] - own_before) / full["requests"] * 1e6, 1
         )
         paced_load = PacedLoad(port, f"/collect?{QUERY}", body, connections=connections)
         paced = uvloop.run(paced_load.run(rate=full["rps"] / 2, duration=duration))
+        time.sleep(3)  # the last segments roll (every 2 s) and ship
+        # the shipping worker's whole life, start-up included, over every request it shipped
+        full["shipper_cpu_us_per_request"] = round(
+            cpu_seconds(collector.pid)[1] / (full["requests"] + paced["requests"]) * 1e6, 1
+        )
     finally:
         stop(collector)
     accepted = full["requests"] - full["non_2xx"] + paced["requests"] - paced["non_2xx"]
