@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
-from portal.choices import AuditAction, AuditSource
-from portal.models import AuditLogEntry, Membership
+from portal.choices import AuditAction, AuditSource, JobStatus
+from portal.models import AuditLogEntry, Job, Membership
 from portal.roles import Role
 
 MAX_UTC_OFFSET = timedelta(hours=14)  # the widest real time zone; databases refuse much wider offsets
@@ -51,6 +51,16 @@ class AuditLogFilterSet(django_filters.FilterSet):
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(object_repr__icontains=value) | Q(actor_label__icontains=value))
+
+
+class JobFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    kind = django_filters.CharFilter(label="Kind")
+    status = django_filters.ChoiceFilter(choices=JobStatus.choices)
+
+    class Meta:
+        model = Job
+        fields = ["q", "kind", "status"]
 
 
 class MemberFilterSet(django_filters.FilterSet):

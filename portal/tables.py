@@ -155,3 +155,14 @@ class ApiTokenTable(Table):
     def actions(self, obj: Any) -> list[Action]:
         url = reverse("token_delete", kwargs={"org": obj.organization.slug, "pk": obj.uuid})
         return [Action("Revoke", url, "outline-danger")]
+
+
+class JobTable(Table):
+    columns = (
+        Column("name", "Job", order_by="name", link=True),
+        Column("kind", "Kind", order_by="kind"),
+        Column("status", "Status", order_by="status", value=lambda j: j.get_status_display()),
+        Column("progress", "Progress", order_by="progress", value=lambda j: f"{j.progress}%"),
+        Column("created", "Queued", order_by="created"),
+        Column("duration", "Duration", value=lambda j: j.duration_text),
+    )

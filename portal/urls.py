@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portal.views import jobs as job_views
 from portal.views import organization as org_views
 
 
@@ -36,6 +37,8 @@ urlpatterns = [
     path(f"{ORG}tokens/", org_views.ApiTokenListView.as_view(), name="tokens"),
     path(f"{ORG}tokens/add/", org_views.ApiTokenCreateView.as_view(), name="token_add"),
     path(f"{ORG}tokens/<uuid:pk>/delete/", org_views.ApiTokenDeleteView.as_view(), name="token_delete"),
+    path(f"{ORG}jobs/", job_views.JobListView.as_view(), name="jobs"),
+    path(f"{ORG}jobs/<uuid:pk>/", job_views.JobDetailView.as_view(), name="job"),
     # Domain apps, included by dotted name: the portal imports no domain app.
     path(f"{ORG}projects/", include("projects.urls")),
 ]

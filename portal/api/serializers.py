@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
+from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
 from portal.models.tenancy import validate_roles
 from portal.roles import Role
 
@@ -131,3 +131,16 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "name", "status", "progress", "step", "log", "result", "error",
+            "created", "started", "finished", "duration_seconds",
+        ]  # fmt: skip
+        read_only_fields = fields

@@ -14,6 +14,7 @@ router.register(rf"{ORG}/members", views.MemberViewSet, basename="member")
 router.register(rf"{ORG}/invitations", views.InvitationViewSet, basename="invitation")
 router.register(rf"{ORG}/audit-log", views.AuditLogViewSet, basename="auditlog")
 router.register(rf"{ORG}/tokens", views.ApiTokenViewSet, basename="token")
+router.register(rf"{ORG}/jobs", views.JobViewSet, basename="job")
 
 app_name = "api"
 urlpatterns = [

@@ -15,7 +15,7 @@ from portal.api import serializers
 from portal.api.viewsets import OrganizationViewSet, check_token_scope
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
-from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
+from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
 from portal.roles import Perm
 from portal.views.base import current_user
 
@@ -153,3 +153,16 @@ class ApiTokenViewSet(OrganizationViewSet):
         )
         token.token = raw  # type: ignore[attr-defined]
         return Response(serializers.ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class JobViewSet(OrganizationViewSet):
+    """Background work (ETL runs, provisioning…) with status, progress, log lines and result."""
+
+    model = Job
+    serializer_class = serializers.JobSerializer
+    read_permission = write_permission = Perm.VIEW_PROJECTS
+    lookup_field = "uuid"
+    http_method_names = ["get", "head", "options"]
+    filterset_class = filtersets.JobFilterSet
+    ordering_fields = ["created", "started", "finished", "status", "kind"]
+    ordering = ["-created"]

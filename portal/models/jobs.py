@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.choices import BADGE_COLOURS, JobStatus
@@ -54,6 +55,21 @@ class Job(OrganizationOwned):
         if self.started is None:
             return None
         return ((self.finished or timezone.now()) - self.started).total_seconds()
+
+    @property
+    def duration_text(self) -> str:
+        seconds = self.duration_seconds
+        if seconds is None:
+            return "—"
+        minutes, secs = divmod(int(seconds), 60)
+        return f"{minutes} min {secs} s" if minutes else f"{seconds:.1f} s"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in JobStatus.busy()
+
+    def get_absolute_url(self) -> str:
+        return reverse("job", kwargs={"org": self.organization.slug, "pk": self.uuid})
 
     def add_log(self, message: str, *, level: str = "info") -> None:
         """Append a log line and save it at once, so the UI shows it while the job runs."""

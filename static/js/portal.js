@@ -29,3 +29,12 @@
     navigator.clipboard.writeText(text).then(function () { button.textContent = "Copied"; });
   });
 })();
+// Progress bars take their width from data-progress (no inline styles, so a strict CSP holds).
+(function () {
+  "use strict";
+  function paint(root) {
+    root.querySelectorAll("[data-progress]").forEach(function (bar) { bar.style.width = bar.dataset.progress + "%"; });
+  }
+  paint(document);
+  document.addEventListener("htmx:afterSwap", function () { paint(document); });
+})();
