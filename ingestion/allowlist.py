@@ -36,11 +36,11 @@ def parse_apps(document: object) -> dict[str, str]:
     apps = document.get("apps") if isinstance(document, dict) else None
     if not isinstance(apps, dict):
         raise AllowListError('expected {"apps": {"<appId>": {"project_id": "<project>"}}}')
-    result = {}
+    result: dict[str, str] = {}
     for app_id, entry in apps.items():
         project_id = entry.get("project_id") if isinstance(entry, dict) else None
         check_ids(app_id, project_id)
-        result[app_id] = project_id
+        result[app_id] = project_id  # type: ignore[assignment]  # check_ids proved it a str
     return result
 
 

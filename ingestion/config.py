@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the collector")
     defaults = Settings(sink="")
 
-    def option(flag: str, kind: type = str, *aliases: str, **kwargs: object) -> None:
+    def option(flag: str, kind: Callable[[str], object] = str, *aliases: str, **kwargs: object) -> None:
         fallback = kwargs.pop("default", getattr(defaults, flag.replace("-", "_"), None))
         names = [f"--{flag}", *aliases]
         serve.add_argument(*names, type=kind, default=env_default(flag, fallback), **kwargs)  # type: ignore[arg-type]

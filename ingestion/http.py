@@ -15,6 +15,7 @@ in flight per connection (the rest wait, bounded, with reading paused).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -242,11 +243,13 @@ class HttpProtocol(asyncio.Protocol):
                 self.send(outcome, keep_alive)
                 continue
             future, finish = outcome
-            future.add_done_callback(lambda done, k=keep_alive, f=finish: self.finished(f(done), k))
+            future.add_done_callback(functools.partial(self.finished, finish, keep_alive))
             return
 
-    def finished(self, response: Response, keep_alive: bool) -> None:
-        self.send(response, keep_alive)
+    def finished(
+        self, finish: Callable[[asyncio.Future], Response], keep_alive: bool, done: asyncio.Future
+    ) -> None:
+        self.send(finish(done), keep_alive)
         self.next_request()
 
     def send(self, response: Response, keep_alive: bool) -> None:

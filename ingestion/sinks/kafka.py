@@ -6,6 +6,8 @@ only when every message was acknowledged by all in-sync replicas.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from ingestion.sinks.base import SinkError
@@ -44,8 +46,9 @@ class KafkaSink:
         failed: list[bytes] = []
 
         def report(error: KafkaError | None, message: Message) -> None:
-            if error is not None:
-                failed.append(message.value())
+            value = message.value()
+            if error is not None and value is not None:
+                failed.append(value)
 
         for record in records:
             self.produce(record, report)
@@ -54,7 +57,7 @@ class KafkaSink:
             raise SinkError(f"kafka: {left} messages without a delivery report after {self.timeout}s")
         return failed
 
-    def produce(self, record: bytes, report: object) -> None:
+    def produce(self, record: bytes, report: Callable[[KafkaError | None, Message], None]) -> None:
         while True:
             try:
                 self.producer.produce(self.topic, value=record, on_delivery=report)

@@ -28,7 +28,9 @@ class KinesisSink:
         self.attempts = attempts
 
     def put(self, segment: Segment, lines: list[SpoolLine]) -> None:
-        entries = [{"Data": line.record, "PartitionKey": partition_key(line.record)} for line in lines]
+        entries: list[dict[str, object]] = [
+            {"Data": line.record, "PartitionKey": partition_key(line.record)} for line in lines
+        ]
         for batch in batches(entries):
             self.put_batch(batch)
 
