@@ -51,6 +51,16 @@ def stable_object_id(seed: str, project_id: str, partition: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"clickstream:{seed}:{project_id}:{partition}")
 
 
+def raw_object(
+    records: Iterable[bytes], *, project_id: str, partition: str, epoch: int, object_id: uuid.UUID, level: int
+) -> tuple[str, bytes]:
+    """One raw object: its key below the lake root and its gzip NDJSON content. Every writer of raw data
+    (the collector's file and S3 sinks, the Kinesis-to-S3 function) goes through here."""
+    return object_key(project_id, partition, object_name(epoch, object_id)), encode_object(
+        records, level=level
+    )
+
+
 def encode_object(lines: Iterable[bytes], *, level: int = 6) -> bytes:
     """gzip NDJSON: each line is one compact JSON record without its newline."""
     body = b"".join(line + b"\n" for line in lines)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Protocol
 
-from ingestion.layout import encode_object, hour_partition_from_key, object_key, object_name, stable_object_id
+from ingestion.layout import hour_partition_from_key, raw_object, stable_object_id
 from ingestion.spool import Segment, SpoolLine
 
 
@@ -41,5 +41,12 @@ def lake_objects(
         groups[(line.project_id, line.hour_key)].append(line.record)
     for (project_id, hour_key), records in groups.items():
         partition = hour_partition_from_key(hour_key)
-        name = object_name(segment.epoch, stable_object_id(segment.uid, project_id, partition))
-        yield object_key(project_id, partition, name), encode_object(records, level=level)
+        object_id = stable_object_id(segment.uid, project_id, partition)
+        yield raw_object(
+            records,
+            project_id=project_id,
+            partition=partition,
+            epoch=segment.epoch,
+            object_id=object_id,
+            level=level,
+        )
