@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -42,6 +43,7 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(connections.protocol, settings.host, settings.port, backlog=4096)
     connections.start()
+    gc.freeze()  # what start-up allocated lives for good: keep it out of every later collection
     log.info("listening", extra={"host": settings.host, "port": settings.port, "path": settings.path})
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
