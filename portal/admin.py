@@ -7,19 +7,28 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
+from portal.models import (
+    ApiToken,
+    AuditLogEntry,
+    ExternalIdentity,
+    GroupMapping,
+    Invitation,
+    Job,
+    Membership,
+    Organization,
+)
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-    fields = ["user", "roles"]
+    fields = ["user", "roles", "from_sso"]
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "member_count", "created"]
+    list_display = ["name", "slug", "member_count", "require_mfa", "created"]
     search_fields = ["name", "slug"]
     readonly_fields = ["uuid", "created", "updated"]
     inlines = [MembershipInline]
@@ -89,3 +98,18 @@ class JobAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "organization"]
     search_fields = ["name", "kind", "error"]
     date_hierarchy = "created"
+
+
+@admin.register(GroupMapping)
+class GroupMappingAdmin(admin.ModelAdmin):
+    list_display = ["group", "organization", "roles", "updated"]
+    list_filter = ["organization"]
+    search_fields = ["group", "organization__slug"]
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(admin.ModelAdmin):
+    list_display = ["subject", "issuer", "user", "last_login"]
+    search_fields = ["subject", "user__email"]
+    readonly_fields = ["groups", "created", "last_login"]
+    autocomplete_fields = ["user"]

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from portal.views import jobs as job_views
 from portal.views import organization as org_views
+from portal.views import sso as sso_views
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -18,6 +19,8 @@ urlpatterns = [
     path("", org_views.home, name="home"),
     path("health/", health, name="health"),
     path("accounts/", include("allauth.urls")),
+    path("oidc/", include("portal.oidc.urls")),
+    path("sign-in/no-access/", sso_views.no_access, name="sso_no_access"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
     path("organizations/new/", org_views.organization_create, name="organization_create"),
@@ -39,6 +42,18 @@ urlpatterns = [
     path(f"{ORG}tokens/<uuid:pk>/delete/", org_views.ApiTokenDeleteView.as_view(), name="token_delete"),
     path(f"{ORG}jobs/", job_views.JobListView.as_view(), name="jobs"),
     path(f"{ORG}jobs/<uuid:pk>/", job_views.JobDetailView.as_view(), name="job"),
+    path(f"{ORG}sign-in/", sso_views.SignInSettingsView.as_view(), name="groupmapping_list"),
+    path(f"{ORG}sign-in/groups/add/", sso_views.GroupMappingEditView.as_view(), name="groupmapping_add"),
+    path(
+        f"{ORG}sign-in/groups/<uuid:pk>/edit/",
+        sso_views.GroupMappingEditView.as_view(),
+        name="groupmapping_edit",
+    ),
+    path(
+        f"{ORG}sign-in/groups/<uuid:pk>/delete/",
+        sso_views.GroupMappingDeleteView.as_view(),
+        name="groupmapping_delete",
+    ),
     # Domain apps, included by dotted name: the portal imports no domain app.
     path(f"{ORG}projects/", include("projects.urls")),
 ]

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from portal import services
-from portal.models import AuditLogEntry, Invitation, Job, Membership
+from portal.models import AuditLogEntry, GroupMapping, Invitation, Job, Membership
 
 OUR_APPS = ("portal.", "projects.", "pipelines.", "provisioning.", "analytics.", "etl.")
 PUBLIC = {"health"}
@@ -99,6 +99,9 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         .get_or_create(
             organization=world.org_a, name="walk", defaults={"kind": "test", "func": "portal.jobs.job_run"}
         )[0]
+        .uuid,
+        "groupmapping": GroupMapping.objects.unscoped()
+        .get_or_create(organization=world.org_a, group="walkers", defaults={"roles": ["analyst"]})[0]
         .uuid,
     }
     key = next((k for k in by_name if k in route.name), None)

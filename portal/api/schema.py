@@ -19,7 +19,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A personal API token (created under API tokens in the portal, or by "
-            "`manage.py createuser --token`).",
+            "`manage.py createuser --token`), or an access token (JWT) from the identity provider the portal "
+            "signs in with, whose audience is one of OIDC_API_AUDIENCES.",
         }
 
 

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from portal.api import views
+from portal.oidc.api import GroupMappingViewSet
 
 ORG = r"organizations/(?P<org>[^/.]+)"
 
@@ -15,6 +16,7 @@ router.register(rf"{ORG}/invitations", views.InvitationViewSet, basename="invita
 router.register(rf"{ORG}/audit-log", views.AuditLogViewSet, basename="auditlog")
 router.register(rf"{ORG}/tokens", views.ApiTokenViewSet, basename="token")
 router.register(rf"{ORG}/jobs", views.JobViewSet, basename="job")
+router.register(rf"{ORG}/group-mappings", GroupMappingViewSet, basename="groupmapping")
 
 app_name = "api"
 urlpatterns = [

@@ -3,12 +3,15 @@ from __future__ import annotations
 from portal.models.audit import AuditLogEntry
 from portal.models.jobs import Job
 from portal.models.scoping import OrganizationOwned, OrganizationScopedManager, UnscopedQueryError
+from portal.models.sso import ExternalIdentity, GroupMapping
 from portal.models.tenancy import Invitation, Membership, Organization
 from portal.models.tokens import ApiToken
 
 __all__ = [
     "ApiToken",
     "AuditLogEntry",
+    "ExternalIdentity",
+    "GroupMapping",
     "Invitation",
     "Job",
     "Membership",

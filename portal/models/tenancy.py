@@ -38,6 +38,12 @@ class Organization(models.Model):
         help_text="Lowercase letters, digits and hyphens; used in URLs.",
         error_messages={"unique": "An organization with this slug already exists."},
     )
+    require_mfa = models.BooleanField(
+        "require two-factor authentication",
+        default=False,
+        help_text="Members who sign in with a password must set up an authenticator app before they can "
+        "open this organization. Single sign-on users are covered by their identity provider.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -58,6 +64,12 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     roles = models.JSONField(default=list, validators=[validate_roles])
+    from_sso = models.BooleanField(
+        "from single sign-on",
+        default=False,
+        help_text="Granted by the identity provider's groups and re-applied at every sign-in. A membership "
+        "given in the portal (by an invitation) is left alone by single sign-on.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

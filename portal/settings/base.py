@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_q",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "portal.apps.PortalConfig",
     "projects",
     "pipelines",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.audit.AuditContextMiddleware",
+    "portal.security.RequireMFAMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -78,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.organization",
+                "portal.oidc.context_processors.single_sign_on",
             ],
         },
     },
@@ -187,10 +191,87 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# ---------------------------------------------------------------------------------------------------------
+# Single sign-on: OpenID Connect (any provider) or the Cognito shortcut, and bearer JWTs for the API.
+# Configured when OIDC_ISSUER (or COGNITO_USER_POOL_ID) is set; see portal/oidc/ and the README.
+# ---------------------------------------------------------------------------------------------------------
+COGNITO_USER_POOL_ID = env_str("COGNITO_USER_POOL_ID", "")
+COGNITO_REGION = env_str("COGNITO_REGION", COGNITO_USER_POOL_ID.partition("_")[0])
+COGNITO_DOMAIN = env_str("COGNITO_DOMAIN", "").removeprefix("https://").rstrip("/")
+_cognito_issuer = (
+    f"https://cognito-idp.{COGNITO_REGION}.amazonaws.com/{COGNITO_USER_POOL_ID}"
+    if COGNITO_USER_POOL_ID
+    else ""
+)
+OIDC_ISSUER = env_str("OIDC_ISSUER", _cognito_issuer).rstrip("/")
+OIDC_ENABLED = bool(OIDC_ISSUER)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "Cognito" if COGNITO_USER_POOL_ID else "single sign-on")
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID") if OIDC_ENABLED else env_str("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = "RS256"  # mozilla-django-oidc's setting; our verifier accepts OIDC_SIGNING_ALGORITHMS
+OIDC_SIGNING_ALGORITHMS = env_list("OIDC_SIGNING_ALGORITHMS", ["RS256", "RS384", "RS512", "ES256", "ES384"])
+# Where the groups are in the token or userinfo: a claim name, or a dotted path (Keycloak: realm_access.roles).
+OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM", "cognito:groups")
+# The `aud` (or, for Cognito access tokens, `client_id`) that API bearer tokens must carry.
+OIDC_API_AUDIENCES = env_list("OIDC_API_AUDIENCES", [OIDC_RP_CLIENT_ID] if OIDC_RP_CLIENT_ID else [])
+OIDC_CLOCK_SKEW_SECONDS = env_int("OIDC_CLOCK_SKEW_SECONDS", 60)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 5)
+OIDC_USE_USERINFO = env_bool("OIDC_USE_USERINFO", True)
+# RP-initiated logout: the discovery document's end_session_endpoint unless given here (Cognito has none).
+OIDC_LOGOUT_URL = env_str("OIDC_LOGOUT_URL", f"https://{COGNITO_DOMAIN}/logout" if COGNITO_DOMAIN else "")
+OIDC_LOGOUT_STYLE = "cognito" if COGNITO_DOMAIN and not env_str("OIDC_LOGOUT_URL", "") else "oidc"
+# Shown to a provider-signed-in person whose groups open no organization: whom to ask.
+CLICKSTREAM_SUPPORT_CONTACT = env_str("CLICKSTREAM_SUPPORT_CONTACT", "")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_REDIRECT_ALLOWED_HOSTS: list[str] = []
+# The backend answers only the provider's callback (it returns None for a password), so it is always listed.
+AUTHENTICATION_BACKENDS.append("portal.oidc.backend.OIDCBackend")
+
+# Local (password) sign-in; turned off, only break-glass admins (superusers, or the emails listed) may use it.
+LOCAL_SIGNIN_ENABLED = env_bool("CLICKSTREAM_LOCAL_SIGNIN", True)
+BREAK_GLASS_EMAILS = [e.lower() for e in env_list("CLICKSTREAM_BREAK_GLASS_EMAILS")]
+
+# Two-factor authentication for local accounts (django-allauth MFA): TOTP apps and recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Clickstream")
+
+# ---------------------------------------------------------------------------------------------------------
+# Security: cookies, sessions, HTTPS, CSP. Production mode turns every protection on (check --deploy clean).
+# ---------------------------------------------------------------------------------------------------------
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: the provider's redirect back must carry the session
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" trusts that header (only if the proxy sets it).
+_proxy_header = env_list("SECURE_PROXY_SSL_HEADER")
+if _proxy_header:
+    if len(_proxy_header) != 2:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be 'HEADER,value', e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1])
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the load balancer's plain-HTTP health check
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# The content security policy (portal/security.py): only our own scripts, styles and images.
+CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
 
 # Outside production, static files are served straight from the app folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
