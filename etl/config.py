@@ -29,6 +29,7 @@ class JobConfig:
     geo_mmdb: str | None = None
     rules_dir: str | None = None
     max_length: bool = True
+    deduplicate: bool = True
     job_name: str = field(default_factory=lambda: f"{int(time.time())}-{uuid.uuid4().hex[:8]}")
     now_ms: int = field(default_factory=lambda: int(time.time() * 1000))
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark import StorageLevel
@@ -25,6 +27,7 @@ from etl import tables, transform
 from etl.config import JobConfig
 from etl.lake import Layout
 from etl.plugins import Context, chain
+from etl.results import summary
 
 log = logging.getLogger(__name__)
 TABLE_NAMES = ("event_v2", "item_v2", "user_v2", "session")
@@ -133,56 +136,78 @@ def run_job(spark: SparkSession, layout: Layout, cfg: JobConfig) -> dict[str, An
     return result(cfg, started, counts, files=len(pending))
 
 
-def _process(
-    spark: SparkSession, layout: Layout, cfg: JobConfig, records: dict[str, dict[str, Any]], raw: list[str]
-) -> dict[str, int]:
-    run = cfg.job_name
-    ctx = Context(spark, cfg)
+@dataclass
+class Tables:
+    """The output of one run before it is written: projected tables, the new user state, corrupted rows."""
+
+    tables: dict[str, DataFrame]
+    user_state: DataFrame
+    corrupted: DataFrame
+    counts: dict[str, int]
+    cached: list[DataFrame] = field(default_factory=list)
+
+
+def build_tables(
+    ctx: Context,
+    paths: list[str],
+    previous_ids: Callable[[DataFrame], DataFrame | None] = lambda events: None,
+    previous_state: DataFrame | None = None,
+) -> Tables:
+    """Transformer, de-duplication, enrichers and derived tables, per spec/etl.md §2 (lazy except counts)."""
+    cfg = ctx.cfg
     transformer, enrichers = chain(cfg.plugins)
-    out = transformer.transform([layout.raw_store.url(k) for k in raw], ctx)
+    out = transformer.transform(paths, ctx)
     counts = dict(out.counts)
-    events = transform.deduplicate(out.events, _previous_event_ids(spark, layout, out.events))
+    events = transform.deduplicate(out.events, previous_ids(out.events)) if cfg.deduplicate else out.events
     for enricher in (e for e in enrichers if not e.per_event):
         events = enricher.enrich(events, ctx)
     events = events.persist(StorageLevel.MEMORY_AND_DISK)
     counts["unique"] = events.count()
     counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
-    out.corrupted.coalesce(1).write.mode("overwrite").option("compression", "gzip").json(
-        layout.out_store.url(_key(layout.job_data, "runs", run, "corrupted"))
+    batch = tables.user_state(events)
+    merged = tables.merge_user_state(batch if previous_state is None else batch.unionByName(previous_state))
+    state = merged.where(
+        F.unix_millis("event_timestamp") >= F.lit(cfg.now_ms - cfg.user_keep_days * 86_400_000)
     )
-    state_key = _write_derived(spark, layout, cfg, records, events, run)
+    users = tables.users(merged, batch, cfg.job_name, cfg.process_time_iso, cfg.created_time)
     final = events
     for enricher in (e for e in enrichers if e.per_event):
         final = enricher.enrich(final, ctx)
     final = final.persist(StorageLevel.MEMORY_AND_DISK)
     counts["event_v2"] = final.count()
     counts["filtered_bot"] = counts["unique"] - counts["event_v2"]
-    _stage(tables.project(transform.partitioned(final), "event_v2", cfg.max_length), layout, run, "event_v2")
-    _commit(layout, run, raw, state_key, counts)
-    events.unpersist()
-    final.unpersist()
-    return counts
+    built = {
+        "item_v2": tables.project(transform.partitioned(tables.items(events)), "item_v2", cfg.max_length),
+        "session": tables.project(transform.partitioned(tables.sessions(events)), "session"),
+        "user_v2": tables.project(transform.partitioned(users), "user_v2", cfg.max_length),
+        "event_v2": tables.project(transform.partitioned(final), "event_v2", cfg.max_length),
+    }
+    return Tables(built, state, out.corrupted, counts, [events, final])
 
 
-def _write_derived(
-    spark: SparkSession, layout: Layout, cfg: JobConfig, records: dict[str, Any], events: DataFrame, run: str
-) -> str:
-    """Stages item_v2, session and user_v2, and the new user state; returns the state's key."""
-    items = transform.partitioned(tables.items(events), "app_id")
-    _stage(tables.project(items, "item_v2", cfg.max_length), layout, run, "item_v2")
-    _stage(tables.project(transform.partitioned(tables.sessions(events)), "session"), layout, run, "session")
-    batch = tables.user_state(events)
-    previous = _user_state(spark, layout, records)
-    merged = tables.merge_user_state(batch if previous is None else batch.unionByName(previous))
-    keep_from = F.lit(cfg.now_ms - cfg.user_keep_days * 86_400_000)
-    state_key = _key(layout.job_data, "runs", run, "user_state")
-    merged.where(F.unix_millis("event_timestamp") >= keep_from).write.mode("overwrite").parquet(
-        layout.out_store.url(state_key)
+def _process(
+    spark: SparkSession, layout: Layout, cfg: JobConfig, records: dict[str, dict[str, Any]], raw: list[str]
+) -> dict[str, int]:
+    run = cfg.job_name
+    previous_state = _user_state(spark, layout, records)
+    built = build_tables(
+        Context(spark, cfg),
+        [layout.raw_store.url(k) for k in raw],
+        lambda events: _previous_event_ids(spark, layout, events),
+        previous_state,
     )
-    state = spark.read.parquet(layout.out_store.url(state_key))
-    users = tables.users(state, batch, cfg.job_name, cfg.process_time_iso, cfg.created_time)
-    _stage(tables.project(transform.partitioned(users), "user_v2", cfg.max_length), layout, run, "user_v2")
-    return _key(layout.job_data, "user_state", run)
+    built.corrupted.coalesce(1).write.mode("overwrite").option("compression", "gzip").json(
+        layout.out_store.url(_key(layout.job_data, "runs", run, "corrupted"))
+    )
+    built.user_state.write.mode("overwrite").parquet(
+        layout.out_store.url(_key(layout.job_data, "runs", run, "user_state"))
+    )
+    for name, df in built.tables.items():
+        _stage(df, layout, run, name)
+    _commit(layout, run, raw, _key(layout.job_data, "user_state", run), built.counts)
+    for df in built.cached:
+        df.unpersist()
+    return built.counts
 
 
 def _commit(layout: Layout, run: str, raw: list[str], state_key: str, counts: dict[str, int]) -> None:
@@ -190,7 +215,13 @@ def _commit(layout: Layout, run: str, raw: list[str], state_key: str, counts: di
     staged_state = _key(layout.job_data, "runs", run, "user_state")
     for key in layout.out_store.list(staged_state):
         files[key] = _key(state_key, key[len(staged_state) + 1 :])
-    record = {"run": run, "raw": raw, "files": files, "user_state": state_key, "counts": counts}
+    record = {
+        "run": run,
+        "raw": raw,
+        "files": files,
+        "user_state": state_key,
+        "summary": summary(counts, len(raw)),
+    }
     commit_key = _key(layout.job_data, "commits", f"{run}.json")
     layout.out_store.write_text(commit_key, json.dumps(record))
     _publish(layout, record)
@@ -200,16 +231,4 @@ def _commit(layout: Layout, run: str, raw: list[str], state_key: str, counts: di
 
 def result(cfg: JobConfig, started: float, counts: dict[str, int], files: int) -> dict[str, Any]:
     """The figures a Job row records and CloudWatch receives."""
-    filtered = sum(counts.get(k, 0) for k in (transform.STALE, transform.FUTURE, transform.UNKNOWN_APP))
-    return {
-        "run": cfg.job_name,
-        "files": files,
-        "requests": counts.get("requests", 0),
-        "rows_in": sum(counts.get(k, 0) for k in (transform.OK, transform.CORRUPT)) + filtered,
-        "rows_out": counts.get("event_v2", 0),
-        "corrupted": counts.get(transform.CORRUPT, 0),
-        "filtered": filtered + counts.get("filtered_bot", 0),
-        "filtered_bot": counts.get("filtered_bot", 0),
-        "deduplicated": counts.get("deduplicated", 0),
-        "duration_s": round(time.time() - started, 3),
-    }
+    return {"run": cfg.job_name, **summary(counts, files), "duration_s": round(time.time() - started, 3)}

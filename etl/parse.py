@@ -135,29 +135,25 @@ def _host(url: Column) -> Column:
     return F.try_parse_url(_with_scheme(url), F.lit("HOST"))
 
 
-def sql_value(x: str) -> str:
-    """SQL for a variant's value as text: JSON text for objects, arrays and null, else its plain string."""
-    return (
-        f"case when schema_of_variant({x}) rlike '^(OBJECT|ARRAY|VOID)' then to_json({x}) "
-        f"else cast({x} as string) end"
-    )
+def typed_values(map_col: str, extra: str = "") -> Column:
+    """map<string, struct<x: variant, …>> → map<string, struct<value:string, type:string, …>> (spec/etl.md §2.6).
 
-
-def sql_type(x: str) -> str:
-    """SQL for the original's type name of a variant value: string, number, boolean or object."""
-    return (
-        f"case when schema_of_variant({x}) = 'STRING' then 'string' "
-        f"when schema_of_variant({x}) = 'BOOLEAN' then 'boolean' "
-        f"when schema_of_variant({x}) rlike '^(BIGINT|INT|SMALLINT|TINYINT|DOUBLE|FLOAT|DECIMAL)' then 'number' "
-        "else 'object' end"
+    The type comes from the first character of the value's JSON text, which is computed once per value
+    (`schema_of_variant` per value was the job's hottest expression)."""
+    first = "substr(s.j, 1, 1)"
+    return F.expr(
+        f"""transform_values(transform_values({map_col}, (k, s) -> struct(to_json(s.x) as j, s.x as x{extra})),
+            (k, s) -> named_struct(
+                'value', case when {first} = '"' then cast(s.x as string) else s.j end,
+                'type', case when {first} = '"' then 'string' when {first} in ('t', 'f') then 'boolean'
+                    when {first} in ('{{', '[', 'n') then 'object' else 'number' end
+                {", 'set_time_msec', s.set_time_msec" if extra else ""}))"""
     )
 
 
 def typed_map(map_col: str) -> Column:
-    """map<string,variant> → map<string, struct<value:string, type:string>> (spec/etl.md §2.6)."""
-    return F.expr(
-        f"transform_values({map_col}, (k, x) -> named_struct('value', {sql_value('x')}, 'type', {sql_type('x')}))"
-    )
+    """map<string,variant> → map<string, struct<value:string, type:string>>."""
+    return typed_values(f"transform_values({map_col}, (k, x) -> struct(x))")
 
 
 def custom_map() -> Column:

@@ -12,16 +12,9 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from etl import parse, read
+from etl import model, parse, read
 from etl.config import JobConfig
-
-OK, CORRUPT, STALE, FUTURE, UNKNOWN_APP = (
-    "ok",
-    "corrupted",
-    "filtered_freshness",
-    "filtered_future",
-    "filtered_app",
-)
+from etl.results import CORRUPT, FUTURE, OK, STALE, UNKNOWN_APP
 
 
 @dataclass
@@ -55,7 +48,13 @@ def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Par
     checked = base.withColumn(
         "error", F.coalesce(read.event_error(), F.when(too_many, F.lit("more than 1000 attributes")))
     )
-    rows = checked.withColumn("status", _status(cfg)).persist(StorageLevel.MEMORY_AND_DISK)
+    # The request body and the event text are kept only for corrupted rows (written aside): kept on every
+    # event they would multiply the cached data by the events per request.
+    bad = F.col("error").isNotNull()
+    slim = checked.withColumns({"data": F.when(bad, F.col("data")), "event": F.when(bad, F.col("event"))})
+    rows = slim.withColumns({"status": _status(cfg), "row_id": F.monotonically_increasing_id()}).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     counts: dict[str, int] = {"requests": 0}
     for row in rows.groupBy("status", F.coalesce(F.col("pos"), F.lit(0)) == 0).count().collect():
         counts[row[0]] = counts.get(row[0], 0) + row[2]
@@ -93,6 +92,18 @@ def _process_info(cfg: JobConfig) -> Column:
     return F.map_filter(F.create_map(*pairs), lambda k, v: v.isNotNull())
 
 
+# Columns carried past event_rows besides event_v2's: enrichment inputs and what the other tables need.
+KEPT = (
+    "ua",
+    "ip",
+    "items",
+    "user_properties",
+    "user_properties_json_str",
+    "page_url_raw",
+    "row_id",
+)
+
+
 def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
     """Accepted events with every event_v2 column known before enrichment, plus `ua`, `ip` and `items`."""
     ok = parsed.rows.where(F.col("status") == OK).withColumn("time_diff", parse.time_diff(F.lit(cfg.now_ms)))
@@ -103,7 +114,7 @@ def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
         from etl.enrich.geo import anonymise_column
 
         ok = anonymise_column(ok)
-    with_cols = ok.select(
+    with_cols = ok.withColumn("user_values", _user_values()).select(
         "*",
         *[c.alias(n) for n, c in cols.items()],
         F.when(F.size(custom) > 0, custom).alias("custom_raw"),
@@ -111,8 +122,10 @@ def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
         _user_properties().alias("user_properties"),
         _user_properties_json().alias("user_properties_json_str"),
     )
+    event_cols = [n for n, _ in model.EVENT_V2_COLUMNS if n in with_cols.columns]
     return with_cols.select(
-        "*",
+        *event_cols,
+        *KEPT,
         F.timestamp_millis("event_time_msec").alias("event_timestamp"),
         parse.typed_map("custom_raw").alias("custom_parameters"),
         F.to_json("custom_raw").alias("custom_parameters_json_str"),
@@ -123,31 +136,42 @@ def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
     )
 
 
-def _user_properties() -> Column:
-    """User attributes `{value, set_timestamp}` → map<string, struct<value, type, set_time_msec>> (§2.7)."""
-    inner = "(case when schema_of_variant(x) like 'OBJECT%' then variant_get(x, '$.value') else x end)"
+def _user_values() -> Column:
+    """User attributes `{value, set_timestamp}` (or a bare value) → map<string, struct<x, set_time_msec>>."""
     return F.expr(
-        f"""case when size(user_map) > 0 then transform_values(user_map, (k, x) -> named_struct(
-            'value', {parse.sql_value(inner)}, 'type', {parse.sql_type(inner)},
-            'set_time_msec', try_variant_get(x, '$.set_timestamp', 'bigint'))) end"""
+        """case when size(user_map) > 0 then transform_values(user_map, (k, x) -> struct(
+            coalesce(try_variant_get(x, '$.value', 'variant'), x) as x,
+            try_variant_get(x, '$.set_timestamp', 'bigint') as set_time_msec)) end"""
     )
+
+
+def _user_properties() -> Column:
+    """map<string, struct<value, type, set_time_msec>> (spec/etl.md §2.7)."""
+    return parse.typed_values("user_values", extra=", s.set_time_msec as set_time_msec")
 
 
 def _user_properties_json() -> Column:
     return F.expr(
-        """case when size(user_map) > 0 then to_json(transform_values(user_map, (k, x) -> named_struct(
-            'set_time_msec', try_variant_get(x, '$.set_timestamp', 'bigint'),
-            'value', case when schema_of_variant(x) like 'OBJECT%' then variant_get(x, '$.value') else x end)))
-        end"""
+        """to_json(transform_values(user_values,
+            (k, s) -> named_struct('set_time_msec', s.set_time_msec, 'value', s.x)))"""
     )
 
 
 def deduplicate(events: DataFrame, previous_ids: DataFrame | None) -> DataFrame:
-    """One row per (app_id, event_id): within the run, and none already written by an earlier run."""
-    unique = events.dropDuplicates(["app_id", "event_id"])
-    if previous_ids is None:
-        return unique
-    return unique.join(previous_ids, on=["app_id", "event_id"], how="left_anti")
+    """One row per (app_id, event_id): within the run, and none already written by an earlier run.
+
+    The duplicate keys are found on a narrow projection (two ids and a row number) and broadcast, so the wide
+    event rows are never shuffled; replays are rare, so the broadcast table is small."""
+    key = ["app_id", "event_id"]
+    narrow = events.select(*key, "row_id")
+    repeated = narrow.groupBy(*key).agg(F.count("*").alias("n"), F.min("row_id").alias("keep")).where("n > 1")
+    drop = repeated.select(*key, "keep")
+    if previous_ids is not None:
+        seen = narrow.select(*key).join(previous_ids, key, "left_semi").distinct()
+        drop = drop.unionByName(seen.withColumn("keep", F.lit(-1).cast("bigint")))
+    drop = drop.groupBy(*key).agg(F.min("keep").alias("__keep"))
+    joined = events.join(F.broadcast(drop), key, "left")
+    return joined.where(F.col("__keep").isNull() | (F.col("row_id") == F.col("__keep"))).drop("__keep")
 
 
 def partitioned(df: DataFrame, app_col: str = "app_id") -> DataFrame:

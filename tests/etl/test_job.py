@@ -1,0 +1,153 @@
+"""Whole runs on a temporary lake: exactly-once effect, killed runs, late and replayed files, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from etl import job
+from etl.lake import Layout, dir_layout
+from tests.etl.conftest import copy_raw, job_config
+
+pytestmark = pytest.mark.spark
+EVENT_ID = "1fcd7f5b-9529-4977-a303-e8c7e39db7b898"
+
+
+def _run(spark: SparkSession, layout: Layout, name: str, **options: Any) -> dict[str, Any]:
+    return job.run_job(spark, layout, job_config(job_name=name, **options))
+
+
+def _event_ids(spark: SparkSession, out: Path) -> list[str]:
+    if not (out / "event_v2").exists():
+        return []
+    return [r.event_id for r in spark.read.parquet(str(out / "event_v2")).select("event_id").collect()]
+
+
+def _visible_files(out: Path) -> list[Path]:
+    return sorted(p for table in job.TABLE_NAMES for p in (out / table).rglob("*.parquet"))
+
+
+def test_replayed_requests_count_once_within_and_across_runs(
+    spark: SparkSession, anchor_fixtures: Path, tmp_path: Path
+) -> None:
+    raw = copy_raw(anchor_fixtures, ["original_data_nozip.json"], tmp_path / "raw")
+    shutil.copy(raw / "original_data_nozip.json", raw / "replayed-by-the-collector.json")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+
+    first = _run(spark, layout, "run-1")
+    assert (first["files"], first["rows_out"], first["deduplicated"]) == (2, 1, 1)
+    assert _run(spark, layout, "run-2")["files"] == 0  # nothing pending: a re-run writes nothing
+
+    late = raw / "year=2023/month=04/day=24/hour=06"  # a late file in an hour processed long ago
+    late.mkdir(parents=True)
+    shutil.copy(anchor_fixtures / "original_data.json", late / "late.json")
+    third = _run(spark, layout, "run-3")
+    assert (third["files"], third["rows_in"], third["deduplicated"], third["rows_out"]) == (1, 2, 1, 1)
+    assert sorted(_event_ids(spark, tmp_path / "out")) == sorted(
+        [EVENT_ID, "1fa880fe-7095-45b0-91ea-807221de794399"]
+    )
+
+
+def test_a_run_killed_before_its_commit_leaves_nothing_visible_and_is_retried(
+    spark: SparkSession, anchor_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = copy_raw(anchor_fixtures, ["original_data_with_items.json"], tmp_path / "raw")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(job, "_commit", killed)
+        with pytest.raises(KeyboardInterrupt):
+            _run(spark, layout, "killed")
+    assert _visible_files(tmp_path / "out") == []
+    assert list((tmp_path / "out" / "job-data" / "runs").iterdir())  # staged, invisible
+
+    retried = _run(spark, layout, "retry")
+    assert retried["files"] == 1 and retried["rows_out"] == 1
+    assert _event_ids(spark, tmp_path / "out") == [EVENT_ID]
+    assert not (tmp_path / "out" / "job-data" / "runs" / "killed").exists()
+    items = spark.read.parquet(str(tmp_path / "out" / "item_v2"))
+    assert items.count() == 3
+
+
+def test_a_run_killed_while_publishing_is_rolled_forward(
+    spark: SparkSession, anchor_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = copy_raw(anchor_fixtures, ["original_data_nozip.json"], tmp_path / "raw")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+    real_move = layout.out_store.move
+    moves: list[str] = []
+
+    def move_once_then_die(src: str, dst: str) -> None:
+        if moves:
+            raise KeyboardInterrupt("killed")
+        moves.append(src)
+        real_move(src, dst)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(layout.out_store, "move", move_once_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            _run(spark, layout, "half-published")
+    assert len(_visible_files(tmp_path / "out")) == 1
+
+    after = _run(spark, layout, "next")  # recovers the committed run, then finds nothing pending
+    assert after["files"] == 0
+    tables = {p.relative_to(tmp_path / "out").parts[0] for p in _visible_files(tmp_path / "out")}
+    assert tables == set(job.TABLE_NAMES)
+    assert _event_ids(spark, tmp_path / "out") == [EVENT_ID]
+
+
+BAD_INPUTS = [
+    "original_data_null.json",
+    "original_data_raw_json_error.json",
+    "original_data_raw_text_error.json",
+    "original_data_with_error.json",
+    "partition_data/year=2022/month=11/day=11/corrupt_data.json",
+    "original_data_with_app1.json",
+    "original_data_nozip.json",
+]
+
+
+def test_bad_input_is_counted_and_set_aside_never_fatal(
+    spark: SparkSession, anchor_fixtures: Path, tmp_path: Path
+) -> None:
+    raw = copy_raw(anchor_fixtures, BAD_INPUTS, tmp_path / "raw")
+    (raw / "huge.json").write_text(_huge_attributes_line(anchor_fixtures))
+    result = _run(spark, dir_layout(str(raw), str(tmp_path / "out")), "bad", freshness_hours=72)
+
+    assert result["rows_out"] == 1  # only the good event of original_data_nozip.json
+    assert result["filtered"] == 6  # the six events of app1, not a configured app
+    corrupted = _corrupted(tmp_path / "out" / "job-data" / "corrupted")
+    assert result["corrupted"] == len(corrupted)
+    reasons = {row["reason"] for row in corrupted}
+    assert {
+        "data is null or empty",
+        "invalid event JSON",
+        "data is neither a JSON array nor base64 gzip",
+        "line is not a JSON object",
+        "more than 1000 attributes",
+    } <= reasons
+
+
+def _huge_attributes_line(anchor: Path) -> str:
+    line = json.loads((anchor / "original_data_nozip.json").read_text().splitlines()[0])
+    event = json.loads(line["data"])[0] | {"event_id": "huge-1"}
+    event["attributes"] = {f"a{i}": i for i in range(1500)}
+    return json.dumps(line | {"data": json.dumps([event])})
+
+
+def _corrupted(folder: Path) -> list[dict[str, Any]]:
+    rows = []
+    for path in folder.rglob("*.gz"):
+        rows += [
+            json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().splitlines() if line
+        ]
+    return rows
