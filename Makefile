@@ -47,7 +47,7 @@ bench-ingestion: install
 	$(PY) bench/ingestion.py
 
 bench-etl: install
-	$(PY) bench/etl.py
+	$(PY) bench/etl.py --events $${EVENTS:-1000000}
 
 clean:
 	rm -rf $(VENV) static/vendor node_modules var/staticfiles
