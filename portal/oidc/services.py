@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal import services
@@ -74,8 +74,17 @@ def sso_user_resolve(*, claims: dict[str, Any]) -> Any:
     matches = list(user_model.objects.filter(email__iexact=email)[:2])
     if len(matches) > 1:
         raise SignInRefused("Several accounts use this email address; ask an administrator to merge them.")
-    user = matches[0] if matches else _user_create(email=email)
-    ExternalIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    try:
+        with transaction.atomic():  # two first requests at once (API calls) may race to link the subject
+            user = matches[0] if matches else _user_create(email=email)
+            ExternalIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    except IntegrityError:
+        identity = (
+            ExternalIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+        )
+        if identity is None:
+            raise SignInRefused("Your account could not be created here; ask an administrator.") from None
+        return identity.user
     return user
 
 

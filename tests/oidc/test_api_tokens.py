@@ -114,3 +114,10 @@ def test_provider_down_is_a_503_not_a_pass(sso, mappings, settings):
     provider.reset_caches()
     response = call(token)
     assert response.status_code == 503
+
+
+def test_a_token_without_the_groups_claim_leaves_memberships_alone(sso, mappings, settings):
+    token = sso.tokens("ada@corp.example")["access_token"]
+    assert call(token).status_code == 200
+    settings.OIDC_ROLES_CLAIM = "no_such_claim"  # many providers put groups in the ID token only
+    assert call(token).json()["results"][0]["roles"] == ["admin"]

@@ -1,0 +1,89 @@
+"""Group mappings through the UI and the API, the rules of re-applying them, 2FA enforcement, Cognito logout."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.test import RequestFactory
+
+from portal.models import GroupMapping, Membership
+from portal.oidc import services, views
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admins_map_groups_through_the_api_with_validation(cast, api):
+    client = api(cast.alice, cast.org_a)
+    url = "/api/v1/organizations/org-a/group-mappings/"
+    created = client.post(url, {"group": "ops", "roles": ["operator"]}, format="json")
+    assert created.status_code == 201, created.content
+    assert client.post(url, {"group": "ops", "roles": ["admin"]}, format="json").json() == {
+        "group": ["This group is already mapped in this organization."]
+    }
+    assert client.post(url, {"group": "x", "roles": ["root"]}, format="json").status_code == 400
+    detail = f"{url}{created.json()['id']}/"
+    assert client.patch(detail, {"roles": ["analyst"]}, format="json").json()["roles"] == ["analyst"]
+    assert api(cast.carol, cast.org_b).get(url).status_code == 404  # another organization's token
+    assert client.delete(detail).status_code == 204
+
+
+def test_admins_map_groups_in_the_ui(cast, login):
+    client = login(cast.alice)
+    response = client.post("/o/org-a/sign-in/groups/add/", {"group": "ops", "roles": ["operator", "analyst"]})
+    assert response.status_code == 302 and response["Location"] == "/o/org-a/sign-in/"
+    assert GroupMapping.objects.for_organization(cast.org_a).get(group="ops").roles == ["operator", "analyst"]
+    page = client.get("/o/org-a/sign-in/").content.decode()
+    assert ">ops<" in page and "Operator, Analyst" in page
+    client.post("/o/org-a/sign-in/", {"require_mfa": "on"})
+    cast.org_a.refresh_from_db()
+    assert cast.org_a.require_mfa
+
+
+def test_portal_memberships_win_and_the_last_admin_stays(cast):
+    GroupMapping.objects.unscoped().create(organization=cast.org_a, group="g", roles=["analyst_reader"])
+    services.sso_memberships_apply(
+        user=cast.alice, groups=["g"]
+    )  # alice's admin role was given in the portal
+    assert Membership.objects.get(user=cast.alice, organization=cast.org_a).roles == ["admin"]
+    GroupMapping.objects.unscoped().create(organization=cast.org_b, group="boss", roles=["admin"])
+    Membership.objects.filter(organization=cast.org_b).delete()
+    services.sso_memberships_apply(user=cast.bob, groups=["boss"])
+    services.sso_memberships_apply(user=cast.bob, groups=[])  # bob is org B's only admin now: kept
+    assert Membership.objects.get(user=cast.bob, organization=cast.org_b).roles == ["admin"]
+
+
+def test_required_mfa_blocks_password_sessions_until_enrolled(cast, login):
+    cast.org_a.require_mfa = True
+    cast.org_a.save()
+    client = login(cast.bob)
+    assert client.get("/o/org-a/")["Location"] == "/accounts/2fa/totp/activate/"
+    assert client.get("/api/v1/organizations/org-a/projects/").status_code == 403
+    assert client.get("/o/org-b/").status_code == 404  # not a member: nothing revealed
+    Authenticator.objects.create(user=cast.bob, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    assert client.get("/o/org-a/").status_code == 200
+
+
+def test_provider_sessions_are_left_to_the_provider(cast, login):
+    cast.org_a.require_mfa = True
+    cast.org_a.save()
+    client = login(cast.bob)
+    session = client.session
+    session[views.SESSION_METHOD] = "oidc"
+    session.save()
+    assert client.get("/o/org-a/").status_code == 200
+
+
+def test_cognito_logout_goes_to_the_hosted_ui(settings, rf: RequestFactory):
+    settings.OIDC_ENABLED = True
+    settings.OIDC_RP_CLIENT_ID = "cid"
+    settings.OIDC_LOGOUT_URL = "https://auth.example.com/logout"
+    settings.OIDC_LOGOUT_STYLE = "cognito"
+    request = rf.get("/")
+    request.session = {views.SESSION_METHOD: "oidc"}
+    url = urlsplit(views.logout_url(request))
+    assert url.netloc == "auth.example.com" and url.path == "/logout"
+    assert parse_qs(url.query) == {"client_id": ["cid"], "logout_uri": ["http://testserver/accounts/login/"]}
+    request.session = {}
+    assert views.logout_url(request) is None  # a password session has no provider session to end
