@@ -262,6 +262,8 @@ if _proxy_header:
         )
     SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1])
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+# The per-IP sign-in rate limit must see the client, not the proxy: how many proxies append X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -97,13 +97,22 @@ def test_every_response_carries_the_policy_and_security_headers(client):
 
 
 @pytest.mark.django_db
-def test_sign_in_attempts_are_rate_limited(client, cast):
-    statuses = [
-        client.post("/accounts/login/", {"login": "alice@example.com", "password": "wrong"}).status_code
-        for _ in range(7)
-    ]
-    assert (
-        statuses[-1] == 429
-        or b"Too many failed login attempts"
-        in client.post("/accounts/login/", {"login": "alice@example.com", "password": "wrong"}).content
-    )
+def test_sign_in_attempts_are_rate_limited_per_account_and_per_ip(client, cast):
+    from django.core.cache import cache
+
+    from tests.conftest import PASSWORD
+
+    def attempt(email: str, password: str, ip: str) -> bytes:
+        return client.post("/accounts/login/", {"login": email, "password": password}, REMOTE_ADDR=ip).content
+
+    for i in range(5):
+        attempt("alice@example.com", "wrong", f"10.0.0.{i}")  # five guesses from five addresses
+    assert b"Too many failed login attempts" in attempt("alice@example.com", PASSWORD, "10.0.0.9")
+    assert "_auth_user_id" not in client.session  # even the right password waits: the account is limited
+
+    cache.clear()
+    for name in ("olivia", "ann", "bob", "carol", "olivia", "ann", "bob", "carol", "olivia", "ann"):
+        attempt(f"{name}@example.com", "wrong", "10.0.1.1")  # ten guesses over four accounts, one address
+    assert b"Too many failed login attempts" in attempt("alice@example.com", PASSWORD, "10.0.1.1")
+    assert b"Too many failed login attempts" not in attempt("alice@example.com", PASSWORD, "10.0.1.2")
+    assert client.session["_auth_user_id"] == str(cast.alice.pk)

@@ -87,3 +87,21 @@ def test_cognito_logout_goes_to_the_hosted_ui(settings, rf: RequestFactory):
     assert parse_qs(url.query) == {"client_id": ["cid"], "logout_uri": ["http://testserver/accounts/login/"]}
     request.session = {}
     assert views.logout_url(request) is None  # a password session has no provider session to end
+
+
+def test_a_recovery_code_signs_in_once(cast, client):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.conftest import PASSWORD
+
+    TOTP.activate(cast.bob, generate_totp_secret())
+    code = RecoveryCodes.activate(cast.bob).get_unused_codes()[0]
+    response = client.post("/accounts/login/", {"login": "bob@example.com", "password": PASSWORD})
+    assert response["Location"] == "/accounts/2fa/authenticate/" and "_auth_user_id" not in client.session
+    client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert client.session["_auth_user_id"] == str(cast.bob.pk)
+    client.logout()
+    client.post("/accounts/login/", {"login": "bob@example.com", "password": PASSWORD})
+    client.post("/accounts/2fa/authenticate/", {"code": code})  # used up
+    assert "_auth_user_id" not in client.session
