@@ -205,6 +205,10 @@ _cognito_issuer = (
 )
 OIDC_ISSUER = env_str("OIDC_ISSUER", _cognito_issuer).rstrip("/")
 OIDC_ENABLED = bool(OIDC_ISSUER)
+if PRODUCTION and OIDC_ENABLED and not OIDC_ISSUER.startswith("https://"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL in production mode.")
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "Cognito" if COGNITO_USER_POOL_ID else "single sign-on")
 OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID") if OIDC_ENABLED else env_str("OIDC_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET", "")

@@ -116,3 +116,9 @@ def test_sign_in_attempts_are_rate_limited_per_account_and_per_ip(client, cast):
     assert b"Too many failed login attempts" in attempt("alice@example.com", PASSWORD, "10.0.1.1")
     assert b"Too many failed login attempts" not in attempt("alice@example.com", PASSWORD, "10.0.1.2")
     assert client.session["_auth_user_id"] == str(cast.alice.pk)
+
+
+def test_production_refuses_a_plain_http_issuer(tmp_path):
+    environ = {**PRODUCTION, "OIDC_ISSUER": "http://idp.example"}
+    result = manage("check", **environ, CLICKSTREAM_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "must be an https:// URL" in result.stderr
