@@ -16,8 +16,10 @@ trap cleanup EXIT INT TERM
 $PY manage.py qcluster >var/log/worker.log 2>&1 &
 pids+=($!)
 if [ -f ingestion/__main__.py ]; then
+  # Local development: any page origin may send (still echoed), and data reaches the lake within 10 s.
   $PY -m ingestion serve --host 127.0.0.1 --port 8001 --sink "file://$PWD/var/lake" \
-    --allowlist-file var/allowlist.json >var/log/collector.log 2>&1 &
+    --allowlist-file var/allowlist.json --cors-origins "${COLLECTOR_CORS_ORIGINS:-*}" --batch-seconds 10 \
+    >var/log/collector.log 2>&1 &
   pids+=($!)
   echo "Collector:  http://127.0.0.1:8001/collect   (log: var/log/collector.log)"
 fi
