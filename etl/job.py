@@ -173,16 +173,13 @@ def build_tables(
     final = events
     for enricher in (e for e in enrichers if e.per_event):
         final = enricher.enrich(final, ctx)
-    final = final.persist(StorageLevel.MEMORY_AND_DISK)
-    counts["event_v2"] = final.count()
-    counts["filtered_bot"] = counts["unique"] - counts["event_v2"]
     built = {
         "item_v2": tables.project(transform.partitioned(tables.items(events)), "item_v2", cfg.max_length),
         "session": tables.project(transform.partitioned(tables.sessions(events)), "session"),
         "user_v2": tables.project(transform.partitioned(users), "user_v2", cfg.max_length),
         "event_v2": tables.project(transform.partitioned(final), "event_v2", cfg.max_length),
     }
-    return Tables(built, state, out.corrupted, counts, [events, final])
+    return Tables(built, state, out.corrupted, counts, [events])
 
 
 def _process(
@@ -204,6 +201,12 @@ def _process(
     )
     for name, df in built.tables.items():
         _stage(df, layout, run, name)
+    # Counted from the staged files' metadata: caching the enriched events only to count them costs a pass.
+    staged = _key(layout.job_data, "runs", run, "event_v2")
+    has_files = any(k.endswith(".parquet") for k in layout.out_store.list(staged))
+    written = spark.read.parquet(layout.out_store.url(staged)).count() if has_files else 0
+    built.counts["event_v2"] = written
+    built.counts["filtered_bot"] = built.counts["unique"] - written
     _commit(layout, run, raw, _key(layout.job_data, "user_state", run), built.counts)
     for df in built.cached:
         df.unpersist()
