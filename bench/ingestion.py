@@ -279,6 +279,9 @@ def run(work: Path, duration: int, connections: int) -> dict[str, object]:
         full["server_cpu_us_per_request"] = round(
             (cpu_seconds(collector.pid)[0] - own_before) / full["requests"] * 1e6, 1
         )
+        # Let the shipper catch up with the max-rate phase first, so the paced phase measures the steady
+        # state at half the rate rather than half the rate plus a backlog being compressed and shipped.
+        wait_for_drain(work, full["requests"] - full["non_2xx"])
         paced_load = PacedLoad(port, f"/collect?{QUERY}", body, connections=connections)
         paced = uvloop.run(paced_load.run(rate=full["rps"] / 2, duration=duration))
         time.sleep(3)  # the last segments roll (every 2 s) and ship
@@ -291,6 +294,12 @@ def run(work: Path, duration: int, connections: int) -> dict[str, object]:
     accepted = full["requests"] - full["non_2xx"] + paced["requests"] - paced["non_2xx"]
     stored = lake_records(work)
     return summary(body, ceiling, full, paced, accepted, stored)
+
+
+def wait_for_drain(work: Path, expected: float, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while lake_records(work) < expected and time.monotonic() < deadline:
+        time.sleep(1.0)
 
 
 def summary(
