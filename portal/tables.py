@@ -102,7 +102,9 @@ class MemberTable(Table):
     columns = (
         Column("user.email", "Email", order_by="user__email"),
         Column("roles", "Roles", value=lambda m: ", ".join(m.role_labels)),
-        Column("from_sso", "Roles from", value=lambda m: "identity provider" if m.from_sso else "this portal"),
+        Column(
+            "from_sso", "Roles from", value=lambda m: "identity provider" if m.from_sso else "this portal"
+        ),
         Column("created", "Member since", order_by="created"),
     )
     default_sort = "user.email"
