@@ -90,8 +90,11 @@ def test_sink_outage_fills_the_spool_then_503_then_recovers(start_collector: obj
                 assert answer.status_code == 503 and answer.headers["retry-after"]
                 break
         assert statuses[-1] == 503, "a full spool answers 503"
+        assert client.get(f"{collector.url}/health").status_code == 503, "a full spool is unhealthy at once"
+        # the spool may fill before the shipper's first attempt (batches are due every second): wait for it
+        wait_until(lambda: client.get(f"{collector.url}/health").json()["sink_healthy"] is False, timeout=10)
         health = client.get(f"{collector.url}/health")
-        assert health.status_code == 503 and health.json()["sink_healthy"] is False
+        assert health.status_code == 503 and health.json()["sink_error"]
         blocker.unlink()  # the sink comes back
         found = records_by_rid(collector.lake, acknowledged, timeout=30)
         assert set(found) == acknowledged
