@@ -37,6 +37,7 @@ QUERY = "appId=bench_web&platform=Web&event_bundle_sequence_id=1"
 NGINX_CONF = """worker_processes 1; daemon off; pid {dir}/nginx.pid; error_log stderr error;
 events {{ worker_connections 4096; }}
 http {{ access_log off; client_body_temp_path {dir}/body;
+  keepalive_requests 10000000;
   server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }} }}
 """
 WRK_SCRIPT = """wrk.method = "POST"
@@ -136,7 +137,7 @@ class PacedLoad:
             self.backlog.extend(start + index / rate for index in range(sent, due))
             sent = due
             self.dispatch()
-            await asyncio.sleep(0.0005)
+            await asyncio.sleep(0.001)  # uvloop timers tick in ms: a shorter sleep would spin a core
         elapsed = time.perf_counter() - start
         ordered = sorted(self.latencies)
         return {
