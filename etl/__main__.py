@@ -1,4 +1,5 @@
-"""Command line: `python -m etl run …` processes pending raw files; `python -m etl plugins` lists plugins.
+"""Command line: `python -m etl run …` processes pending raw files; `python -m etl plugins` lists plugins;
+`python -m etl emr-dependencies` builds the third-party packages archive an EMR Serverless run needs.
 
 Locations: `--lake ROOT --project-id P` uses the lake layout (DESIGN.md §3) under ROOT (a directory or
 s3://bucket/prefix); `--input RAW --output OUT` reads any folder of raw files and writes the tables to
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rules-dir", help="traffic rule files: <dir>/<app_id>/traffic_source_*_rule_v1.json")
     run.add_argument("--master", default="local[*]", help="Spark master; 'cluster' keeps the cluster's")
     run.add_argument("--job-name")
+    deps = sub.add_parser("emr-dependencies", help="build the dependencies archive for EMR Serverless")
+    deps.add_argument("--output", default="var/emr", help="folder for the archive (reused when present)")
+    deps.add_argument("--python-version", default=None, help="the EMR release's Python, e.g. 3.11")
+    deps.add_argument("--platform", default=None, help="wheel platform tag, e.g. manylinux_2_28_x86_64")
     return parser
 
 
@@ -86,6 +91,17 @@ def main(argv: list[str] | None = None) -> int:
 
         for name, plugin in sorted(available().items()):
             print(f"{name:<14} {plugin.kind:<12} {plugin.description}")
+        return 0
+    if args.command == "emr-dependencies":
+        from pathlib import Path
+
+        from etl import emr
+
+        target = {
+            "python_version": args.python_version or emr.EMR_PYTHON,
+            "platform": args.platform or emr.EMR_PLATFORM,
+        }
+        print(emr.build_dependencies(Path(args.output), **target))
         return 0
     layout, cfg = _layout(args), _config(args)
     check_input(layout)

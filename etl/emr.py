@@ -6,25 +6,100 @@ in the tests can both supply it. CloudWatch metrics use the original's namespace
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 NAMESPACE = "Clickstream/DataPipeline"
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
 ENTRY_POINT = "etl_entry.py"
-_ENTRY_CODE = "import sys\nfrom etl.__main__ import main\n\nsys.exit(main())\n"
+DEPENDENCIES_ALIAS = "deps"
+# The driver imports the job's third-party modules from the unpacked dependencies archive (executors get it on
+# their PYTHONPATH from the Spark settings).
+_ENTRY_CODE = f"""import os
+import sys
+
+sys.path.insert(0, os.path.abspath({DEPENDENCIES_ALIAS!r}))
+from etl.__main__ import main
+
+sys.exit(main())
+"""
+# What the job imports besides PySpark (which the EMR release provides), at the versions tested here.
+RUNTIME_DISTRIBUTIONS = ("ua-parser", "ua-parser-builtins", "geoip2fast", "maxminddb", "pyarrow", "pandas")
+EMR_PYTHON = "3.11"
+EMR_PLATFORM = "manylinux_2_28_x86_64"  # Amazon Linux 2023: glibc 2.34
+
+
+def runtime_requirements() -> list[str]:
+    """The job's third-party requirements pinned to the versions installed (and tested) here."""
+    return [f"{name}=={version(name)}" for name in RUNTIME_DISTRIBUTIONS]
+
+
+def build_dependencies(
+    cache_dir: Path,
+    *,
+    requirements: Iterable[str] | None = None,
+    python_version: str = EMR_PYTHON,
+    platform: str = EMR_PLATFORM,
+) -> Path:
+    """A `.tar.gz` of the job's dependencies installed for the EMR release's Python and platform.
+
+    pip installs binary wheels for that target (`--platform`, `--python-version`, `--only-binary`), so it can
+    be built on any machine, without Amazon Linux. The archive is named by a hash of what it holds and built
+    only once per requirement set; it goes to `spark.archives`, unpacked as ``./deps`` next to the driver and
+    every executor. A requirement with no wheel for the target fails here, with pip's message."""
+    pinned = sorted(requirements if requirements is not None else runtime_requirements())
+    digest = hashlib.sha256(json.dumps([pinned, python_version, platform]).encode()).hexdigest()[:16]
+    archive = cache_dir / f"etl-deps-{digest}.tar.gz"
+    if archive.exists():
+        return archive
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        wheels, site = Path(tmp) / "wheels", Path(tmp) / "site"
+        # Some requirements publish only an sdist (geoip2fast): build those into wheels here first; the
+        # install for the target platform then finds them next to the index's binary wheels.
+        _pip("wheel", "--no-deps", "--wheel-dir", str(wheels), *pinned)
+        _pip("install", "--target", str(site), "--find-links", str(wheels), "--only-binary=:all:",
+             "--implementation", "cp", "--python-version", python_version, "--platform", platform, *pinned)  # fmt: skip
+        partial = Path(tmp) / archive.name
+        with tarfile.open(partial, "w:gz") as tar:
+            for path in sorted(site.iterdir()):
+                if path.name != "bin":
+                    tar.add(path, arcname=path.name)
+        partial.replace(archive)  # atomic: a half-built archive is never picked up
+    return archive
+
+
+def _pip(*args: str) -> None:
+    command = [sys.executable, "-m", "pip", *args[:1], "--quiet", "--disable-pip-version-check", *args[1:]]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"cannot build the EMR dependencies: {done.stderr.strip()[-2000:]}")
+
+
+def upload_dependencies(client_s3: Any, bucket: str, prefix: str, archive: Path) -> str:
+    """Uploads the archive once (its name is its content hash); returns its S3 URI."""
+    key = f"{prefix.rstrip('/')}/{archive.name}"
+    try:
+        client_s3.head_object(Bucket=bucket, Key=key)
+    except client_s3.exceptions.ClientError:
+        client_s3.upload_file(str(archive), bucket, key)
+    return f"s3://{bucket}/{key}"
 
 
 def package_job(client_s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     """Uploads the `etl` package as a zip (--py-files) and a tiny entry script; returns their S3 URIs.
-
-    Third-party wheels (ua-parser, geoip2fast…) go in a virtualenv archive built for the EMR release
-    (`spark.archives`), whose URI the pipeline configuration supplies."""
+    Third-party packages travel in the dependencies archive (`build_dependencies`)."""
     buffer = io.BytesIO()
     root = Path(__file__).resolve().parent
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -54,15 +129,15 @@ def start_job_run(
     arguments: list[str],
     name: str,
     log_uri: str,
-    venv_archive: str | None = None,
+    dependencies: str | None = None,
 ) -> str:
-    """StartJobRun with the job's Spark settings; returns the job run id."""
+    """StartJobRun with the job's Spark settings; returns the job run id. `dependencies` is the S3 URI of
+    the archive from `build_dependencies`."""
     params = [f"--conf spark.submit.pyFiles={code['py_files']}"]
-    if venv_archive:
+    if dependencies:
         params += [
-            f"--conf spark.archives={venv_archive}#environment",
-            "--conf spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
-            "--conf spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python",
+            f"--conf spark.archives={dependencies}#{DEPENDENCIES_ALIAS}",
+            f"--conf spark.executorEnv.PYTHONPATH=./{DEPENDENCIES_ALIAS}",
         ]
     response = client.start_job_run(
         applicationId=application_id,
@@ -153,20 +228,24 @@ def run_on_emr(
     app_ids: list[str],
     plugins: list[str],
     job_name: str,
-    venv_archive: str | None = None,
+    dependencies: Path,
     poll_seconds: float = 30,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Packages, starts, waits for and reports one ETL run on EMR Serverless."""
+    """Packages, starts, waits for and reports one ETL run on EMR Serverless. `dependencies` is the local
+    archive from `build_dependencies`."""
     prefix = f"clickstream/{project_id}/job-data/emr/{job_name}"
     code = package_job(session.client("s3"), bucket, prefix)
+    deps = upload_dependencies(
+        session.client("s3"), bucket, f"clickstream/{project_id}/job-data/emr", dependencies
+    )
     client = session.client("emr-serverless")
     log_uri = f"s3://{bucket}/clickstream/{project_id}/job-data/emr-logs/"
     arguments = job_arguments(
         lake=lake, project_id=project_id, app_ids=app_ids, plugins=plugins, job_name=job_name
     )
     run_id = start_job_run(client, application_id=application_id, role_arn=role_arn, code=code,
-                           arguments=arguments, name=job_name, log_uri=log_uri, venv_archive=venv_archive)  # fmt: skip
+                           arguments=arguments, name=job_name, log_uri=log_uri, dependencies=deps)  # fmt: skip
     run = wait_for(client, application_id, run_id, poll_seconds=poll_seconds, sleep=sleep)
     result = run_result(run, _commit_counts(session.client("s3"), bucket, project_id, job_name))
     result["logs"] = log_location(log_uri, application_id, run_id)
