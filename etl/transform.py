@@ -185,3 +185,21 @@ def partitioned(df: DataFrame, app_col: str = "app_id") -> DataFrame:
             "partition_day": F.date_format(ts, "dd"),
         }
     )
+
+
+# Shared with the other built-in transformers (etl/transformers/), so every input format gets the same
+# statuses, process_info and user property columns.
+status = _status
+process_info = _process_info
+user_properties = _user_properties
+user_properties_json = _user_properties_json
+
+
+def page_url_columns(url: Column) -> dict[str, Column]:
+    """A raw page URL → the decoded URL, its path, query parameters and host (spec/etl.md §2.5)."""
+    return {
+        "page_view_page_url": parse.decoded(url),
+        "page_view_page_url_path": F.try_parse_url(parse._with_scheme(url), F.lit("PATH")),
+        "page_view_page_url_query_parameters": parse._query_map(url),
+        "page_view_hostname": parse._host(url),
+    }
