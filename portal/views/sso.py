@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -46,8 +47,8 @@ class GroupMappingForm(OrganizationOwnedForm):
 
 
 class GroupMappingMixin:
-    model = GroupMapping
-    permission = Perm.MANAGE_ORGANIZATION
+    model: type[models.Model] = GroupMapping
+    permission: str | None = Perm.MANAGE_ORGANIZATION
 
     def get_success_url(self) -> str:
         return reverse("groupmapping_list", kwargs={"org": self.organization.slug})  # type: ignore[attr-defined]
