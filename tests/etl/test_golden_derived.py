@@ -1,5 +1,6 @@
-"""The original's golden fixtures for what is derived from event_v2 rows: the session table
-(`test_extract_session_from_event`) and the bot filter (`transformed_data_event_bot_v2`)."""
+"""The original's golden fixtures for what is derived from event_v2 rows — the session table
+(`test_extract_session_from_event`), the bot filter (`transformed_data_event_bot_v2`) — and for the tables'
+Parquet schemas."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
-from etl import model
+from etl import job, model
 from etl.enrich.ua import apply_bot_mode, enrich_ua
+from etl.lake import dir_layout
 from etl.tables import sessions
-from tests.etl.conftest import differences, plain, read_expected
+from tests.etl.conftest import copy_raw, differences, job_config, plain, read_expected
 
 pytestmark = pytest.mark.spark
 
@@ -99,3 +102,24 @@ def test_the_originals_bot_fixture_is_all_bots(spark: SparkSession, anchor_fixtu
     flagged = apply_bot_mode(events, "flag").collect()
     assert len(flagged) == 6 and all(r.process_info["is_bot"] == "true" for r in flagged)
     assert apply_bot_mode(events, "keep").count() == 6
+
+
+def test_written_tables_have_the_originals_parquet_schemas(
+    spark: SparkSession, anchor_fixtures: Path, tmp_path: Path
+) -> None:
+    """Column names, order and types of every table as read back from its Parquet files (partition columns
+    included) equal the original's `*_parquet_schema.json`, so its queries and the Redshift load read ours."""
+    raw = copy_raw(
+        anchor_fixtures,
+        ["original_data_with_items.json", "empty_latest_referrer.json"],
+        tmp_path / "raw",
+    )
+    out = tmp_path / "out"
+    job.run_job(spark, dir_layout(str(raw), str(out)), job_config(["uba-app", "shop"], job_name="schemas"))
+    for table in job.TABLE_NAMES:
+        path = anchor_fixtures / "event_v2" / "expected" / f"{table}_parquet_schema.json"
+        want = StructType.fromJson(json.loads(path.read_text()))
+        got = spark.read.parquet(str(out / table)).schema
+        assert [(f.name, f.dataType) for f in got.fields] == [(f.name, f.dataType) for f in want.fields], (
+            table
+        )
