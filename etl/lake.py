@@ -50,11 +50,11 @@ class Store:
                 for obj in page.get("Contents", []):
                     out[obj["Key"][len(root_key) :].lstrip("/")] = obj["Size"]
             return out
-        base = Path(self.url(prefix))
-        if not base.exists():
+        folder = Path(self.url(prefix))
+        if not folder.exists():
             return {}
         root = Path(self.root)
-        return {str(p.relative_to(root)): p.stat().st_size for p in base.rglob("*") if p.is_file()}
+        return {str(p.relative_to(root)): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
 
     def read_text(self, key: str) -> str | None:
         if self.is_s3:
