@@ -110,8 +110,11 @@ class GeoEnricher(Enricher):
         return enrich_geo(events, ctx.cfg.geo_mmdb)
 
 
+from etl.transformers.gtm import GTMServerTransformer  # noqa: E402 (subclasses Transformer, defined above)
+
 BUILTINS: dict[str, type[Plugin]] = {
-    p.name: p for p in (ClickstreamTransformer, TrafficEnricher, UserAgentEnricher, GeoEnricher)
+    p.name: p
+    for p in (ClickstreamTransformer, GTMServerTransformer, TrafficEnricher, UserAgentEnricher, GeoEnricher)
 }
 
 

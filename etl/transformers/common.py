@@ -1,0 +1,89 @@
+"""What the third-party transformers share with the Clickstream SDK one: statuses and counts of per-event rows,
+and the final projection to event rows (process_info, typed custom parameters, user properties, kept columns).
+
+A transformer turns raw lines into per-event rows with `v` (the event's variant), `error`, `event_name`,
+`app_id`, `appId`, `client_ts`, `ingest_ms`, `upload_ms`, `time_diff` and the raw line's fields, then into
+event_v2 columns under their final names plus `ua`, `ip`, `items`, `user_values`, `custom_raw`, `page_url_raw`.
+"""
+
+from __future__ import annotations
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from etl import model, parse, transform
+from etl.config import JobConfig
+from etl.enrich.traffic import OUTPUTS as TRAFFIC_OUTPUTS
+
+# Columns `event_rows` computes for every format.
+FINAL = (
+    "event_timestamp", "custom_parameters", "custom_parameters_json_str", "process_info", "created_time", "project_id",
+)  # fmt: skip
+
+
+def too_many_keys() -> Column:
+    """The clickstream transformer's attribute limit, applied to the event object's own keys."""
+    keys = F.expr("try_variant_get(v, '$', 'map<string,variant>')")
+    return F.size(F.coalesce(keys, F.create_map())) > parse.MAX_ATTRIBUTES
+
+
+def classify(rows: DataFrame, cfg: JobConfig, first_of_request: Column) -> transform.Parsed:
+    """Adds the status and a row id, keeps the body and event text only on corrupt rows, caches and counts.
+    `first_of_request` is true on one row per raw line (the `requests` count)."""
+    bad = F.col("error").isNotNull()
+    slim = rows.withColumns({"data": F.when(bad, F.col("data")), "event": F.when(bad, F.col("event"))})
+    cached = slim.withColumns(
+        {
+            "status": transform.status(cfg),
+            "row_id": F.monotonically_increasing_id(),
+            "first": first_of_request,
+        }
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    counts: dict[str, int] = {"requests": 0}
+    for row in cached.groupBy("status", "first").count().collect():
+        counts[row[0]] = counts.get(row[0], 0) + row[2]
+        counts["requests"] += row[2] if row[1] else 0
+    return transform.Parsed(cached, counts)
+
+
+def traffic_client_columns() -> dict[str, Column]:
+    """No SDK-provided traffic values: the `traffic` enricher classifies from the page URL and referrers."""
+    return {f"traffic_source_{k}": F.lit(None).cast("string") for k in TRAFFIC_OUTPUTS}
+
+
+def user_values(props: Column) -> Column:
+    """A map of plain user property values → the `user_values` shape (no set time), null when empty."""
+    structs = F.transform_values(
+        props, lambda k, x: F.struct(x.alias("x"), F.lit(None).cast("bigint").alias("set_time_msec"))
+    )
+    return F.when(F.size(props) > 0, structs)
+
+
+def event_rows(rows: DataFrame, cfg: JobConfig) -> DataFrame:
+    """The event rows every transformer returns: event_v2 columns present in `rows`, the kept columns, and the
+    shared ones (timestamp, typed custom parameters, created time, project, first IP). `rows` carries its
+    `process_info` already (computed with the request's address, before a format may replace `ip`).
+    Columns the format has no value for are null."""
+    with_user = rows.select(
+        "*",
+        transform.user_properties().alias("user_properties"),
+        transform.user_properties_json().alias("user_properties_json_str"),
+    )
+    # Columns the format has no value for are null, so enrichers and derived tables find every column.
+    event_cols = [
+        F.col(n) if n in rows.columns else F.lit(None).cast(t).alias(n)
+        for n, t in model.EVENT_V2_COLUMNS
+        if n not in FINAL
+    ]
+    return with_user.select(
+        *event_cols,
+        *transform.KEPT,
+        F.timestamp_millis("event_time_msec").alias("event_timestamp"),
+        parse.typed_map("custom_raw").alias("custom_parameters"),
+        F.to_json("custom_raw").alias("custom_parameters_json_str"),
+        "process_info",
+        F.lit(cfg.created_time).cast("timestamp").alias("created_time"),
+        F.lit(cfg.project_id).alias("project_id"),
+        F.trim(F.split(F.col("ip"), ",")[0]).alias("ip_first"),
+    )
