@@ -12,7 +12,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from etl import model, parse, transform
+from etl import model, parse, read, transform
 from etl.config import JobConfig
 from etl.enrich.traffic import OUTPUTS as TRAFFIC_OUTPUTS
 
@@ -20,6 +20,87 @@ from etl.enrich.traffic import OUTPUTS as TRAFFIC_OUTPUTS
 FINAL = (
     "event_timestamp", "custom_parameters", "custom_parameters_json_str", "process_info", "created_time", "project_id",
 )  # fmt: skip
+
+
+def get(path: str, type_: str = "string") -> Column:
+    """A value of the event object `v`; `path` is a JSONPath (`$.a.b`, `$["x-y"].b`) or a plain dotted key."""
+    return F.expr(f"try_variant_get(v, '{path if path.startswith('$') else '$.' + path}', '{type_}')")
+
+
+def wrap_object(text: Column) -> Column:
+    """A single event object becomes a one-element array, so the clickstream reader explodes it."""
+    return F.when(F.trim(text).startswith("{"), F.concat(F.lit("["), text, F.lit("]"))).otherwise(text)
+
+
+def explode_bodies(raw: DataFrame) -> DataFrame:
+    """Raw lines whose `data` is (or decodes to) an event object or an array of them → one row per event with
+    the clickstream reader's `error`, `pos` and `event`, and `v` the parsed event; `data` as received."""
+    kept = raw.withColumn("raw_data", F.col("data"))
+    decoded = read.decode_bodies(kept.withColumn("data", wrap_object(F.col("data"))))
+    exploded = read.explode_events(decoded.withColumn("body", wrap_object(F.col("body"))))
+    events = exploded.withColumns({"data": F.col("raw_data"), "v": F.expr("try_parse_json(event)")})
+    return events.drop("raw_data")
+
+
+def event_error(name: Column) -> Column:
+    """Why an exploded event is corrupt: the reader's reason, size, not a JSON object, no event name, or too
+    many keys (the clickstream transformer's limits)."""
+    v = F.col("v")
+    return (
+        F.when(F.col("error").isNotNull(), F.col("error"))
+        .when(F.length("event") > read.MAX_EVENT_BYTES, F.lit("event larger than 1 MiB"))
+        .when(
+            v.isNull() | (F.expr("schema_of_variant(v)").substr(1, 6) != "OBJECT"),
+            F.lit("invalid event JSON"),
+        )
+        .when(F.trim(F.coalesce(name, F.lit(""))) == "", F.lit("missing event_name"))
+        .when(too_many_keys(), F.lit("more than 1000 attributes"))
+    )
+
+
+def with_copies(rows: DataFrame, name: Column, extra: list[tuple[Column, str, str]]) -> DataFrame:
+    """One row per event, plus a copy per (condition, id suffix, event name) that holds on an accepted event:
+    the synthesized `_first_open`/`_session_start`. Adds `copy_pos` and `copy` (suffix, name)."""
+    accepted = F.col("error").isNull()
+    copies = F.array(
+        F.struct(F.lit("").alias("suffix"), name.alias("name")),
+        *[F.when(accepted & cond, F.struct(F.lit(suffix).alias("suffix"), F.lit(n).alias("name"))) for cond, suffix, n in extra],
+    )  # fmt: skip
+    return rows.select("*", F.posexplode(F.filter(copies, lambda c: c.isNotNull())).alias("copy_pos", "copy"))
+
+
+def read_events(
+    raw: DataFrame,
+    cfg: JobConfig,
+    name: Column,
+    names: dict[str, str],
+    copies: list[tuple[Column, str, str]],
+    id_parts: list[Column],
+) -> transform.Parsed:
+    """Raw lines → one classified row per event and per synthesized event, cached, with counts. There is no
+    client timestamp: the event time is the ingest time. The event id is `<rid>-<index>-<id_parts…>`, plus the
+    copy's suffix; `null` stands for a missing part, as in the original."""
+    events = explode_bodies(raw)
+    copied = with_copies(events.withColumn("error", event_error(name)), mapped_name(name, names), copies)
+    ingest = F.col("ingest_time").cast("bigint")
+    parts = [F.coalesce(p, F.lit("null")) for p in [F.col("rid"), F.coalesce("pos", F.lit(0)), *id_parts]]
+    rows = copied.withColumns(
+        {
+            "event_name": F.col("copy.name"),
+            "event_id": F.concat(F.concat_ws("-", *parts), F.col("copy.suffix")),
+            "app_id": F.col("appId"),
+            "ingest_ms": ingest,
+            "client_ts": ingest,
+            "upload_ms": F.lit(None).cast("bigint"),
+            "time_diff": F.lit(0).cast("bigint"),
+        }
+    )
+    return classify(rows, cfg, (F.coalesce(F.col("pos"), F.lit(0)) == 0) & (F.col("copy_pos") == 0))
+
+
+def mapped_name(name: Column, names: dict[str, str]) -> Column:
+    table = F.create_map(*[F.lit(x) for kv in names.items() for x in kv])
+    return F.coalesce(F.element_at(table, name), name)
 
 
 def too_many_keys() -> Column:

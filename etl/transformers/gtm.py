@@ -24,6 +24,7 @@ from etl.config import JobConfig
 from etl.plugins import Context, Transformer, TransformOutput
 from etl.results import OK
 from etl.transformers import common
+from etl.transformers.common import get
 
 EVENT_NAMES = {
     "page_view": "_page_view",
@@ -41,75 +42,24 @@ SYSTEM = '$["x-ga-system_properties"]'
 SST = '$["x-sst-system_properties"]'
 
 
-def get(path: str, type_: str = "string") -> Column:
-    """A value of the event object; `path` is a JSONPath (`$.a.b` or `$['x-y'].b`) or a plain key."""
-    return F.expr(f"try_variant_get(v, '{path if path.startswith('$') else '$.' + path}', '{type_}')")
-
-
-def _wrap_object(text: Column) -> Column:
-    """A single event object becomes a one-element array, so the clickstream reader explodes it."""
-    return F.when(F.trim(text).startswith("{"), F.concat(F.lit("["), text, F.lit("]"))).otherwise(text)
-
-
-def _event_error() -> Column:
-    v, name = F.col("v"), get("event_name")
-    return (
-        F.when(F.col("error").isNotNull(), F.col("error"))
-        .when(F.length("event") > read.MAX_EVENT_BYTES, F.lit("event larger than 1 MiB"))
-        .when(
-            v.isNull() | (F.expr("schema_of_variant(v)").substr(1, 6) != "OBJECT"),
-            F.lit("invalid event JSON"),
-        )
-        .when(F.trim(F.coalesce(name, F.lit(""))) == "", F.lit("missing event_name"))
-        .when(common.too_many_keys(), F.lit("more than 1000 attributes"))
-    )
-
-
-def _copies() -> Column:
-    """The event itself, plus `_first_open` and `_session_start` when the request says so (accepted ones)."""
-    name = get("event_name")
-    mapped = F.coalesce(
-        F.element_at(F.create_map(*[F.lit(x) for kv in EVENT_NAMES.items() for x in kv]), name), name
-    )
+def _copies() -> list[tuple[Column, str, str]]:
+    """`_first_open` when the request says first visit, `_session_start` when it says session start."""
     fv = get(f"{SYSTEM}.fv")
     first_visit = fv.isNotNull() & (fv != "0") & (F.lower(fv) != "false")
-    accepted = F.col("error").isNull()
-    copies = F.array(
-        F.struct(F.lit("").alias("suffix"), mapped.alias("name")),
-        F.when(accepted & first_visit, F.struct(F.lit("-first-open").alias("suffix"), F.lit("_first_open").alias("name"))),
-        F.when(accepted & (get(f"{SYSTEM}.ss") == "1"), F.struct(F.lit("-session-start").alias("suffix"), F.lit("_session_start").alias("name"))),
-    )  # fmt: skip
-    return F.filter(copies, lambda c: c.isNotNull())
+    return [
+        (first_visit, "-first-open", "_first_open"),
+        (get(f"{SYSTEM}.ss") == "1", "-session-start", "_session_start"),
+    ]
 
 
 def read_events(spark: SparkSession, paths: list[str], cfg: JobConfig) -> transform.Parsed:
     """Raw lines → one classified row per event (and per synthesized event), cached, with counts."""
-    raw = read.read_raw(spark, paths).withColumn("raw_data", F.col("data"))
-    decoded = read.decode_bodies(raw.withColumn("data", _wrap_object(F.col("data"))))
-    exploded = read.explode_events(decoded.withColumn("body", _wrap_object(F.col("body"))))
-    events = exploded.withColumns({"data": F.col("raw_data"), "v": F.expr("try_parse_json(event)")})
-    checked = events.drop("raw_data").withColumn("error", _event_error())
-    copied = checked.select("*", F.posexplode(_copies()).alias("copy_pos", "copy"))
-    session = F.concat_ws(
-        "-", F.coalesce(get("ga_session_id"), F.lit("null")), F.coalesce(get("ga_session_number", "bigint").cast("string"), F.lit("x"))
-    )  # fmt: skip
-    ingest = F.col("ingest_time").cast("bigint")
-    rows = copied.withColumns(
-        {
-            "event_name": F.col("copy.name"),
-            "event_id": F.concat(
-                F.concat_ws("-", F.coalesce("rid", F.lit("null")), F.coalesce("pos", F.lit(0)), session),
-                F.col("copy.suffix"),
-            ),
-            "app_id": F.col("appId"),
-            "ingest_ms": ingest,
-            "client_ts": ingest,
-            "upload_ms": F.lit(None).cast("bigint"),
-            "time_diff": F.lit(0).cast("bigint"),
-        }
-    )
-    first = (F.coalesce(F.col("pos"), F.lit(0)) == 0) & (F.col("copy_pos") == 0)
-    return common.classify(rows, cfg, first)
+    session = [
+        get("ga_session_id"),
+        F.coalesce(get("ga_session_number", "bigint").cast("string"), F.lit("x")),
+    ]
+    raw = read.read_raw(spark, paths)
+    return common.read_events(raw, cfg, get("event_name"), EVENT_NAMES, _copies(), session)
 
 
 def _platform() -> Column:
