@@ -111,11 +111,15 @@ class GeoEnricher(Enricher):
 
 
 from etl.transformers.gtm import GTMServerTransformer  # noqa: E402 (subclasses Transformer, defined above)
+from etl.transformers.sensors import SensorsTransformer  # noqa: E402
 
 BUILTINS: dict[str, type[Plugin]] = {
     p.name: p
-    for p in (ClickstreamTransformer, GTMServerTransformer, TrafficEnricher, UserAgentEnricher, GeoEnricher)
-}
+    for p in (
+        ClickstreamTransformer, GTMServerTransformer, SensorsTransformer, TrafficEnricher, UserAgentEnricher,
+        GeoEnricher,
+    )
+}  # fmt: skip
 
 
 def available() -> dict[str, type[Plugin]]:

@@ -32,11 +32,12 @@ def wrap_object(text: Column) -> Column:
     return F.when(F.trim(text).startswith("{"), F.concat(F.lit("["), text, F.lit("]"))).otherwise(text)
 
 
-def explode_bodies(raw: DataFrame) -> DataFrame:
-    """Raw lines whose `data` is (or decodes to) an event object or an array of them → one row per event with
-    the clickstream reader's `error`, `pos` and `event`, and `v` the parsed event; `data` as received."""
+def explode_bodies(raw: DataFrame, payload: Column) -> DataFrame:
+    """Raw lines whose `payload` (from `data`) is, or base64-gzips, an event object or an array of them → one
+    row per event with the clickstream reader's `error`, `pos` and `event`, `v` the parsed event, and `data`
+    as received."""
     kept = raw.withColumn("raw_data", F.col("data"))
-    decoded = read.decode_bodies(kept.withColumn("data", wrap_object(F.col("data"))))
+    decoded = read.decode_bodies(kept.withColumn("data", wrap_object(payload)))
     exploded = read.explode_events(decoded.withColumn("body", wrap_object(F.col("body"))))
     events = exploded.withColumns({"data": F.col("raw_data"), "v": F.expr("try_parse_json(event)")})
     return events.drop("raw_data")
@@ -76,11 +77,13 @@ def read_events(
     names: dict[str, str],
     copies: list[tuple[Column, str, str]],
     id_parts: list[Column],
+    payload: Column | None = None,
 ) -> transform.Parsed:
     """Raw lines → one classified row per event and per synthesized event, cached, with counts. There is no
     client timestamp: the event time is the ingest time. The event id is `<rid>-<index>-<id_parts…>`, plus the
-    copy's suffix; `null` stands for a missing part, as in the original."""
-    events = explode_bodies(raw)
+    copy's suffix; `null` stands for a missing part, as in the original. `payload` is what `data` holds the
+    events in (default: `data` itself)."""
+    events = explode_bodies(raw, F.col("data") if payload is None else payload)
     copied = with_copies(events.withColumn("error", event_error(name)), mapped_name(name, names), copies)
     ingest = F.col("ingest_time").cast("bigint")
     parts = [F.coalesce(p, F.lit("null")) for p in [F.col("rid"), F.coalesce("pos", F.lit(0)), *id_parts]]
