@@ -16,6 +16,8 @@ either one base64-gzipped). There is no client timestamp: the event time is the 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -193,8 +195,10 @@ def event_rows(parsed: transform.Parsed, cfg: JobConfig) -> DataFrame:
 
 
 class GTMServerTransformer(Transformer):
-    name = "gtm"
-    description = "Google Tag Manager server-side (GA4) payloads (the original's GTMServerDataTransformerV2)."
+    name: ClassVar[str] = "gtm"
+    description: ClassVar[str] = (
+        "Google Tag Manager server-side (GA4) payloads (the original's GTMServerDataTransformerV2)."
+    )
 
     def transform(self, paths: list[str], ctx: Context) -> TransformOutput:
         parsed = read_events(ctx.spark, paths, ctx.cfg)

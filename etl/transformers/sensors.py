@@ -17,6 +17,8 @@ timestamp in the event time: it is the ingest time (the SDK's `time` is kept as 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -186,8 +188,8 @@ def event_rows(parsed: transform.Parsed, cfg: JobConfig) -> DataFrame:
 
 
 class SensorsTransformer(Transformer):
-    name = "sensors"
-    description = "Sensors Data SDK payloads (the original's SensorsDataTransformerV2)."
+    name: ClassVar[str] = "sensors"
+    description: ClassVar[str] = "Sensors Data SDK payloads (the original's SensorsDataTransformerV2)."
 
     def transform(self, paths: list[str], ctx: Context) -> TransformOutput:
         parsed = read_events(ctx.spark, paths, ctx.cfg)
