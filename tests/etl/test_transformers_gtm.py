@@ -4,6 +4,7 @@ Every expected row must match except the differences listed in DELIBERATE, each 
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,7 +18,6 @@ from etl.job import build_tables, run_job
 from etl.lake import dir_layout
 from etl.plugins import Context
 from tests.etl.conftest import PROJECT, copy_raw, differences, job_config, read_expected
-from tests.etl.test_job import _corrupted
 
 pytestmark = pytest.mark.spark
 
@@ -283,7 +283,7 @@ def test_bad_input_is_corrupted_with_a_reason_never_fatal(
     result = run_job(spark, dir_layout(str(raw), str(tmp_path / "out")), cfg)
 
     assert result["rows_out"] == 1  # the good line of server-single.json
-    corrupted = _corrupted(tmp_path / "out" / "job-data" / "corrupted")
+    corrupted = corrupted_rows(tmp_path / "out" / "job-data" / "corrupted")
     assert result["corrupted"] == len(corrupted) == 7
     assert {row["reason"] for row in corrupted} == {
         "data is null or empty",
@@ -308,3 +308,13 @@ def test_a_run_with_the_gtm_plugin_writes_the_four_tables(
     assert counts == {"event_v2": 15, "item_v2": 1, "user_v2": 6, "session": 4}
     again = run_job(spark, dir_layout(str(raw), str(out)), cfg)
     assert again["files"] == 0
+
+
+def corrupted_rows(folder: Path) -> list[dict[str, Any]]:
+    """The corrupted records a run set aside (gzip JSON lines under `job-data/corrupted/`)."""
+    lines = [
+        line
+        for path in folder.rglob("*.gz")
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+    return [json.loads(line) for line in lines if line]

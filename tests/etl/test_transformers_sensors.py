@@ -18,8 +18,7 @@ from etl.job import build_tables, run_job
 from etl.lake import dir_layout
 from etl.plugins import Context
 from tests.etl.conftest import copy_raw, job_config, read_expected
-from tests.etl.test_job import _corrupted
-from tests.etl.test_transformers_gtm import DIRECT_CAMPAIGN, _compare, _runner_row
+from tests.etl.test_transformers_gtm import DIRECT_CAMPAIGN, _compare, _runner_row, corrupted_rows
 
 pytestmark = pytest.mark.spark
 
@@ -166,7 +165,7 @@ def test_bad_input_is_corrupted_with_a_reason_never_fatal(
     result = run_job(spark, dir_layout(str(raw), str(tmp_path / "out")), cfg)
 
     assert result["rows_out"] == 1
-    corrupted = _corrupted(tmp_path / "out" / "job-data" / "corrupted")
+    corrupted = corrupted_rows(tmp_path / "out" / "job-data" / "corrupted")
     assert result["corrupted"] == len(corrupted) == 6
     assert {row["reason"] for row in corrupted} == {
         "data is neither a JSON array nor base64 gzip",
