@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from etl import tables, transform
 from etl.config import JobConfig
+from etl.enrich.geo import anonymise_corrupted
 from etl.lake import Layout
 from etl.plugins import Context, chain
 from etl.results import summary
@@ -161,11 +162,13 @@ def build_tables(
     events = transform.deduplicate(out.events, previous_ids(out.events)) if cfg.deduplicate else out.events
     for enricher in (e for e in enrichers if not e.per_event):
         events = enricher.enrich(events, ctx)
-    events = events.persist(StorageLevel.MEMORY_AND_DISK)
+    # Not cached: `events` is a projection of the transformer's cache joined with small lookup tables, so each
+    # table below reads only the columns it needs from that cache.
     counts["unique"] = events.count()
     counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
     batch = tables.user_state(events)
     merged = tables.merge_user_state(batch if previous_state is None else batch.unionByName(previous_state))
+    merged = merged.persist(StorageLevel.MEMORY_AND_DISK)  # written as the new state and read for user_v2
     state = merged.where(
         F.unix_millis("event_timestamp") >= F.lit(cfg.now_ms - cfg.user_keep_days * 86_400_000)
     )
@@ -179,7 +182,7 @@ def build_tables(
         "user_v2": tables.project(transform.partitioned(users), "user_v2", cfg.max_length),
         "event_v2": tables.project(transform.partitioned(final), "event_v2", cfg.max_length),
     }
-    return Tables(built, state, out.corrupted, counts, [events])
+    return Tables(built, state, out.corrupted, counts, [merged])
 
 
 def _process(
@@ -193,7 +196,8 @@ def _process(
         lambda events: _previous_event_ids(spark, layout, events),
         previous_state,
     )
-    built.corrupted.coalesce(1).write.mode("overwrite").option("compression", "gzip").json(
+    corrupted = anonymise_corrupted(built.corrupted) if cfg.anonymise_ip else built.corrupted
+    corrupted.coalesce(1).write.mode("overwrite").option("compression", "gzip").json(
         layout.out_store.url(_key(layout.job_data, "runs", run, "corrupted"))
     )
     built.user_state.write.mode("overwrite").parquet(

@@ -1,7 +1,10 @@
 """Per-event field extraction into event_v2 columns (spec/etl.md §2.3–§2.8), in Spark SQL only.
 
-Each event is parsed once into a VARIANT (`v`); fields are read with `try_variant_get`, so a value of the wrong
-type becomes null instead of failing the row, as the original's lenient deserializers do.
+Each event is parsed once, with `from_json` and `EVENT_SCHEMA` (the known fields), into the struct `e`. Text
+fields are read as strings (a number or object keeps its JSON text); numbers, attribute and user values as
+VARIANT, read with `try_variant_get`, so a value of the wrong type becomes null instead of failing the row, as
+the original's lenient deserializers do. Unknown top-level keys are rare: the event is parsed a second time,
+as a map, only when `json_object_keys` finds one.
 """
 
 from __future__ import annotations
@@ -109,18 +112,68 @@ KNOWN_ATTRIBUTES = frozenset(
         "_install_channel",
     ]
 )
+# Known top-level keys whose values are numbers; the others are text, or the three nested values below.
+NUMBER_KEYS = frozenset(
+    [
+        "timestamp",
+        "screen_height",
+        "screen_width",
+        "viewport_width",
+        "viewport_height",
+        "zone_offset",
+        "event_value",
+        "event_value_in_usd",
+    ]
+)
+NESTED_KEYS = {
+    "attributes": "map<string,variant>",
+    "user": "map<string,variant>",
+    "items": "array<map<string,variant>>",
+}
+EVENT_SCHEMA = ", ".join(
+    [
+        *(f"`{k}` string" for k in sorted(KNOWN_TOP_KEYS - NUMBER_KEYS - NESTED_KEYS.keys())),
+        *(f"`{k}` variant" for k in sorted(NUMBER_KEYS)),
+        *(f"`{k}` {t}" for k, t in NESTED_KEYS.items()),
+        "`_corrupt_record` string",
+    ]
+)
 MAX_ATTRIBUTES = 1000
 LIFECYCLE_EVENTS = ("_first_open", "_first_visit", "_profile_set")
 MOBILE_OS = ("android", "ios", "wechatmp")
 SHIFT_THRESHOLD_MS = 600_000
 
 
+def parse_event(event: Column) -> Column:
+    """The event text → the struct `e` of its known fields (`_corrupt_record` set when it is not an object)."""
+    return F.from_json(event, EVENT_SCHEMA)
+
+
+def invalid_event() -> Column:
+    """True when the event text is not a JSON object. A value of the wrong type (attributes as a string) also
+    sets `_corrupt_record`, but the other fields are still read (partial results): such an event is invalid
+    only if none of its key fields could be read."""
+    e = F.col("e")
+    keys_missing = F.coalesce(e["event_id"], e["app_id"], e["timestamp"].cast("string")).isNull()
+    return e.isNull() | (e["_corrupt_record"].isNotNull() & keys_missing)
+
+
 def top(name: str, type_: str = "string") -> Column:
-    return F.expr(f"try_variant_get(v, '$.{name}', '{type_}')")
+    """A known top-level field of the parsed event, as `type_` (null when it has another type)."""
+    value = F.col("e")[name]
+    if name in NUMBER_KEYS:
+        return F.try_variant_get(value, "$", type_)
+    return value if type_ == "string" else value.cast(type_)
 
 
 def attr(*names: str, type_: str = "string") -> Column:
-    return F.coalesce(*[F.expr(f"try_variant_get(v, '$.attributes.{n}', '{type_}')") for n in names])
+    """The first present of the named attributes, as `type_`."""
+    return F.coalesce(*[F.try_variant_get(F.col("e.attributes")[n], "$", type_) for n in names])
+
+
+def user_value(name: str, type_: str = "string") -> Column:
+    """`user.<name>.value`: a reserved user property's value."""
+    return F.try_variant_get(F.col("e.user")[name], "$.value", type_)
 
 
 def only_for(event: str, value: Column) -> Column:
@@ -160,11 +213,15 @@ def custom_map() -> Column:
     """Unknown top-level keys merged with unknown attributes (attributes win), as map<string,variant>."""
     top_keys = ", ".join(f"'{k}'" for k in sorted(KNOWN_TOP_KEYS))
     attr_keys = ", ".join(f"'{k}'" for k in sorted(KNOWN_ATTRIBUTES))
-    return F.expr(
-        f"""map_concat(
-            map_filter(try_variant_get(v, '$', 'map<string,variant>'), (k, x) -> not array_contains(array({top_keys}), k)),
-            map_filter(coalesce(attrs, map()), (k, x) -> not array_contains(array({attr_keys}), k)))"""
+    unknown_top = F.expr(
+        f"""case when size(array_except(json_object_keys(event), array({top_keys}))) > 0 then
+            map_filter(from_json(event, 'map<string,variant>'), (k, x) -> not array_contains(array({top_keys}), k))
+            else map() end"""
     )
+    attributes = F.expr(
+        f"map_filter(coalesce(attrs, map()), (k, x) -> not array_contains(array({attr_keys}), k))"
+    )
+    return F.map_concat(unknown_top, attributes)
 
 
 def time_diff(now_ms: Column) -> Column:
@@ -181,7 +238,7 @@ def time_diff(now_ms: Column) -> Column:
 
 
 def event_base_columns() -> dict[str, Column]:
-    """Columns computed straight from the variant; the rest depend on these."""
+    """Columns computed straight from the parsed event `e`; the rest depend on these."""
     return {
         "event_id": top("event_id"),
         "event_name": F.coalesce(top("event_type"), top("event_name")),
@@ -192,8 +249,8 @@ def event_base_columns() -> dict[str, Column]:
             F.col("client_timestamp").cast("bigint"),
             F.expr("try_parse_url(concat('http://x', uri), 'QUERY', 'upload_timestamp')").cast("bigint"),
         ),
-        "attrs": F.expr("try_variant_get(v, '$.attributes', 'map<string,variant>')"),
-        "user_map": F.expr("try_variant_get(v, '$.user', 'map<string,variant>')"),
+        "attrs": F.col("e.attributes"),
+        "user_map": F.col("e.user"),
         "page_url_raw": attr("_page_url"),
         "latest_referrer_raw": attr("_latest_referrer"),
     }
@@ -239,7 +296,7 @@ def event_columns() -> dict[str, Column]:
         "device_viewport_width": top("viewport_width", "int"),
         "device_viewport_height": top("viewport_height", "int"),
         "geo_locale": top("locale"),
-        "user_first_touch_time_msec": _plus_diff(top("user._user_first_touch_timestamp.value", "bigint")),
+        "user_first_touch_time_msec": _plus_diff(user_value("_user_first_touch_timestamp", "bigint")),
         "app_package_id": top("app_package_name"),
         "app_version": top("app_version"),
         "app_title": top("app_title"),
@@ -289,7 +346,7 @@ def event_columns() -> dict[str, Column]:
         "user_engagement_time_msec": only_for(
             "_user_engagement", attr("_engagement_time_msec", type_="bigint")
         ),
-        "user_id": top("user._user_id.value"),
+        "user_id": user_value("_user_id"),
         "user_pseudo_id": F.coalesce(top("unique_id"), top("user_pseudo_id")),
         "session_id": attr("_session_id"),
         "session_start_time_msec": _plus_diff(

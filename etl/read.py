@@ -1,19 +1,21 @@
 """Reading raw request records and splitting them into per-event JSON strings (spec/etl.md §1.3, §2.1).
 
-Everything here is Spark SQL except the gunzip of compressed bodies, which Spark has no built-in for: it runs
-with `mapInArrow` on the compressed requests only, so its cost scales with requests, not events.
+Everything here is Spark SQL except the gunzip of compressed bodies, which Spark has no built-in for: it runs as
+a vectorised (Arrow) Python UDF that is sent the compressed bodies only, so its cost scales with requests, not
+events.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
-from collections.abc import Iterator
 
-import pyarrow as pa
+import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import StringType
+
+from etl import parse
 
 # Every field is read as a string and cast afterwards: a collector that writes `client_timestamp` as a string
 # (ours and the original's Vector both do) must not turn the whole line into a corrupt record.
@@ -60,10 +62,9 @@ def _gunzip(value: str | None) -> str | None:
         return None
 
 
-def _gunzip_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        bodies = pa.array([_gunzip(v) for v in batch.column("data").to_pylist()], type=pa.string())
-        yield batch.append_column("body", bodies)
+@F.pandas_udf(StringType())  # type: ignore[call-overload]
+def _gunzip_all(values: pd.Series) -> pd.Series:
+    return values.map(_gunzip)
 
 
 def _is_plain(data: Column) -> Column:
@@ -72,12 +73,14 @@ def _is_plain(data: Column) -> Column:
 
 
 def decode_bodies(raw: DataFrame) -> DataFrame:
-    """Adds `body`: the request's JSON array text, from a plain body or from base64(gzip(…)); null if neither."""
-    plain = raw.where(F.col("data").isNull() | _is_plain(F.col("data"))).withColumn("body", F.col("data"))
-    packed = raw.where(F.col("data").isNotNull() & ~_is_plain(F.col("data")))
-    schema = StructType([*packed.schema.fields, StructField("body", StringType())])
-    unpacked = packed.mapInArrow(_gunzip_batches, schema)
-    return plain.unionByName(unpacked)
+    """Adds `body`: the request's JSON array text, from a plain body or from base64(gzip(…)); null if neither.
+
+    One pass over the raw rows: the Python UDF is given null for plain bodies, so only compressed ones cross
+    to Python."""
+    data = F.col("data")
+    plain = data.isNull() | _is_plain(data)
+    unpacked = raw.withColumn("__unpacked", _gunzip_all(F.when(~plain, data)))
+    return unpacked.withColumn("body", F.when(plain, data).otherwise(F.col("__unpacked"))).drop("__unpacked")
 
 
 def _line_error() -> Column:
@@ -90,32 +93,30 @@ def _line_error() -> Column:
 
 
 def explode_events(decoded: DataFrame) -> DataFrame:
-    """One row per event (`event` = its JSON text), or one row per bad request with `error` set."""
+    """One row per event (`event` = its JSON text), or one row per bad request with `error` set.
+
+    The request body (`data`) is kept only on the rows of a bad request: copied onto every event, it would
+    multiply the bytes handled by the events per request."""
     with_events = decoded.withColumn("events", F.from_json("body", "array<string>"))
     with_error = with_events.withColumn("error", _line_error())
+    bad = F.col("error").isNotNull()
     return with_error.select(
-        "*", F.posexplode_outer(F.when(F.col("error").isNull(), F.col("events"))).alias("pos", "event")
+        *[F.when(bad, F.col(c)).alias(c) if c == "data" else c for c in with_error.columns],
+        F.posexplode_outer(F.when(~bad, F.col("events"))).alias("pos", "event"),
     ).drop("events", "body")
 
 
 def event_error() -> Column:
-    """Why an exploded event is corrupt (spec/etl.md §2.1 step 4, plus size and sanity limits), or null."""
-    v = F.col("v")
+    """Why an exploded event is corrupt (spec/etl.md §2.1 step 4, plus size and sanity limits), or null.
+
+    Reads the parsed event `e` (etl.parse.parse_event)."""
+    timestamp = parse.top("timestamp", "bigint")
     return (
         F.when(F.col("error").isNotNull(), F.col("error"))
         .when(F.length("event") > MAX_EVENT_BYTES, F.lit("event larger than 1 MiB"))
-        .when(
-            v.isNull() | (F.expr("schema_of_variant(v)").substr(1, 6) != "OBJECT"),
-            F.lit("invalid event JSON"),
-        )
-        .when(F.expr("try_variant_get(v, '$.event_id', 'string')").isNull(), F.lit("missing event_id"))
-        .when(F.expr("try_variant_get(v, '$.app_id', 'string')").isNull(), F.lit("missing app_id"))
-        .when(
-            F.expr("try_variant_get(v, '$.timestamp', 'bigint')").isNull(),
-            F.lit("missing or invalid timestamp"),
-        )
-        .when(
-            F.expr("try_variant_get(v, '$.timestamp', 'bigint')") < F.lit(946684800000),
-            F.lit("timestamp before the year 2000"),
-        )
+        .when(parse.invalid_event(), F.lit("invalid event JSON"))
+        .when(parse.top("event_id").isNull(), F.lit("missing event_id"))
+        .when(parse.top("app_id").isNull(), F.lit("missing app_id"))
+        .when(timestamp.isNull(), F.lit("missing or invalid timestamp"))
+        .when(timestamp < F.lit(946684800000), F.lit("timestamp before the year 2000"))
     )

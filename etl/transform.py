@@ -1,7 +1,8 @@
 """The built-in transformer: raw requests → cleaned, de-duplicated event rows (spec/etl.md §2.1–§2.8).
 
-`parse_requests` is the expensive pass (JSON parsing); its result is cached and every later step (counts,
-corrupted records, the four tables) reads the cache, so the raw data is read and parsed once.
+`parse_requests` is the one expensive pass: it reads, parses and computes every event's columns, and caches
+them; every later step (counts, corrupted records, the four tables) reads the cache, so the raw data is read
+and parsed once and no column is computed twice.
 """
 
 from __future__ import annotations
@@ -40,21 +41,21 @@ def _status(cfg: JobConfig) -> Column:
 
 
 def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Parsed:
-    """Reads, decodes, explodes and classifies every event; caches the result."""
-    exploded = read.explode_events(read.decode_bodies(read.read_raw(spark, paths)))
-    with_v = exploded.withColumn("v", F.expr("try_parse_json(event)"))
-    base = with_v.select("*", *[c.alias(n) for n, c in parse.event_base_columns().items()])
+    """Reads, decodes, explodes, parses and classifies every event, computes its columns; caches the result."""
+    raw = read.read_raw(spark, paths)
+    if cfg.anonymise_ip:
+        from etl.enrich.geo import anonymised
+
+        raw = raw.withColumn("ip", anonymised(F.col("ip")))
+    exploded = read.explode_events(read.decode_bodies(raw))
+    parsed = exploded.withColumn("e", parse.parse_event(F.col("event")))
+    base = parsed.select("*", *[c.alias(n) for n, c in parse.event_base_columns().items()])
     too_many = F.size(F.coalesce("attrs", F.create_map())) > parse.MAX_ATTRIBUTES
     checked = base.withColumn(
         "error", F.coalesce(read.event_error(), F.when(too_many, F.lit("more than 1000 attributes")))
     )
-    # The request body and the event text are kept only for corrupted rows (written aside): kept on every
-    # event they would multiply the cached data by the events per request.
-    bad = F.col("error").isNotNull()
-    slim = checked.withColumns({"data": F.when(bad, F.col("data")), "event": F.when(bad, F.col("event"))})
-    rows = slim.withColumns({"status": _status(cfg), "row_id": F.monotonically_increasing_id()}).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    classified = checked.withColumns({"status": _status(cfg), "row_id": F.monotonically_increasing_id()})
+    rows = _with_event_columns(classified, cfg).persist(StorageLevel.MEMORY_AND_DISK)
     counts: dict[str, int] = {"requests": 0}
     for row in rows.groupBy("status", F.coalesce(F.col("pos"), F.lit(0)) == 0).count().collect():
         counts[row[0]] = counts.get(row[0], 0) + row[2]
@@ -62,10 +63,39 @@ def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Par
     return Parsed(rows, counts)
 
 
+# Parsed values only needed to compute the event columns; dropped before the cache.
+_PARSED = ("e", "attrs", "user_map", "user_values", "custom_raw")
+
+
+def _with_event_columns(rows: DataFrame, cfg: JobConfig) -> DataFrame:
+    """The event_v2 columns known before enrichment, `items` and the user properties, for every row. The event
+    text is kept only on corrupt rows (it is written aside); the rest of the raw line stays for lineage."""
+    with_diff = rows.withColumns(
+        {"time_diff": parse.time_diff(F.lit(cfg.now_ms)), "user_values": _user_values()}
+    )
+    cols = {**parse.event_columns(), **parse.traffic_client_columns()}
+    with_custom = with_diff.withColumn("custom_raw", parse.custom_map())
+    raw = [c for c in with_custom.columns if c not in cols and c not in ("event", "custom_raw")]
+    with_cols = with_custom.select(
+        *raw,  # the raw line's fields but its `platform`, which the event's replaces
+        F.when(F.col("error").isNotNull(), F.col("event")).alias("event"),
+        *[c.alias(n) for n, c in cols.items()],
+        F.when(F.size("custom_raw") > 0, F.col("custom_raw")).alias("custom_raw"),
+        F.col("e.items").alias("items"),
+        _user_properties().alias("user_properties"),
+        _user_properties_json().alias("user_properties_json_str"),
+    )
+    return with_cols.select(
+        "*",
+        parse.typed_map("custom_raw").alias("custom_parameters"),
+        F.to_json("custom_raw").alias("custom_parameters_json_str"),
+    ).drop(*_PARSED)
+
+
 def corrupted_records(parsed: Parsed) -> DataFrame:
     """What is written aside: the raw line's fields, the event text and the reason."""
     return parsed.rows.where(F.col("status") == CORRUPT).select(
-        "input_file_name", "rid", "appId", "ingest_time", "uri", "data", "_corrupt_record", "event",
+        "input_file_name", "rid", "appId", "ingest_time", "uri", "ip", "data", "_corrupt_record", "event",
         F.col("error").alias("reason"),
     )  # fmt: skip
 
@@ -106,29 +136,13 @@ KEPT = (
 
 def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
     """Accepted events with every event_v2 column known before enrichment, plus `ua`, `ip` and `items`."""
-    ok = parsed.rows.where(F.col("status") == OK).withColumn("time_diff", parse.time_diff(F.lit(cfg.now_ms)))
-    cols = {**parse.event_columns(), **parse.traffic_client_columns()}
-    custom = parse.custom_map()
-    ok = ok.drop(*[c for c in cols if c in ok.columns])  # the request's own `platform`
-    if cfg.anonymise_ip:
-        from etl.enrich.geo import anonymise_column
-
-        ok = anonymise_column(ok)
-    with_cols = ok.withColumn("user_values", _user_values()).select(
-        "*",
-        *[c.alias(n) for n, c in cols.items()],
-        F.when(F.size(custom) > 0, custom).alias("custom_raw"),
-        F.expr("try_variant_get(v, '$.items', 'array<map<string,variant>>')").alias("items"),
-        _user_properties().alias("user_properties"),
-        _user_properties_json().alias("user_properties_json_str"),
-    )
-    event_cols = [n for n, _ in model.EVENT_V2_COLUMNS if n in with_cols.columns]
-    return with_cols.select(
+    ok = parsed.rows.where(F.col("status") == OK)
+    computed = ("event_timestamp", "process_info", "created_time", "project_id")
+    event_cols = [n for n, _ in model.EVENT_V2_COLUMNS if n in ok.columns and n not in computed]
+    return ok.select(
         *event_cols,
         *KEPT,
         F.timestamp_millis("event_time_msec").alias("event_timestamp"),
-        parse.typed_map("custom_raw").alias("custom_parameters"),
-        F.to_json("custom_raw").alias("custom_parameters_json_str"),
         _process_info(cfg).alias("process_info"),
         F.lit(cfg.created_time).cast("timestamp").alias("created_time"),
         F.lit(cfg.project_id).alias("project_id"),
@@ -169,7 +183,7 @@ def deduplicate(events: DataFrame, previous_ids: DataFrame | None) -> DataFrame:
     if previous_ids is not None:
         seen = narrow.select(*key).join(previous_ids, key, "left_semi").distinct()
         drop = drop.unionByName(seen.withColumn("keep", F.lit(-1).cast("bigint")))
-    drop = drop.groupBy(*key).agg(F.min("keep").alias("__keep"))
+    drop = drop.groupBy(*key).agg(F.min("keep").alias("__keep")).localCheckpoint()  # once, for every table
     joined = events.join(F.broadcast(drop), key, "left")
     return joined.where(F.col("__keep").isNull() | (F.col("row_id") == F.col("__keep"))).drop("__keep")
 

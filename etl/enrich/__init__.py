@@ -1,7 +1,7 @@
 """Enrichers: values that need Python (user agents, IP geolocation, traffic rules), computed per distinct key.
 
 `lookup_join` is the one pattern they share: take the distinct keys of a (large) event dataset, compute the
-outputs in Python with Arrow batches (`mapInArrow`), and join the small result back on the keys.
+outputs in Python with Arrow batches (`mapInArrow`), and broadcast-join the small result back on the keys.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ def lookup_join(df: DataFrame, keys: list[str], fn: RowFn, outputs: dict[str, st
     schema = ", ".join([*(f"`{k}` {distinct.schema[k].dataType.simpleString()}" for k in keys), *(
         f"`{n}` {t}" for n, t in outputs.items()
     )])  # fmt: skip
-    table = distinct.mapInArrow(_batches(fn, outputs), schema)
-    renamed = table.select(*[F.col(k).alias(f"__key_{k}") for k in keys], *outputs)
+    # Computed once (the joined rows may be read by several tables) and broadcast: the lookup table is
+    # small, and a shuffle join would move the wide event rows.
+    table = distinct.mapInArrow(_batches(fn, outputs), schema).localCheckpoint()
+    renamed = F.broadcast(table.select(*[F.col(k).alias(f"__key_{k}") for k in keys], *outputs))
     condition = [df[k].eqNullSafe(renamed[f"__key_{k}"]) for k in keys]
     kept = [c for c in df.columns if c not in outputs]
     joined = df.join(renamed, condition, "left")

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import cache
 from typing import Any
 
-from pyspark.sql import DataFrame
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType
 
 from etl.enrich import lookup_join
 
@@ -81,6 +85,11 @@ def enrich_geo(events: DataFrame, mmdb: str | None = None) -> DataFrame:
     return lookup_join(events, ["ip_first"], lambda row: locate(row.get("ip_first"), mmdb), OUTPUTS)
 
 
+def _anonymised_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
 def anonymise(ip: str | None) -> str | None:
     """Zeroes the last octet of an IPv4 address and the last 80 bits of an IPv6 one; keeps the list shape."""
     if not ip:
@@ -88,13 +97,37 @@ def anonymise(ip: str | None) -> str | None:
     out = []
     for part in ip.split(","):
         try:
-            address = ipaddress.ip_address(part.strip())
+            out.append(_anonymised_address(ipaddress.ip_address(part.strip())))
         except ValueError:
             out.append("")
-            continue
-        prefix = 24 if address.version == 4 else 48
-        out.append(str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address))
     return ", ".join(out)
+
+
+# Anything that may be an IPv4 or IPv6 address inside free text (validated before it is replaced).
+_ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f]*[.:][0-9A-Fa-f.:]*")
+
+
+def anonymise_text(text: str | None) -> str | None:
+    """Anonymises every IP address found in a text, e.g. a raw line that is not JSON (a corrupted record)."""
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            return _anonymised_address(ipaddress.ip_address(match.group(0)))
+        except ValueError:
+            return match.group(0)
+
+    return _ADDRESS_LIKE.sub(replace, text) if text else text
+
+
+@F.pandas_udf(StringType())  # type: ignore[call-overload]
+def _anonymise_all(values: pd.Series) -> pd.Series:
+    return values.map(anonymise)
+
+
+def anonymised(ip: Column) -> Column:
+    """The anonymised form of an address list column, computed in Arrow batches (use it per request, before
+    the events are exploded, so it runs once per request)."""
+    return _anonymise_all(ip)
 
 
 def anonymise_column(df: DataFrame) -> DataFrame:
@@ -103,4 +136,17 @@ def anonymise_column(df: DataFrame) -> DataFrame:
         lookup_join(df, ["ip"], lambda row: {"ip_anon": anonymise(row.get("ip"))}, {"ip_anon": "string"})
         .drop("ip")
         .withColumnRenamed("ip_anon", "ip")
+    )
+
+
+def anonymise_corrupted(corrupted: DataFrame) -> DataFrame:
+    """Corrupted records with the client address anonymised: the `ip` field, and any address inside the raw
+    line kept as `_corrupt_record` (a line that is not JSON). Corrupted records are few, so a plain UDF."""
+    text = F.udf(anonymise_text, "string")
+    return corrupted.withColumns(
+        {
+            name: (F.udf(anonymise, "string") if name == "ip" else text)(F.col(name))
+            for name in ("ip", "_corrupt_record")
+            if name in corrupted.columns
+        }
     )

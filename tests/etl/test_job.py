@@ -151,3 +151,18 @@ def _corrupted(folder: Path) -> list[dict[str, Any]]:
             json.loads(line) for line in gzip.decompress(path.read_bytes()).decode().splitlines() if line
         ]
     return rows
+
+
+def test_corrupted_records_keep_no_client_address_when_anonymising(
+    spark: SparkSession, anchor_fixtures: Path, tmp_path: Path
+) -> None:
+    raw = copy_raw(anchor_fixtures, ["original_data_raw_text_error.json"], tmp_path / "raw")
+    (raw / "truncated.json").write_text('{"ip": "70.123.241.83", "ua": "x", "data": "[{\\"event_id\\n')
+    _run(spark, dir_layout(str(raw), str(tmp_path / "out")), "anonymised", anonymise_ip=True)
+
+    corrupted = _corrupted(tmp_path / "out" / "job-data" / "corrupted")
+    text = json.dumps(corrupted)
+    assert len(corrupted) == 2
+    assert "13.212.229.59" not in text and "70.123.241.83" not in text
+    assert {row.get("ip") for row in corrupted} == {"13.212.229.0", None}
+    assert "70.123.241.0" in text
