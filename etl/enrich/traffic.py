@@ -201,6 +201,9 @@ def classify(
         medium = {"Search": "(Organic)"}.get(t["category"] or "", "(Referral)")
         t["medium"] = "(CPC)" if t.get("clid") else medium
     t["channel_group"] = channel_of(rules, t, referrer, ref_host)
+    if not t.get("source"):  # no source, no referrer: direct traffic (spec/etl.md §4.3 step 4f)
+        t["source"] = ref_host if referrer else None
+        t["campaign"] = t.get("campaign") if referrer else "Direct"
     return _post_fix(t, referrer, latest_referrer or page_referrer, latest_internal or page_internal)
 
 

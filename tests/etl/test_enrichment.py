@@ -98,11 +98,12 @@ def test_gclid_is_paid_search(rules: traffic.Rules) -> None:
 
 def test_no_referrer_is_direct(rules: traffic.Rules) -> None:
     got = _web(rules, "https://shop.example.com/products")
-    assert (got["source"], got["category"], got["channel_group"], got["medium"]) == (
+    assert (got["source"], got["category"], got["channel_group"], got["medium"], got["campaign"]) == (
         "Direct",
         "Direct",
         "Direct",
         "None",
+        "Direct",
     )
 
 
