@@ -18,7 +18,7 @@ from etl.job import build_tables, run_job
 from etl.lake import dir_layout
 from etl.plugins import Context
 from tests.etl.conftest import copy_raw, job_config, read_expected
-from tests.etl.test_transformers_gtm import DIRECT_CAMPAIGN, _compare, _runner_row, corrupted_rows
+from tests.etl.test_transformers_gtm import _compare, _runner_row, corrupted_rows
 
 pytestmark = pytest.mark.spark
 
@@ -32,7 +32,6 @@ ANONYMOUS = "18f6b3eb4d890f-0049f49f49f49f48-7e433c49-3686400-18f6b3eb4d92266"
 NO_CITY = {"geo_city": ("Beijing", None)}
 DELIBERATE: dict[str, dict[str, tuple[Any, Any]]] = {
     "test_sensors_data_runner.json": NO_CITY
-    | DIRECT_CAMPAIGN
     | {
         # The Web SDK sends neither $wifi nor $network_type; the original read a missing $wifi as false, so
         # every web event was "CELLULAR".
