@@ -4,7 +4,7 @@ Each event is parsed once, with `from_json` and `EVENT_SCHEMA` (the known fields
 fields are read as strings (a number or object keeps its JSON text); numbers, attribute and user values as
 VARIANT, read with `try_variant_get`, so a value of the wrong type becomes null instead of failing the row, as
 the original's lenient deserializers do. Unknown top-level keys are rare: the event is parsed a second time,
-as a map, only when `json_object_keys` finds one.
+as a map, only when it has more keys (`json_object_keys`, a scan that builds nothing) than fields were read.
 """
 
 from __future__ import annotations
@@ -141,6 +141,8 @@ EVENT_SCHEMA = ", ".join(
 MAX_ATTRIBUTES = 1000
 LIFECYCLE_EVENTS = ("_first_open", "_first_visit", "_profile_set")
 MOBILE_OS = ("android", "ios", "wechatmp")
+# Case-insensitive match of MOBILE_OS (lower() goes through ICU's case mapping, slower per row).
+_MOBILE_OS_PATTERN = f"(?i)^({'|'.join(MOBILE_OS)})$"
 SHIFT_THRESHOLD_MS = 600_000
 
 
@@ -209,19 +211,26 @@ def typed_map(map_col: str) -> Column:
     return typed_values(f"transform_values({map_col}, (k, x) -> struct(x))")
 
 
+def _unknown(key: str, known: frozenset[str]) -> str:
+    """SQL: `key` is not one of `known`."""
+    return f"not {key} in ({', '.join(repr(k) for k in sorted(known))})"
+
+
+def _may_have_unknown_keys() -> Column:
+    """False when every top-level key of the event is a known one with a value (the usual case): then the
+    keys outnumber none of the fields read. Otherwise (an unknown key, or a known one set to null) the event
+    is looked at key by key."""
+    read = sum(F.col("e")[k].isNotNull().cast("int") for k in sorted(KNOWN_TOP_KEYS))
+    return F.size(F.expr("json_object_keys(event)")) > read
+
+
 def custom_map() -> Column:
     """Unknown top-level keys merged with unknown attributes (attributes win), as map<string,variant>."""
-    top_keys = ", ".join(f"'{k}'" for k in sorted(KNOWN_TOP_KEYS))
-    attr_keys = ", ".join(f"'{k}'" for k in sorted(KNOWN_ATTRIBUTES))
     unknown_top = F.expr(
-        f"""case when size(array_except(json_object_keys(event), array({top_keys}))) > 0 then
-            map_filter(from_json(event, 'map<string,variant>'), (k, x) -> not array_contains(array({top_keys}), k))
-            else map() end"""
+        f"map_filter(from_json(event, 'map<string,variant>'), (k, x) -> {_unknown('k', KNOWN_TOP_KEYS)})"
     )
-    attributes = F.expr(
-        f"map_filter(coalesce(attrs, map()), (k, x) -> not array_contains(array({attr_keys}), k))"
-    )
-    return F.map_concat(unknown_top, attributes)
+    attributes = F.expr(f"map_filter(coalesce(attrs, map()), (k, x) -> {_unknown('k', KNOWN_ATTRIBUTES)})")
+    return F.map_concat(F.when(_may_have_unknown_keys(), unknown_top).otherwise(F.create_map()), attributes)
 
 
 def time_diff(now_ms: Column) -> Column:
@@ -284,7 +293,7 @@ def event_columns() -> dict[str, Column]:
         "device_manufacturer": top("make"),
         "device_carrier": top("carrier"),
         "device_network_type": top("network_type"),
-        "device_operating_system": F.when(F.lower(platform).isin(*MOBILE_OS), platform),
+        "device_operating_system": F.when(F.regexp_like(platform, F.lit(_MOBILE_OS_PATTERN)), platform),
         "device_operating_system_version": top("os_version"),
         "device_vendor_id": top("device_id"),
         "device_advertising_id": F.coalesce(top("device_unique_id"), top("advertising_id")),
@@ -365,6 +374,9 @@ def event_columns() -> dict[str, Column]:
 
 
 def _with_scheme(url: Column) -> Column:
+    """`https://` prepended when the URL has no scheme; null for an empty URL, whose parse would always fail
+    (and a failed parse costs a thrown exception per row)."""
+    url = F.nullif(url, F.lit(""))
     return F.when(F.locate("://", F.substring(url, 1, 15)) == 0, F.concat(F.lit("https://"), url)).otherwise(
         url
     )

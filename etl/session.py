@@ -16,6 +16,12 @@ SETTINGS = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.sql.sources.partitionOverwriteMode": "static",
+    # A value of the wrong type nulls that field only, not the whole event (etl/parse.py relies on it).
+    "spark.sql.json.enablePartialResults": "true",
+    # Partitioned writes keep one open file per partition instead of sorting the wide rows by partition first:
+    # a run touches a few apps and days, so a task has few partitions (it falls back to sorting past 64).
+    "spark.sql.optimizer.plannedWrite.enabled": "false",
+    "spark.sql.maxConcurrentOutputFileWriters": "64",
     "spark.ui.showConsoleProgress": "false",
 }
 

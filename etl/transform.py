@@ -63,8 +63,10 @@ def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Par
     return Parsed(rows, counts)
 
 
-# Parsed values only needed to compute the event columns; dropped before the cache.
-_PARSED = ("e", "attrs", "user_map", "user_values", "custom_raw")
+# Parsed values only needed to compute the event columns, and raw line fields nothing reads after it: dropped
+# before the cache, which is built once but is the widest data the job holds.
+_PARSED = ("e", "attrs", "user_map", "user_values", "custom_raw", "latest_referrer_raw")
+_UNUSED_RAW = ("date", "source_type", "m", "method", "path", "compression", "server_ingest_time", "timestamp")
 
 
 def _with_event_columns(rows: DataFrame, cfg: JobConfig) -> DataFrame:
@@ -89,7 +91,7 @@ def _with_event_columns(rows: DataFrame, cfg: JobConfig) -> DataFrame:
         "*",
         parse.typed_map("custom_raw").alias("custom_parameters"),
         F.to_json("custom_raw").alias("custom_parameters_json_str"),
-    ).drop(*_PARSED)
+    ).drop(*_PARSED, *_UNUSED_RAW)
 
 
 def corrupted_records(parsed: Parsed) -> DataFrame:
@@ -194,9 +196,10 @@ def partitioned(df: DataFrame, app_col: str = "app_id") -> DataFrame:
     return df.withColumns(
         {
             "partition_app": F.col(app_col),
-            "partition_year": F.date_format(ts, "yyyy"),
-            "partition_month": F.date_format(ts, "MM"),
-            "partition_day": F.date_format(ts, "dd"),
+            # Date parts rather than date_format: a formatter per row and column is the costlier way.
+            "partition_year": F.lpad(F.year(ts).cast("string"), 4, "0"),
+            "partition_month": F.lpad(F.month(ts).cast("string"), 2, "0"),
+            "partition_day": F.lpad(F.dayofmonth(ts).cast("string"), 2, "0"),
         }
     )
 
