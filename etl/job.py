@@ -126,14 +126,26 @@ def _user_state(spark: SparkSession, layout: Layout, records: dict[str, dict[str
     return spark.read.parquet(layout.out_store.url(sorted(states)[-1]))
 
 
-def run_job(spark: SparkSession, layout: Layout, cfg: JobConfig) -> dict[str, Any]:
-    """Runs once over the pending raw files; returns the run's figures (see `result`)."""
+Progress = Callable[[int, str], None]
+
+
+def _no_progress(percent: int, step: str) -> None:
+    return None
+
+
+def run_job(
+    spark: SparkSession, layout: Layout, cfg: JobConfig, progress: Progress = _no_progress
+) -> dict[str, Any]:
+    """Runs once over the pending raw files; returns the run's figures (see `result`). `progress(percent,
+    step)` is told as each stage starts (the local runner shows it on the Job row)."""
     started = time.time()
     records = recover(layout)
     pending = pending_files(layout, records)
     if not pending:
+        progress(95, "no raw files pending")
         return result(cfg, started, {}, files=0)
-    counts = _process(spark, layout, cfg, records, sorted(pending))
+    progress(15, f"transforming {len(pending)} raw files")
+    counts = _process(spark, layout, cfg, records, sorted(pending), progress)
     return result(cfg, started, counts, files=len(pending))
 
 
@@ -186,7 +198,12 @@ def build_tables(
 
 
 def _process(
-    spark: SparkSession, layout: Layout, cfg: JobConfig, records: dict[str, dict[str, Any]], raw: list[str]
+    spark: SparkSession,
+    layout: Layout,
+    cfg: JobConfig,
+    records: dict[str, dict[str, Any]],
+    raw: list[str],
+    progress: Progress,
 ) -> dict[str, int]:
     run = cfg.job_name
     previous_state = _user_state(spark, layout, records)
@@ -203,7 +220,8 @@ def _process(
     built.user_state.write.mode("overwrite").parquet(
         layout.out_store.url(_key(layout.job_data, "runs", run, "user_state"))
     )
-    for name, df in built.tables.items():
+    for i, (name, df) in enumerate(built.tables.items()):
+        progress(30 + 15 * i, f"writing {name}")
         _stage(df, layout, run, name)
     # Counted from the staged files' metadata: caching the enriched events only to count them costs a pass.
     staged = _key(layout.job_data, "runs", run, "event_v2")
@@ -211,6 +229,7 @@ def _process(
     written = spark.read.parquet(layout.out_store.url(staged)).count() if has_files else 0
     built.counts["event_v2"] = written
     built.counts["filtered_bot"] = built.counts["unique"] - written
+    progress(90, "committing the run")
     _commit(layout, run, raw, _key(layout.job_data, "user_state", run), built.counts)
     for df in built.cached:
         df.unpersist()

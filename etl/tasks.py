@@ -51,8 +51,14 @@ def etl_run_local(*, job: Job, project_pk: int, plugins: list[str] | None = None
     cfg = JobConfig(**options)
     job.set_progress(5, "starting Spark")
     spark = build_session("local[*]")
-    job.set_progress(10, "processing pending raw files")
-    result = run_job(spark, lake_layout(str(settings.CLICKSTREAM_LAKE_DIR), project.project_id), cfg)
+    job.set_progress(10, "listing pending raw files")
+
+    def progress(percent: int, step: str) -> None:
+        job.set_progress(percent, step)
+        job.add_log(step)
+
+    layout = lake_layout(str(settings.CLICKSTREAM_LAKE_DIR), project.project_id)
+    result = run_job(spark, layout, cfg, progress)
     job.add_log(
         f"{result['files']} files, {result['rows_in']} events in, {result['rows_out']} out, "
         f"{result['corrupted']} corrupted, {result['filtered']} filtered, {result['deduplicated']} duplicates"
