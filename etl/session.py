@@ -7,6 +7,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
+from etl import jvm
+
 SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
     # Attribute keys override top-level keys of the same name in custom_parameters (spec/etl.md §2.6).
@@ -23,18 +25,25 @@ SETTINGS = {
     "spark.sql.optimizer.plannedWrite.enabled": "false",
     "spark.sql.maxConcurrentOutputFileWriters": "64",
     "spark.ui.showConsoleProgress": "false",
+    # The event rows have ~100 columns (more with nested fields): past the default 100, Spark stops fusing the
+    # operators over them into generated code and copies every row between each filter, join and projection.
+    "spark.sql.codegen.maxFields": "1000",
 }
 
 
 def build_session(
     master: str | None = "local[*]", app_name: str = "clickstream-etl", **extra: str
 ) -> SparkSession:
-    """A session for the job; `master=None` keeps the cluster's (EMR Serverless sets it)."""
+    """A session for the job, with the job's JVM functions registered; `master=None` keeps the cluster's
+    (EMR Serverless sets it, and the job run ships the jar: etl/emr.py)."""
     builder = SparkSession.builder.appName(app_name)
     if master:
         # Local workers must use this interpreter (the venv with pyarrow, ua-parser…), not the system one.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.master(master).config("spark.ui.enabled", "false")
+        builder = builder.config("spark.jars", str(jvm.ensure_jar()))
     for key, value in {**SETTINGS, **extra}.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    jvm.register(session)
+    return session
