@@ -25,9 +25,6 @@ SETTINGS = {
     "spark.sql.optimizer.plannedWrite.enabled": "false",
     "spark.sql.maxConcurrentOutputFileWriters": "64",
     "spark.ui.showConsoleProgress": "false",
-    # The event rows have ~100 columns (more with nested fields): past the default 100, Spark stops fusing the
-    # operators over them into generated code and copies every row between each filter, join and projection.
-    "spark.sql.codegen.maxFields": "1000",
 }
 
 
