@@ -24,8 +24,8 @@ $(VENDOR_STAMP): package.json scripts/vendor.sh
 	bash scripts/vendor.sh
 	touch $@
 
-# Debian packages the tests and benchmarks use: Chromium for browser tests, a JDK for Spark and the ETL job's JVM
-# functions (etl/jvm/), nginx and wrk for the collector benchmark. Installed only when missing.
+# Debian packages the tests and benchmarks use: Chromium for browser tests, Java for Spark, nginx and wrk for
+# the collector benchmark. Installed only when missing.
 $(SYS_STAMP): scripts/system-packages.sh
 	bash scripts/system-packages.sh
 	mkdir -p var && touch $@

@@ -20,8 +20,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from etl import jvm
-
 NAMESPACE = "Clickstream/DataPipeline"
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
 ENTRY_POINT = "etl_entry.py"
@@ -100,9 +98,8 @@ def upload_dependencies(client_s3: Any, bucket: str, prefix: str, archive: Path)
 
 
 def package_job(client_s3: Any, bucket: str, prefix: str) -> dict[str, str]:
-    """Uploads the `etl` package as a zip (--py-files), the job's JVM functions (--jars, etl/jvm/) and a tiny
-    entry script; returns their S3 URIs. Third-party packages travel in the dependencies archive
-    (`build_dependencies`)."""
+    """Uploads the `etl` package as a zip (--py-files) and a tiny entry script; returns their S3 URIs.
+    Third-party packages travel in the dependencies archive (`build_dependencies`)."""
     buffer = io.BytesIO()
     root = Path(__file__).resolve().parent
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -111,13 +108,7 @@ def package_job(client_s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     code, entry = f"{prefix.rstrip('/')}/etl.zip", f"{prefix.rstrip('/')}/{ENTRY_POINT}"
     client_s3.put_object(Bucket=bucket, Key=code, Body=buffer.getvalue())
     client_s3.put_object(Bucket=bucket, Key=entry, Body=_ENTRY_CODE.encode())
-    jar = f"{prefix.rstrip('/')}/{jvm.JAR.name}"
-    client_s3.upload_file(str(jvm.ensure_jar()), bucket, jar)
-    return {
-        "py_files": f"s3://{bucket}/{code}",
-        "entry_point": f"s3://{bucket}/{entry}",
-        "jars": f"s3://{bucket}/{jar}",
-    }
+    return {"py_files": f"s3://{bucket}/{code}", "entry_point": f"s3://{bucket}/{entry}"}
 
 
 def job_arguments(
@@ -142,7 +133,7 @@ def start_job_run(
 ) -> str:
     """StartJobRun with the job's Spark settings; returns the job run id. `dependencies` is the S3 URI of
     the archive from `build_dependencies`."""
-    params = [f"--conf spark.submit.pyFiles={code['py_files']}", f"--jars {code['jars']}"]
+    params = [f"--conf spark.submit.pyFiles={code['py_files']}"]
     if dependencies:
         params += [
             f"--conf spark.archives={dependencies}#{DEPENDENCIES_ALIAS}",

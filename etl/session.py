@@ -7,8 +7,6 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from etl import jvm
-
 SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
     # Attribute keys override top-level keys of the same name in custom_parameters (spec/etl.md §2.6).
@@ -31,16 +29,12 @@ SETTINGS = {
 def build_session(
     master: str | None = "local[*]", app_name: str = "clickstream-etl", **extra: str
 ) -> SparkSession:
-    """A session for the job, with the job's JVM functions registered; `master=None` keeps the cluster's
-    (EMR Serverless sets it, and the job run ships the jar: etl/emr.py)."""
+    """A session for the job; `master=None` keeps the cluster's (EMR Serverless sets it)."""
     builder = SparkSession.builder.appName(app_name)
     if master:
         # Local workers must use this interpreter (the venv with pyarrow, ua-parser…), not the system one.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.master(master).config("spark.ui.enabled", "false")
-        builder = builder.config("spark.jars", str(jvm.ensure_jar()))
     for key, value in {**SETTINGS, **extra}.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    jvm.register(session)
-    return session
+    return builder.getOrCreate()

@@ -42,8 +42,7 @@ def items(events: DataFrame) -> DataFrame:
     exploded = events.select(
         "event_timestamp", "event_id", "event_name", "platform", "user_pseudo_id", "user_id", "app_id",
         "created_time", F.explode("items").alias("item"),
-        F.create_map(*[x for k in ("process_job_id", "process_time") for x in (F.lit(k), F.col("process_info")[k])])
-        .alias("process_info"),
+        F.map_filter("process_info", lambda k, v: k.isin("process_job_id", "process_time")).alias("process_info"),
     )  # fmt: skip
     known = ", ".join(f"'{k}'" for k in sorted(KNOWN_ITEM_KEYS))
     custom = F.expr(f"map_filter(item, (k, x) -> not array_contains(array({known}), k))")

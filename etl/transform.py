@@ -120,16 +120,8 @@ def _process_info(cfg: JobConfig) -> Column:
         "process_job_id": F.lit(cfg.job_name),
         "process_time": F.lit(cfg.process_time_iso),
     }
-    return _map_of_present(entries)
-
-
-def _map_of_present(entries: dict[str, Column]) -> Column:
-    """map<string,string> of the entries whose value is not null, in order. Built from one-entry maps rather
-    than with `map_filter`: a lambda keeps the whole projection out of generated code."""
-    empty = F.create_map().cast("map<string,string>")
-    return F.map_concat(
-        *[F.coalesce(F.when(v.isNotNull(), F.create_map(F.lit(k), v)), empty) for k, v in entries.items()]
-    )
+    pairs = [x for k, v in entries.items() for x in (F.lit(k), v)]
+    return F.map_filter(F.create_map(*pairs), lambda k, v: v.isNotNull())
 
 
 # Columns carried past event_rows besides event_v2's: enrichment inputs and what the other tables need.

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 command -v chromium >/dev/null || need+=(chromium)
-command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
 command -v npm >/dev/null || need+=(npm)

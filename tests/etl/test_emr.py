@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etl import emr, jvm
+from etl import emr
 
 BUCKET, REGION = "pipeline-bucket", "us-east-1"
 
@@ -117,10 +117,6 @@ def test_the_job_run_gets_the_packaged_code_and_arguments(aws: str, deps: Path) 
     assert driver["entryPoint"] == f"s3://{BUCKET}/clickstream/shop/job-data/emr/run-1/{emr.ENTRY_POINT}"
     assert driver["entryPointArguments"][:3] == ["run", "--lake", f"s3://{BUCKET}"]
     assert "spark.submit.pyFiles=s3://" in driver["sparkSubmitParameters"]
-    jar = f"s3://{BUCKET}/clickstream/shop/job-data/emr/run-1/clickstream-etl.jar"
-    assert f"--jars {jar}" in driver["sparkSubmitParameters"]
-    body = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key=jar.split("/", 3)[3])["Body"]
-    assert body.read() == jvm.JAR.read_bytes()
     archive = f"s3://{BUCKET}/clickstream/shop/job-data/emr/{deps.name}#deps"
     assert f"spark.archives={archive}" in driver["sparkSubmitParameters"]
     assert "spark.executorEnv.PYTHONPATH=./deps" in driver["sparkSubmitParameters"]
