@@ -25,7 +25,8 @@ class TokenError(Exception):
         self.reason = reason
 
 
-def _decode(token: str) -> dict[str, Any]:
+def _decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token's header and its verified claims."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -38,7 +39,7 @@ def _decode(token: str) -> dict[str, Any]:
     except provider.UnknownKey:
         raise TokenError("The token is signed with an unknown key.") from None
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key=key,
             algorithms=[algorithm],
@@ -58,6 +59,7 @@ def _decode(token: str) -> dict[str, Any]:
         raise TokenError(f"The token lacks the {exc.claim} claim.") from None
     except jwt.PyJWTError:
         raise TokenError("The token is malformed.") from None
+    return header, claims
 
 
 def _audiences(claims: dict[str, Any]) -> set[str]:
@@ -67,7 +69,7 @@ def _audiences(claims: dict[str, Any]) -> set[str]:
 
 def verify_id_token(token: str, *, nonce: str) -> dict[str, Any]:
     """An ID token from the sign-in: for our client, with the nonce we sent (OpenID Connect Core §3.1.3.7)."""
-    claims = _decode(token)
+    _, claims = _decode(token)
     client_id = settings.OIDC_RP_CLIENT_ID
     audiences = _audiences(claims)
     if client_id not in audiences or (len(audiences) > 1 and claims.get("azp") != client_id):
@@ -77,12 +79,31 @@ def verify_id_token(token: str, *, nonce: str) -> dict[str, Any]:
     return claims
 
 
+def is_access_token(header: dict[str, Any], claims: dict[str, Any]) -> bool:
+    """Whether the provider marked the token as an access token: RFC 9068's `typ`, or Cognito's `token_use`."""
+    typ = str(header.get("typ", "")).lower().removeprefix("application/")
+    return typ == "at+jwt" or claims.get("token_use") == "access"
+
+
 def verify_access_token(token: str) -> dict[str, Any]:
-    """An access token sent to the API: its `aud` (or Cognito's `client_id`) must be one of ours."""
-    claims = _decode(token)
-    accepted = set(settings.OIDC_API_AUDIENCES)
-    if not (_audiences(claims) & accepted or claims.get("client_id") in accepted):
-        raise TokenError("The token is meant for another audience.")
+    """An access token sent to the API, never an ID token.
+
+    An ID token is issued to our client (its `aud` is the client id) and says who signed in; accepting it as
+    a bearer token would let anything that ever saw one (a browser extension, a log line) call the API. So a
+    token passes when its audience is one configured for the API (OIDC_API_AUDIENCES, which may not contain
+    the client id), or when it has no audience at all but the provider marked it as an access token issued to
+    our client (Cognito's access tokens: `client_id` and `token_use: access`, no `aud`).
+    """
+    header, claims = _decode(token)
     if claims.get("token_use", "access") != "access":
         raise TokenError("Send an access token, not an ID token.")
+    audiences = _audiences(claims)
+    if audiences & (
+        set(settings.OIDC_API_AUDIENCES) - {settings.OIDC_RP_CLIENT_ID}
+    ):  # settings refuse it too
+        return claims
+    if not is_access_token(header, claims):
+        raise TokenError("Send an access token, not an ID token.")
+    if audiences or claims.get("client_id") != settings.OIDC_RP_CLIENT_ID:
+        raise TokenError("The token is meant for another audience.")
     return claims

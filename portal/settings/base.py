@@ -217,8 +217,16 @@ OIDC_RP_SIGN_ALGO = "RS256"  # mozilla-django-oidc's setting; our verifier accep
 OIDC_SIGNING_ALGORITHMS = env_list("OIDC_SIGNING_ALGORITHMS", ["RS256", "RS384", "RS512", "ES256", "ES384"])
 # Where the groups are in the token or userinfo: a claim name, or a dotted path (Keycloak: realm_access.roles).
 OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM", "cognito:groups")
-# The `aud` (or, for Cognito access tokens, `client_id`) that API bearer tokens must carry.
-OIDC_API_AUDIENCES = env_list("OIDC_API_AUDIENCES", [OIDC_RP_CLIENT_ID] if OIDC_RP_CLIENT_ID else [])
+# The `aud` of access tokens issued for the API (besides access tokens issued to our client, `typ: at+jwt` or
+# Cognito's `token_use: access`). Never the client id: that is the audience of ID tokens (portal/oidc/tokens.py).
+OIDC_API_AUDIENCES = env_list("OIDC_API_AUDIENCES")
+if OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_ID in OIDC_API_AUDIENCES:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "OIDC_API_AUDIENCES must not contain OIDC_CLIENT_ID: ID tokens carry it as their audience, and an ID "
+        "token is not an API token. Give the API's own audience (resource identifier) instead."
+    )
 OIDC_CLOCK_SKEW_SECONDS = env_int("OIDC_CLOCK_SKEW_SECONDS", 60)
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 5)
 OIDC_USE_USERINFO = env_bool("OIDC_USE_USERINFO", True)

@@ -80,8 +80,13 @@ def test_a_token_for_another_audience_is_refused(sso, mappings):
     assert_refused(call(token), "The token is meant for another audience.")
 
 
-def test_an_id_token_is_not_an_api_token_for_another_audience(sso, mappings):
-    assert_refused(call(sso.tokens("ada@corp.example")["id_token"]), "another audience")
+def test_an_id_token_is_not_an_api_token(sso, mappings, settings):
+    """Security review, item 9: the ID token the portal's client receives never opens the API."""
+    tokens = sso.tokens("ada@corp.example")
+    assert call(tokens["access_token"]).status_code == 200  # at+jwt for the API's audience
+    for audiences in ([], [sso.settings()["OIDC_API_AUDIENCES"][0]], [sso.settings()["OIDC_RP_CLIENT_ID"]]):
+        settings.OIDC_API_AUDIENCES = audiences
+        assert_refused(call(tokens["id_token"]), "Send an access token, not an ID token.")
 
 
 def test_keys_rotated_at_the_provider_are_picked_up(sso, mappings):

@@ -122,3 +122,12 @@ def test_production_refuses_a_plain_http_issuer(tmp_path):
     environ = {**PRODUCTION, "OIDC_ISSUER": "http://idp.example"}
     result = manage("check", **environ, CLICKSTREAM_VAR_DIR=str(tmp_path))
     assert result.returncode != 0 and "must be an https:// URL" in result.stderr
+
+
+def test_the_api_audiences_never_default_to_the_client_id(tmp_path):
+    code = "from django.conf import settings as s; print(s.OIDC_API_AUDIENCES)"
+    environ = {"OIDC_ISSUER": "https://idp.example", "OIDC_CLIENT_ID": "portal-client"}
+    result = manage("shell", "-c", code, **environ, CLICKSTREAM_VAR_DIR=str(tmp_path))
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+    result = manage("check", **environ, OIDC_API_AUDIENCES="portal-client", CLICKSTREAM_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "must not contain OIDC_CLIENT_ID" in result.stderr

@@ -29,11 +29,16 @@ def keys(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
     monkeypatch.setattr(provider, "jwks", lambda: cache)
 
 
-def make(key: Any = KEY, alg: str = "RS256", kid: str | None = "k1", **overrides: Any) -> str:
+def make(
+    key: Any = KEY, alg: str = "RS256", kid: str | None = "k1", typ: str = "JWT", **overrides: Any
+) -> str:
     now = int(time.time())
     claims = {"iss": ISSUER, "sub": "s1", "aud": "api", "iat": now, "exp": now + 300, **overrides}
     return jwt.encode(
-        {k: v for k, v in claims.items() if v is not None}, key, algorithm=alg, headers={"kid": kid}
+        {k: v for k, v in claims.items() if v is not None},
+        key,
+        algorithm=alg,
+        headers={"kid": kid, "typ": typ},
     )
 
 
@@ -45,12 +50,26 @@ def refused(token: str, reason: str) -> None:
 
 def test_a_good_token_passes():
     assert tokens.verify_access_token(make())["sub"] == "s1"
-    assert tokens.verify_access_token(make(aud=None, client_id="api"))["sub"] == "s1"  # Cognito's form
+    cognito = make(aud=None, client_id="portal", token_use="access")  # Cognito's access tokens have no aud
+    assert tokens.verify_access_token(cognito)["sub"] == "s1"
+    assert tokens.verify_access_token(make(typ="at+jwt"))["sub"] == "s1"  # RFC 9068, for the API's audience
+
+
+def test_an_id_token_for_our_client_is_not_an_api_token(settings):
+    """Security review, item 9: the client's ID tokens (aud = client id, no access-token marker) are refused,
+    whatever the API audiences are; before, the default audiences were the client id and they passed."""
+    id_token = make(aud="portal", nonce="n1")
+    for audiences in ([], ["api"], ["portal"]):  # the last: the old default, now refused at start-up too
+        settings.OIDC_API_AUDIENCES = audiences
+        refused(id_token, "Send an access token, not an ID token.")
+        refused(make(aud=None, client_id="portal"), "Send an access token")  # no token_use: not Cognito's
+    refused(make(aud="portal", typ="at+jwt"), "another audience")  # an access token for the portal's client
+    refused(make(aud=None, client_id="other-client", token_use="access"), "another audience")
 
 
 def test_every_bad_token_is_refused_with_its_reason():
     refused(make(iss="https://evil.example"), "another issuer")
-    refused(make(aud="someone-else"), "another audience")
+    refused(make(aud="someone-else", typ="at+jwt"), "another audience")
     refused(make(exp=int(time.time()) - 120), "expired")
     refused(make(nbf=int(time.time()) + 600), "not valid yet")
     refused(make(OTHER_KEY), "signature is invalid")
