@@ -100,6 +100,28 @@ def invitation_accept(*, invitation: Invitation, user: Any) -> Membership:
     return membership
 
 
+def membership_tokens_delete(*, membership: Membership) -> int:
+    """A member's API tokens for the organization go with the membership (connected to its post_delete).
+
+    The API already refuses a token whose holder is no longer a member, but a token left behind would come
+    back to life if the person were ever added again, with whatever roles they then get.
+    """
+    deleted, _ = (
+        ApiToken.objects.for_organization(membership.organization).filter(user=membership.user).delete()
+    )
+    return deleted
+
+
+def _membership_deleted(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    membership_tokens_delete(membership=instance)
+
+
+def connect_signals() -> None:
+    from django.db.models.signals import post_delete
+
+    post_delete.connect(_membership_deleted, sender=Membership, dispatch_uid="membership_tokens_delete")
+
+
 def api_token_create(
     *,
     organization: Organization,
