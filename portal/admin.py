@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal import services
 from portal.models import (
     ApiToken,
     AuditLogEntry,
@@ -17,6 +18,7 @@ from portal.models import (
     Membership,
     Organization,
 )
+from portal.views.organization import invitation_link
 
 
 class MembershipInline(admin.TabularInline):
@@ -52,6 +54,18 @@ class InvitationAdmin(admin.ModelAdmin):
     list_filter = ["organization", "accepted_at"]
     search_fields = ["email", "organization__slug"]
     readonly_fields = ["key", "accepted_at", "accepted_by"]
+    actions = ["resend"]
+
+    @admin.action(description="Resend the selected open invitations (new links)")
+    def resend(self, request: HttpRequest, queryset: Any) -> None:
+        """Support staff resend for an organization's admin; deleting an invitation revokes it."""
+        sent = 0
+        for invitation in queryset.filter(accepted_at=None).select_related("organization", "invited_by"):
+            services.invitation_resend(
+                invitation=invitation, accept_url=lambda inv: invitation_link(request, inv)
+            )
+            sent += 1
+        self.message_user(request, f"Resent {sent} invitation(s); accepted ones are left alone.")
 
 
 @admin.register(ApiToken)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from portal.models import ApiToken, Invitation, Membership, Organization
-from portal.models.tenancy import validate_roles
+from portal.models.tenancy import INVITATION_LIFETIME, validate_roles
 from portal.roles import Role
 
 
@@ -57,40 +58,77 @@ def last_admin_guard(*, membership: Membership, new_roles: list[str] | None) -> 
         raise ValidationError("This is the organization's last admin; make someone else an admin first.")
 
 
+@transaction.atomic
 def invitation_create(
     *, organization: Organization, email: str, roles: list[str], invited_by: Any, accept_url: Any
 ) -> Invitation:
-    """Record the invitation and email its link; `accept_url(invitation)` builds the absolute link."""
+    """Record the invitation and email its link; `accept_url(invitation)` builds the absolute link.
+
+    Inviting an address again replaces its open invitation (the old link stops working), so an address has
+    one set of roles waiting for it, not several links that each grant something else.
+    """
     invitation = Invitation(
         organization=organization, email=email.strip().lower(), roles=roles, invited_by=invited_by
     )
     invitation.full_clean()
     if Membership.objects.filter(organization=organization, user__email__iexact=invitation.email).exists():
         raise ValidationError({"email": "This person is already a member."})
+    Invitation.objects.for_organization(organization).filter(
+        email__iexact=invitation.email, accepted_at=None
+    ).delete()
     invitation.save()
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"You are invited to {organization.name} on Clickstream",
-            message=(
-                f"{invited_by.email} invited you to join {organization.name} on Clickstream "
-                f"as {', '.join(Role(r).label for r in roles)}.\n\nAccept the invitation: {accept_url(invitation)}\n\n"
-                f"The link works until {invitation.expires:%Y-%m-%d %H:%M} UTC."
-            ),
-            from_email=None,
-            recipient_list=[invitation.email],
-        )
-    )
+    transaction.on_commit(lambda: invitation_send(invitation=invitation, accept_url=accept_url))
     return invitation
 
 
 @transaction.atomic
+def invitation_resend(*, invitation: Invitation, accept_url: Any) -> Invitation:
+    """Send an open invitation again with a fresh link and a fresh week; the old link stops working."""
+    if invitation.accepted_at is not None:
+        raise ValidationError("This invitation was already accepted.")
+    invitation.key = secrets.token_urlsafe()
+    invitation.expires = timezone.now() + INVITATION_LIFETIME
+    invitation.save(update_fields=["key", "expires"])
+    transaction.on_commit(lambda: invitation_send(invitation=invitation, accept_url=accept_url))
+    return invitation
+
+
+def invitation_send(*, invitation: Invitation, accept_url: Any) -> None:
+    organization, roles = invitation.organization, invitation.roles
+    inviter = invitation.invited_by.email if invitation.invited_by else "An administrator"
+    send_mail(
+        subject=f"You are invited to {organization.name} on Clickstream",
+        message=(
+            f"{inviter} invited you to join {organization.name} on Clickstream "
+            f"as {', '.join(Role(r).label for r in roles)}.\n\nAccept the invitation: {accept_url(invitation)}\n\n"
+            f"The link works until {invitation.expires:%Y-%m-%d %H:%M} UTC."
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+@transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: Any) -> Membership:
+    """Make `user` a member, if they own the invited address.
+
+    The address must be one of the user's addresses (allauth's EmailAddress, not merely the account's email
+    field), verified, and verified by nobody else. Following the link proves the address as a confirmation
+    link would (the link was sent to it), so an unverified address of the user's own is verified here.
+    """
+    from allauth.account.models import EmailAddress
+
     if not invitation.is_usable:
         raise ValidationError("This invitation has expired or was already used; ask an admin for a new one.")
-    if user.email.lower() != invitation.email.lower():
+    address = EmailAddress.objects.filter(user=user, email__iexact=invitation.email).first()
+    taken = EmailAddress.objects.filter(email__iexact=invitation.email, verified=True).exclude(user=user)
+    if address is None or (not address.verified and taken.exists()):
         raise ValidationError(
             f"This invitation is for {invitation.email}; sign in with that address to accept it."
         )
+    if not address.verified:
+        address.verified = True
+        address.save(update_fields=["verified"])
     existing = Membership.objects.filter(organization=invitation.organization, user=user).first()
     roles = sorted(set(invitation.roles) | set(existing.roles if existing else []), key=Role.values.index)
     membership = membership_set(organization=invitation.organization, user=user, roles=roles)

@@ -117,21 +117,6 @@ class MemberTable(Table):
         ]
 
 
-class InvitationTable(Table):
-    columns = (
-        Column("email", "Email", order_by="email"),
-        Column("roles", "Roles", value=lambda i: ", ".join(i.roles)),
-        Column("invited_by.email", "Invited by"),
-        Column("expires", "Expires", order_by="expires"),
-        Column("accepted_at", "Accepted", order_by="accepted_at"),
-    )
-    default_sort = "-expires"
-
-    def actions(self, obj: Any) -> list[Action]:
-        url = reverse("invitation_delete", kwargs={"org": obj.organization.slug, "pk": obj.uuid})
-        return [Action("Revoke", url, "outline-danger")]
-
-
 class AuditLogTable(Table):
     columns = (
         Column("timestamp", "When", order_by="timestamp"),

@@ -32,6 +32,11 @@ urlpatterns = [
     path(f"{ORG}members/<uuid:pk>/delete/", org_views.MemberDeleteView.as_view(), name="member_delete"),
     path(f"{ORG}invitations/add/", org_views.InvitationCreateView.as_view(), name="invitation_add"),
     path(
+        f"{ORG}invitations/<uuid:pk>/resend/",
+        org_views.InvitationResendView.as_view(),
+        name="invitation_resend",
+    ),
+    path(
         f"{ORG}invitations/<uuid:pk>/delete/",
         org_views.InvitationDeleteView.as_view(),
         name="invitation_delete",

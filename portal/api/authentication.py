@@ -78,7 +78,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         except provider.ProviderUnavailable:
             raise ProviderUnavailable() from None
         try:
-            user = services.sso_sign_in(claims=claims, absent_claim_means_no_groups=False)
+            user, _ = services.sso_sign_in(claims=claims, absent_claim_means_no_groups=False)
         except services.SignInRefused:
             raise self.refuse(
                 request, "The token's subject has no account here; sign in to the portal once."

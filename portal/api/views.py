@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from portal.choices import AuditSource
 from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
 from portal.roles import Perm
 from portal.views.base import current_user
+from portal.views.organization import invitation_link
 
 
 class OrganizationsViewSet(
@@ -95,7 +96,10 @@ class MemberViewSet(OrganizationViewSet):
 
 
 class InvitationViewSet(OrganizationViewSet):
-    """Invitations sent by email; the invitee accepts through the link in it."""
+    """Invitations sent by email; the invitee accepts through the link in it.
+
+    Inviting an address again replaces its open invitation; deleting an open invitation revokes it.
+    """
 
     model = Invitation
     serializer_class = serializers.InvitationSerializer
@@ -105,16 +109,24 @@ class InvitationViewSet(OrganizationViewSet):
     ordering_fields = ["created", "email", "expires"]
     filterset_fields = ["email"]
 
+    def accept_url(self, invitation: Invitation) -> str:
+        return invitation_link(self.request, invitation)
+
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.invitation_create(
             organization=self.organization,
             email=serializer.validated_data["email"],
             roles=serializer.validated_data["roles"],
             invited_by=self.request.user,
-            accept_url=lambda inv: self.request.build_absolute_uri(
-                reverse("invitation_accept", kwargs={"key": inv.key})
-            ),
+            accept_url=self.accept_url,
         )
+
+    @extend_schema(request=None, responses={200: serializers.InvitationSerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Send an open invitation again with a new link, valid for another week; the old link stops working."""
+        invitation = services.invitation_resend(invitation=self.get_object(), accept_url=self.accept_url)
+        return Response(self.get_serializer(invitation).data)
 
 
 class AuditLogViewSet(OrganizationViewSet):

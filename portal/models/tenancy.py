@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.models.scoping import OrganizationOwned
@@ -94,8 +95,11 @@ class Membership(models.Model):
         return [Role(r).label for r in self.roles if r in Role.values]
 
 
+INVITATION_LIFETIME = timedelta(days=7)
+
+
 def _invitation_expiry() -> object:
-    return timezone.now() + timedelta(days=7)
+    return timezone.now() + INVITATION_LIFETIME
 
 
 class Invitation(OrganizationOwned):
@@ -124,3 +128,10 @@ class Invitation(OrganizationOwned):
     @property
     def is_usable(self) -> bool:
         return self.accepted_at is None and self.expires > timezone.now()
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in self.roles if r in Role.values]
+
+    def get_absolute_url(self) -> str:
+        return reverse("members", kwargs={"org": self.organization.slug}) + "#invitations"

@@ -47,10 +47,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> Any:
         claims = self.get_userinfo(access_token, id_token, payload)
-        user = services.sso_sign_in(claims=claims)
+        user, linked_password_account = services.sso_sign_in(claims=claims)
         self.request.oidc_sign_in = {  # type: ignore[attr-defined]
             "id_token": id_token,
             "groups": services.claim_groups(claims) or [],
+            "linked_password_account": linked_password_account,
         }
         return user
 

@@ -1,8 +1,10 @@
 """Users and memberships from the identity provider's claims (spec/control-plane.md §6.3, done per organization).
 
-A provider subject is linked to one user the first time it signs in: an existing user only through an email
-address the provider has verified, a new user likewise. From then on the link (issuer + subject) finds them,
-whatever their email becomes. The groups in the roles claim are mapped through each organization's
+A provider subject is linked to one user the first time it signs in: an existing user only when the provider
+has verified the email address *and* that user has verified it here too (allauth's EmailAddress), otherwise a
+new user. Matching on the address alone would hand the provider's identity, and the roles its groups give, to
+whoever signed up locally with that address first without ever proving it. From then on the link (issuer +
+subject) finds them, whatever their email becomes. The groups in the roles claim are mapped through each organization's
 GroupMapping rows, and the result is re-applied at every sign-in (and API call): memberships granted by
 single sign-on follow the groups; memberships given in the portal are left alone.
 """
@@ -55,14 +57,18 @@ def email_is_verified(claims: dict[str, Any]) -> bool:
 
 
 @transaction.atomic
-def sso_user_resolve(*, claims: dict[str, Any]) -> Any:
-    """The user for these verified claims, linking (or creating) them on a first sign-in."""
+def sso_user_resolve(*, claims: dict[str, Any]) -> tuple[Any, bool]:
+    """The user for these verified claims, linking (or creating) them on a first sign-in.
+
+    The flag says whether this sign-in linked the identity to an existing account that has a password: the
+    person is told, and that account's other sessions are ended (they may not all be theirs).
+    """
     issuer, subject = settings.OIDC_ISSUER, str(claims.get("sub", ""))
     if not subject:
         raise SignInRefused("The identity provider did not say who you are (no subject).")
     identity = ExternalIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
     if identity is not None:
-        return identity.user
+        return identity.user, False
     email = str(claims.get("email") or "").strip().lower()
     if not email:
         raise SignInRefused("The identity provider sent no email address for your account.")
@@ -70,8 +76,7 @@ def sso_user_resolve(*, claims: dict[str, Any]) -> Any:
         raise SignInRefused(
             f"The identity provider has not verified the email address {email}; verify it there first."
         )
-    user_model = get_user_model()
-    matches = list(user_model.objects.filter(email__iexact=email)[:2])
+    matches = list(get_user_model().objects.filter(pk__in=_verified_owners(email))[:2])
     if len(matches) > 1:
         raise SignInRefused("Several accounts use this email address; ask an administrator to merge them.")
     try:
@@ -84,17 +89,41 @@ def sso_user_resolve(*, claims: dict[str, Any]) -> Any:
         )
         if identity is None:
             raise SignInRefused("Your account could not be created here; ask an administrator.") from None
-        return identity.user
-    return user
+        return identity.user, False
+    linked_password_account = bool(matches) and user.has_usable_password()
+    if linked_password_account:
+        _sessions_end(user=user)
+    return user, linked_password_account
+
+
+def _verified_owners(email: str) -> Any:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(email__iexact=email, verified=True).values("user_id")
 
 
 def _user_create(*, email: str) -> Any:
-    user = get_user_model()(username=email[:150], email=email)
-    user.set_unusable_password()  # signs in through the provider only
+    """A user who signs in through the provider only; the provider has verified their address."""
+    from allauth.account.adapter import get_adapter
+    from allauth.account.models import EmailAddress
+
+    username = get_adapter().generate_unique_username([email, email.split("@")[0], "user"])
+    user = get_user_model()(username=username, email=email)
+    user.set_unusable_password()
     user.full_clean()
     user.save()
+    # Someone else's unproven claim to this address (a local sign-up never verified) can no longer be verified.
+    EmailAddress.objects.filter(email__iexact=email, verified=False).exclude(user=user).delete()
     services._mark_email_verified(user)
     return user
+
+
+def _sessions_end(*, user: Any) -> None:
+    """End every signed-in session of `user`; the sign-in under way starts a new one."""
+    from allauth.usersessions.adapter import get_adapter
+    from allauth.usersessions.models import UserSession
+
+    get_adapter().end_sessions(list(UserSession.objects.filter(user=user)))
 
 
 @transaction.atomic
@@ -140,13 +169,15 @@ def _roles_change(membership: Membership, roles: list[str] | None) -> bool:
     return True
 
 
-def sso_sign_in(*, claims: dict[str, Any], absent_claim_means_no_groups: bool = True) -> Any:
+def sso_sign_in(*, claims: dict[str, Any], absent_claim_means_no_groups: bool = True) -> tuple[Any, bool]:
     """Resolve the user, re-apply their group mappings and remember the groups received.
+
+    Returns the user, and whether this sign-in linked the identity to an account with a password.
 
     At sign-in a missing roles claim means no groups; an API access token without the claim (many providers
     put groups in the ID token only) leaves the memberships as the last sign-in set them.
     """
-    user = sso_user_resolve(claims=claims)
+    user, linked_password_account = sso_user_resolve(claims=claims)
     if not user.is_active:
         raise SignInRefused("Your account here is deactivated; ask an administrator.")
     groups = claim_groups(claims)
@@ -157,4 +188,4 @@ def sso_sign_in(*, claims: dict[str, Any], absent_claim_means_no_groups: bool = 
         ExternalIdentity.objects.filter(issuer=settings.OIDC_ISSUER, subject=str(claims["sub"])).update(
             groups=groups, last_login=timezone.now()
         )
-    return user
+    return user, linked_password_account

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import SuspiciousOperation
@@ -116,6 +117,14 @@ class CallbackView(OIDCAuthenticationCallbackView):
         self.request.session[SESSION_METHOD] = "oidc"
         self.request.session[SESSION_ID_TOKEN] = details.get("id_token", "")
         self.request.session[SESSION_GROUPS] = details.get("groups", [])
+        UserSession.objects.create_from_request(self.request)  # listed, so a later link can end it too
+        if details.get("linked_password_account"):
+            messages.warning(
+                self.request,
+                f"Your {settings.OIDC_PROVIDER_NAME} account is now linked to the account {self.user.email}, "
+                "which also has a password. Every other session of that account was signed out; if you did "
+                "not set that password, change it or ask an administrator to remove it.",
+            )
         if not self.user.memberships.exists():
             return redirect("sso_no_access")
         return response

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # lists each user's sessions, so linking an identity can end the others
     "portal.apps.PortalConfig",
     "projects",
     "pipelines",
@@ -124,10 +125,18 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# Mandatory: an address nobody proved must never stand for a person (single sign-on links accounts by it).
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_ADAPTER = "portal.accounts.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+# Who may sign up with a password: anyone ("open": they get an organization of their own), or only people
+# following an invitation link ("invite", the default in production). See portal/accounts.py.
+CLICKSTREAM_SIGNUP = env_str("CLICKSTREAM_SIGNUP", "invite" if PRODUCTION else "open")
+if CLICKSTREAM_SIGNUP not in ("open", "invite"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"CLICKSTREAM_SIGNUP must be open or invite, not {CLICKSTREAM_SIGNUP!r}.")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 from django.views.generic.edit import FormView
 
-from portal import filtersets, services, tables
+from portal import accounts, filtersets, services, tables
 from portal.forms import Form, OrganizationOwnedForm
 from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
 from portal.roles import Perm, Role
@@ -104,9 +105,8 @@ class MemberListView(MemberMixin, generic.ObjectListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["invitations"] = Invitation.objects.for_organization(self.organization).filter(
-            accepted_at=None
-        )
+        pending = Invitation.objects.for_organization(self.organization).filter(accepted_at=None)
+        context["invitations"] = pending.select_related("invited_by").order_by("-created")
         return context
 
 
@@ -166,9 +166,7 @@ class InvitationCreateView(OrganizationMixin, FormView):
                 email=form.cleaned_data["email"],
                 roles=[r for r in Role.values if r in form.cleaned_data["roles"]],
                 invited_by=self.request.user,
-                accept_url=lambda inv: self.request.build_absolute_uri(
-                    reverse("invitation_accept", kwargs={"key": inv.key})
-                ),
+                accept_url=lambda inv: invitation_link(self.request, inv),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -180,24 +178,64 @@ class InvitationCreateView(OrganizationMixin, FormView):
         return {**super().get_context_data(**kwargs), "model_name": "invitation", "creating": True}
 
 
-class InvitationDeleteView(generic.ObjectDeleteView):
-    model = Invitation
-    permission = Perm.MANAGE_ORGANIZATION
+class InvitationMixin:
+    model: type[Model] = Invitation
+    permission: str | None = Perm.MANAGE_ORGANIZATION
+    organization: Organization
+
+    def get_queryset(self) -> QuerySet:
+        return Invitation.objects.for_organization(self.organization).filter(accepted_at=None)
 
     def get_success_url(self) -> str:
         return reverse("members", kwargs={"org": self.organization.slug})
 
 
-@login_required
+class InvitationDeleteView(InvitationMixin, generic.ObjectDeleteView):
+    """Revoke an open invitation: its link stops working."""
+
+
+class InvitationResendView(InvitationMixin, generic.ObjectMixin, TemplateView):
+    """Send an open invitation again, with a fresh link valid for another week (GET asks to confirm)."""
+
+    template_name = "portal/invitation_resend.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "object": self.get_object()}
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        invitation = services.invitation_resend(
+            invitation=self.get_object(),  # type: ignore[arg-type]
+            accept_url=lambda inv: invitation_link(request, inv),
+        )
+        messages.success(request, f"Sent the invitation to {invitation.email} again, with a new link.")
+        return generic.redirect(request, self.get_success_url())
+
+
+def invitation_link(request: HttpRequest, invitation: Invitation) -> str:
+    return request.build_absolute_uri(reverse("invitation_accept", kwargs={"key": invitation.key}))
+
+
 def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:
-    """The invitee's link: sign in (or sign up) with the invited address, then accept."""
+    """The invitee's link. Signed out, it is remembered for the sign-in or sign-up that follows (sign-up through
+    it is open even when sign-up is invitation-only, creates no organization of its own, and takes the address
+    as verified: the link was sent to it). Signed in, it asks to accept."""
     invitation = get_object_or_404(Invitation.objects.unscoped().select_related("organization"), key=key)
+    if not request.user.is_authenticated:
+        if not invitation.is_usable:
+            return render(request, "portal/invitation_accept.html", {"invitation": invitation})
+        accounts.invitation_remember(request, invitation)
+        messages.info(
+            request,
+            f"Sign in, or sign up with {invitation.email}, to join {invitation.organization.name}.",
+        )
+        return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         try:
             services.invitation_accept(invitation=invitation, user=request.user)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
         else:
+            accounts.invitation_forget(request)
             messages.success(request, f"Welcome to {invitation.organization.name}.")
             return redirect("org_home", org=invitation.organization.slug)
     return render(request, "portal/invitation_accept.html", {"invitation": invitation})

@@ -1,32 +1,171 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import Client
 
-from portal.models import Membership, Organization
+from portal.models import Invitation, Membership, Organization
 
 MEMBERS = "/api/v1/organizations/org-a/members/"
 
 
+def invite(client, capture, email: str = "dave@example.com", roles: tuple[str, ...] = ("analyst",)) -> str:  # type: ignore[no-untyped-def]
+    """Invite through the UI; returns the link from the email (its path)."""
+    with capture(execute=True):
+        response = client.post("/o/org-a/invitations/add/", {"email": email, "roles": list(roles)})
+    assert response.status_code == 302, response.content
+    return link_in(mail.outbox[-1])
+
+
+def link_in(message) -> str:  # type: ignore[no-untyped-def]
+    line = next(line for line in message.body.splitlines() if "/invitations/" in line)
+    return line.split(": ", 1)[1].removeprefix("http://testserver")
+
+
+SIGN_UP = {"email": "dave@example.com", "password1": "A-long-pass-123", "password2": "A-long-pass-123"}
+
+
 @pytest.mark.django_db
-def test_invitation_email_link_makes_a_member(cast, login, client, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        login(cast.alice).post(
-            "/o/org-a/invitations/add/", {"email": "dave@example.com", "roles": ["analyst"]}
-        )
+def test_invitation_email_link_makes_a_member(
+    cast, login, client, django_capture_on_commit_callbacks, settings
+):
+    """Sign-up through the link: open even when sign-up is invitation-only, the address taken as verified
+    (the link was sent to it), and no organization of the invitee's own."""
+    settings.CLICKSTREAM_SIGNUP = "invite"
+    link = invite(login(cast.alice), django_capture_on_commit_callbacks)
     assert mail.outbox[-1].to == ["dave@example.com"]
-    link = next(line for line in mail.outbox[-1].body.splitlines() if "/invitations/" in line).split(": ", 1)[
-        1
-    ]
     client.logout()
-    client.post(
-        "/accounts/signup/",
-        {"email": "dave@example.com", "password1": "A-long-pass-123", "password2": "A-long-pass-123"},
+    response = client.get(link)
+    assert response.status_code == 302 and response["Location"].startswith(
+        "/accounts/login/?next=/invitations/"
     )
-    response = client.post(link, follow=True)
-    assert response.status_code == 200
-    dave = Membership.objects.get(user__email="dave@example.com", organization=cast.org_a)
-    assert dave.roles == ["analyst"]
+    response = client.post("/accounts/signup/", SIGN_UP)
+    assert response.status_code == 302 and response["Location"] == link  # signed in, no verification round
+    assert client.post(link).status_code == 302
+    dave = Membership.objects.get(user__email="dave@example.com")  # one membership: no extra organization
+    assert dave.organization == cast.org_a and dave.roles == ["analyst"]
+    assert EmailAddress.objects.get(email="dave@example.com").verified
+
+
+@pytest.mark.django_db
+def test_invitation_only_sign_up_needs_the_link_and_the_invited_address(
+    cast, login, client, django_capture_on_commit_callbacks, settings
+):
+    settings.CLICKSTREAM_SIGNUP = "invite"
+    assert b"Sign Up Closed" in client.get("/accounts/signup/").content
+    link = invite(login(cast.alice), django_capture_on_commit_callbacks)
+    client.logout()
+    client.get(link)
+    response = client.post("/accounts/signup/", {**SIGN_UP, "email": "mallory@example.com"})
+    assert (
+        "Sign up with dave@example.com, the address this invitation was sent to." in response.content.decode()
+    )
+    assert not Membership.objects.filter(user__email="mallory@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_open_sign_up_is_the_default_outside_production(tmp_path):
+    from tests.oidc.test_deploy import PRODUCTION, manage
+
+    code = "from django.conf import settings as s; print(s.CLICKSTREAM_SIGNUP)"
+    result = manage("shell", "-c", code, CLICKSTREAM_VAR_DIR=str(tmp_path))
+    assert result.stdout.strip().splitlines()[-1] == "open", result.stderr
+    result = manage("shell", "-c", code, **PRODUCTION, CLICKSTREAM_VAR_DIR=str(tmp_path))
+    assert result.stdout.strip().splitlines()[-1] == "invite", result.stderr
+    result = manage("check", CLICKSTREAM_SIGNUP="anyone", CLICKSTREAM_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "CLICKSTREAM_SIGNUP must be open or invite" in result.stderr
+
+
+@pytest.mark.django_db
+def test_an_invitation_is_accepted_only_by_a_verified_owner_of_the_address(
+    cast, login, django_capture_on_commit_callbacks, django_user_model
+):
+    """Security review, item 7: the account's email field is not proof; before, it was all that was checked."""
+    link = invite(login(cast.alice), django_capture_on_commit_callbacks)
+    dave = django_user_model.objects.create_user("dave", "dave@example.com", "A-long-pass-123")
+    EmailAddress.objects.create(user=dave, email="dave@example.com", verified=True, primary=True)
+    mallory = django_user_model.objects.create_user("mallory", "dave@example.com", "A-long-pass-123")
+    EmailAddress.objects.create(user=mallory, email="dave@example.com", verified=False, primary=True)
+    response = login(mallory).post(link, follow=True)  # the link leaked to her
+    assert "sign in with that address" in response.content.decode()
+    assert not Membership.objects.filter(user=mallory).exists()
+    assert login(dave).post(link).status_code == 302
+    assert Membership.objects.get(user=dave).organization == cast.org_a
+
+
+@pytest.mark.django_db
+def test_the_link_verifies_the_invitees_own_unverified_address(
+    cast, login, django_capture_on_commit_callbacks, django_user_model
+):
+    link = invite(login(cast.alice), django_capture_on_commit_callbacks)
+    dave = django_user_model.objects.create_user("dave", "dave@example.com", "A-long-pass-123")
+    EmailAddress.objects.create(user=dave, email="dave@example.com", verified=False, primary=True)
+    assert login(dave).post(link).status_code == 302
+    assert EmailAddress.objects.get(user=dave).verified and Membership.objects.filter(user=dave).exists()
+
+
+@pytest.mark.django_db
+def test_re_inviting_replaces_the_open_invitation(cast, login, django_capture_on_commit_callbacks):
+    admin = login(cast.alice)
+    first = invite(admin, django_capture_on_commit_callbacks, roles=("admin",))
+    second = invite(admin, django_capture_on_commit_callbacks, roles=("analyst_reader",))
+    open_ones = Invitation.objects.for_organization(cast.org_a).filter(email="dave@example.com")
+    assert [i.roles for i in open_ones] == [["analyst_reader"]]
+    anonymous = Client()
+    assert anonymous.get(first).status_code == 404 and anonymous.get(second).status_code == 302
+
+
+@pytest.mark.django_db
+def test_pending_invitations_are_listed_resent_and_revoked_in_the_ui(
+    cast, login, django_capture_on_commit_callbacks
+):
+    admin = login(cast.alice)
+    old_link = invite(admin, django_capture_on_commit_callbacks)
+    invitation = Invitation.objects.for_organization(cast.org_a).get()
+    page = admin.get("/o/org-a/members/").content.decode()
+    assert "dave@example.com" in page and "Analyst" in page
+    assert f"/o/org-a/invitations/{invitation.uuid}/resend/" in page
+    assert f"/o/org-a/invitations/{invitation.uuid}/delete/" in page
+    assert admin.get(f"/o/org-a/invitations/{invitation.uuid}/resend/").status_code == 200  # asks first
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(f"/o/org-a/invitations/{invitation.uuid}/resend/")
+    assert response.status_code == 302 and response["Location"] == "/o/org-a/members/"
+    new_link = link_in(mail.outbox[-1])
+    assert new_link != old_link and mail.outbox[-1].to == ["dave@example.com"]
+    assert Client().get(old_link).status_code == 404  # the old link no longer works
+    admin.post(f"/o/org-a/invitations/{invitation.uuid}/delete/")
+    assert not Invitation.objects.for_organization(cast.org_a).exists()
+    assert "No invitation is waiting" in admin.get("/o/org-a/members/").content.decode()
+
+
+@pytest.mark.django_db
+def test_invitations_are_resent_and_revoked_through_the_api_and_django_admin(
+    cast, api, staff_client, django_capture_on_commit_callbacks
+):
+    client = api(cast.carol, cast.org_b)
+    url = "/api/v1/organizations/org-b/invitations/"
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(url, {"email": "erin@example.com", "roles": ["analyst"]}, format="json").json()
+    first_key = Invitation.objects.unscoped().get().key
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = client.post(f"{url}{created['id']}/resend/")
+    assert resent.status_code == 200 and resent.json()["email"] == "erin@example.com"
+    assert Invitation.objects.unscoped().get().key != first_key and len(mail.outbox) == 2
+    assert (
+        api(cast.alice, cast.org_a)
+        .post(f"/api/v1/organizations/org-b/invitations/{created['id']}/resend/")
+        .status_code
+        == 404
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/admin/portal/invitation/",
+            {"action": "resend", "_selected_action": [Invitation.objects.unscoped().get().pk]},
+        )
+    assert response.status_code == 302 and len(mail.outbox) == 3
+    assert client.delete(f"{url}{created['id']}/").status_code == 204  # revoked
+    assert not Invitation.objects.unscoped().exists()
 
 
 @pytest.mark.django_db
