@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -19,6 +20,10 @@ from portal.models import (
     Organization,
 )
 from portal.views.organization import invitation_link
+
+# Staff sign in through allauth like everyone else: two-factor, rate limits and the local sign-in policy
+# (break-glass only when CLICKSTREAM_LOCAL_SIGNIN=false) apply to /admin/ too; its own password form is gone.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 
 class MembershipInline(admin.TabularInline):
