@@ -121,9 +121,30 @@ class JobAdmin(ReadOnlyAdmin):
 
 @admin.register(GroupMapping)
 class GroupMappingAdmin(admin.ModelAdmin):
-    list_display = ["group", "organization", "roles", "updated"]
-    list_filter = ["organization"]
+    """Staff approve that a group belongs to the organization mapping it; only approved mappings apply."""
+
+    list_display = ["group", "organization", "roles", "approved", "updated"]
+    list_filter = ["approved", "organization"]
     search_fields = ["group", "organization__slug"]
+    actions = ["approve", "withdraw_approval"]
+
+    @admin.action(description="Approve: the group belongs to the mapping's organization")
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        self.message_user(request, f"Approved {self._set_approved(queryset, True)} mapping(s).")
+
+    @admin.action(description="Withdraw the approval")
+    def withdraw_approval(self, request: HttpRequest, queryset: Any) -> None:
+        self.message_user(
+            request, f"Withdrew the approval of {self._set_approved(queryset, False)} mapping(s)."
+        )
+
+    @staticmethod
+    def _set_approved(queryset: Any, approved: bool) -> int:
+        changed = [m for m in queryset if m.approved != approved]
+        for mapping in changed:  # one save each, so the audit log records who approved what
+            mapping.approved = approved
+            mapping.save(update_fields=["approved", "updated"])
+        return len(changed)
 
 
 @admin.register(ExternalIdentity)

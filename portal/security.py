@@ -84,16 +84,27 @@ class RequireMFAMiddleware:
         requires = Membership.objects.filter(
             user=user, organization__slug=slug, organization__require_mfa=True
         ).exists()
-        if not requires or _has_mfa(user):
+        if not requires or has_mfa(user):
             return None
         message = "This organization requires two-factor authentication: set up an authenticator app first."
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message}, status=403)
+        if has_unverified_email(user):
+            # allauth lets no one add a second factor while an address is unproven: verify it first.
+            messages.warning(request, f"{message[:-1]}, after verifying your email address below.")
+            return redirect("account_email")
         messages.warning(request, message)
         return redirect("mfa_activate_totp")
 
 
-def _has_mfa(user: Any) -> bool:
+def has_mfa(user: Any) -> bool:
     from allauth.mfa.utils import is_mfa_enabled
 
     return is_mfa_enabled(user)
+
+
+def has_unverified_email(user: Any) -> bool:
+    """Whether allauth refuses to add an authenticator for `user` until they verify an address."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, verified=False).exists()

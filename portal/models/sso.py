@@ -13,7 +13,13 @@ from portal.models.tenancy import validate_roles
 
 
 class GroupMapping(OrganizationOwned):
-    """An identity-provider group whose members get `roles` in the organization, applied at every sign-in."""
+    """An identity-provider group whose members get `roles` in the organization, applied at every sign-in.
+
+    Group names come from the deployment's one identity provider, a namespace no organization owns: an admin
+    of one organization could otherwise map another's group and receive its people. So a mapping applies only
+    once support staff have approved that the group belongs to this organization (`approved`, set in Django
+    admin only); renaming the group withdraws the approval.
+    """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.CharField(
@@ -21,6 +27,11 @@ class GroupMapping(OrganizationOwned):
         help_text="The group name exactly as the identity provider sends it in the roles claim.",
     )
     roles = models.JSONField(default=list, validators=[validate_roles])
+    approved = models.BooleanField(
+        default=False,
+        help_text="Support staff confirmed that this group's members belong to this organization. Until then "
+        "the mapping gives nobody anything.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -5,7 +5,7 @@ has verified the email address *and* that user has verified it here too (allauth
 new user. Matching on the address alone would hand the provider's identity, and the roles its groups give, to
 whoever signed up locally with that address first without ever proving it. From then on the link (issuer +
 subject) finds them, whatever their email becomes. The groups in the roles claim are mapped through each organization's
-GroupMapping rows, and the result is re-applied at every sign-in (and API call): memberships granted by
+GroupMapping rows that support staff approved for it (see GroupMapping), and the result is re-applied at every sign-in (and API call): memberships granted by
 single sign-on follow the groups; memberships given in the portal are left alone.
 """
 
@@ -130,7 +130,7 @@ def _sessions_end(*, user: Any) -> None:
 def sso_memberships_apply(*, user: Any, groups: list[str]) -> list[Membership]:
     """Give `user` the roles their groups map to in each organization; withdraw what their groups no longer give."""
     wanted: dict[int, set[str]] = {}
-    for mapping in GroupMapping.objects.unscoped().filter(group__in=groups):
+    for mapping in GroupMapping.objects.unscoped().filter(group__in=groups, approved=True):
         wanted.setdefault(mapping.organization_id, set()).update(mapping.roles)
     current = {
         m.organization_id: m for m in Membership.objects.filter(user=user).select_related("organization")

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from portal import tables
+from portal import security, tables
 from portal.forms import OrganizationOwnedForm
 from portal.models import GroupMapping, Organization
 from portal.roles import Perm, Role
@@ -24,15 +24,36 @@ class GroupMappingTable(tables.Table):
     columns = (
         tables.Column("group", "Group", order_by="group", link=True),
         tables.Column("roles", "Roles", value=lambda m: ", ".join(Role(r).label for r in m.roles)),
+        tables.Column(
+            "approved",
+            "Applies",
+            order_by="approved",
+            value=lambda m: "yes" if m.approved else "awaiting approval by support staff",
+        ),
         tables.Column("updated", "Changed", order_by="updated"),
     )
     default_sort = "group"
 
 
 class RequireMFAForm(OrganizationOwnedForm):
+    """Only an admin who has two-factor set up may require it, so requiring it never locks out its admins."""
+
     class Meta:
         model = Organization
         fields = ["require_mfa"]
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_require_mfa(self) -> bool:
+        required = self.cleaned_data["require_mfa"]
+        if required and not self.instance.require_mfa and not security.has_mfa(self.user):
+            raise forms.ValidationError(
+                "Set up two-factor authentication for yourself first (see below), so that requiring it "
+                "cannot lock you out."
+            )
+        return required
 
 
 class GroupMappingForm(OrganizationOwnedForm):
@@ -44,6 +65,11 @@ class GroupMappingForm(OrganizationOwnedForm):
 
     def clean_roles(self) -> list[str]:
         return [r for r in Role.values if r in self.cleaned_data["roles"]]
+
+    def save(self, commit: bool = True) -> GroupMapping:
+        if "group" in self.changed_data:
+            self.instance.approved = False  # another group: staff approve it afresh
+        return super().save(commit=commit)
 
 
 class GroupMappingMixin:
@@ -66,8 +92,11 @@ class SignInSettingsView(GroupMappingMixin, generic.ObjectListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        user = self.request.user
         context.update(
-            mfa_form=kwargs.get("mfa_form") or RequireMFAForm(instance=self.organization),
+            mfa_form=kwargs.get("mfa_form") or RequireMFAForm(instance=self.organization, user=user),
+            has_mfa=security.has_mfa(user),
+            has_unverified_email=security.has_unverified_email(user),
             roles_claim=settings.OIDC_ROLES_CLAIM,
             sso_enabled=settings.OIDC_ENABLED,
             provider_name=settings.OIDC_PROVIDER_NAME,
@@ -75,7 +104,7 @@ class SignInSettingsView(GroupMappingMixin, generic.ObjectListView):
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = RequireMFAForm(request.POST, instance=self.organization)
+        form = RequireMFAForm(request.POST, instance=self.organization, user=request.user)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(mfa_form=form))
         form.save()

@@ -66,12 +66,13 @@ def test_required_mfa_enrolment_and_sign_in_with_totp(page, settings):
     assert not violations, violations  # the allauth pages (QR code included) satisfy the policy too
 
 
-def test_the_switch_is_in_the_sign_in_settings(page):
+def test_the_switch_is_in_the_sign_in_settings_and_needs_the_admins_own_two_factor(page):
     services.user_bootstrap(email="mia@example.com", password=PASSWORD, org_slug="acme", roles=["admin"])
     password_sign_in(page)
     page.wait_for_url(re.compile(r"/o/acme/$"))
     page.goto("/o/acme/sign-in/")
     page.check("#id_require_mfa")
     page.click("#require-mfa-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/accounts/reauthenticate/"))  # the admin is the first to enrol
-    assert "now requires two-factor authentication" in page.text_content("main")
+    assert "Set up two-factor authentication for yourself first" in page.text_content("#require-mfa-form")
+    page.click("#mfa-first a:has-text('set up an authenticator app')")
+    page.wait_for_url(re.compile(r"/accounts/reauthenticate/"))  # allauth confirms the password first

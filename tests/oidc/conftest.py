@@ -30,13 +30,15 @@ def sso(idp: IdentityProvider, settings: Any) -> Iterator[IdentityProvider]:
 
 @pytest.fixture
 def mappings(cast: Any) -> Any:
-    """Organization A maps its provider groups: clickstream-admins → admin, analysts → analyst."""
+    """Organization A maps its provider groups, approved by staff: clickstream-admins → admin, analysts → analyst."""
     from portal.models import GroupMapping
 
     GroupMapping.objects.unscoped().create(
-        organization=cast.org_a, group="clickstream-admins", roles=["admin"]
+        organization=cast.org_a, group="clickstream-admins", roles=["admin"], approved=True
     )
-    GroupMapping.objects.unscoped().create(organization=cast.org_a, group="analysts", roles=["analyst"])
+    GroupMapping.objects.unscoped().create(
+        organization=cast.org_a, group="analysts", roles=["analyst"], approved=True
+    )
     return cast
 
 

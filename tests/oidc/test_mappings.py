@@ -36,22 +36,101 @@ def test_admins_map_groups_in_the_ui(cast, login):
     assert GroupMapping.objects.for_organization(cast.org_a).get(group="ops").roles == ["operator", "analyst"]
     page = client.get("/o/org-a/sign-in/").content.decode()
     assert ">ops<" in page and "Operator, Analyst" in page
+
+
+def test_only_an_admin_with_two_factor_can_require_it(cast, login):
+    from allauth.account.models import EmailAddress
+
+    client = login(cast.alice)
+    response = client.post("/o/org-a/sign-in/", {"require_mfa": "on"})
+    assert response.status_code == 200 and "Set up two-factor authentication for yourself first" in (
+        page := response.content.decode()
+    )
+    assert (
+        'href="/accounts/2fa/totp/activate/">set up an authenticator app' in page
+        and "verify your email" not in page
+    )
+    cast.org_a.refresh_from_db()
+    assert not cast.org_a.require_mfa
+    EmailAddress.objects.create(user=cast.alice, email="alice@old.example", verified=False)
+    page = client.get("/o/org-a/sign-in/").content.decode()  # allauth needs every address verified first
+    assert 'first <a href="/accounts/email/">verify your email address</a>' in page
+
+    Authenticator.objects.create(user=cast.alice, type=Authenticator.Type.TOTP, data={"secret": "x"})
     client.post("/o/org-a/sign-in/", {"require_mfa": "on"})
     cast.org_a.refresh_from_db()
     assert cast.org_a.require_mfa
+    client.post("/o/org-a/sign-in/", {})  # switching it off is always allowed
+    cast.org_a.refresh_from_db()
+    assert not cast.org_a.require_mfa
 
 
 def test_portal_memberships_win_and_the_last_admin_stays(cast):
-    GroupMapping.objects.unscoped().create(organization=cast.org_a, group="g", roles=["analyst_reader"])
+    GroupMapping.objects.unscoped().create(
+        organization=cast.org_a, group="g", roles=["analyst_reader"], approved=True
+    )
     services.sso_memberships_apply(
         user=cast.alice, groups=["g"]
     )  # alice's admin role was given in the portal
     assert Membership.objects.get(user=cast.alice, organization=cast.org_a).roles == ["admin"]
-    GroupMapping.objects.unscoped().create(organization=cast.org_b, group="boss", roles=["admin"])
+    GroupMapping.objects.unscoped().create(
+        organization=cast.org_b, group="boss", roles=["admin"], approved=True
+    )
     Membership.objects.filter(organization=cast.org_b).delete()
     services.sso_memberships_apply(user=cast.bob, groups=["boss"])
     services.sso_memberships_apply(user=cast.bob, groups=[])  # bob is org B's only admin now: kept
     assert Membership.objects.get(user=cast.bob, organization=cast.org_b).roles == ["admin"]
+
+
+def test_an_organization_cannot_capture_another_organizations_group(
+    cast, api, staff_client, django_user_model
+):
+    """Security review, item 3: group names are one namespace for the deployment. Org A's admin maps org B's
+    group; before, org B's people then became admins of org A (and A saw their emails)."""
+    GroupMapping.objects.unscoped().create(
+        organization=cast.org_b,
+        group="globex-staff",
+        roles=["analyst"],
+        approved=True,  # staff approved it
+    )
+    url = "/api/v1/organizations/org-a/group-mappings/"
+    client = api(cast.alice, cast.org_a)
+    grab = {"group": "globex-staff", "roles": ["admin"], "approved": True}
+    created = client.post(url, grab, format="json")
+    assert created.status_code == 201 and created.json()["approved"] is False  # not the org's to say
+    listed = api(cast.alice, cast.org_a).get(url).json()["results"][0]
+    assert listed["group"] == "globex-staff" and listed["approved"] is False
+
+    gus = django_user_model.objects.create_user("gus", "gus@globex.example")
+    services.sso_memberships_apply(user=gus, groups=["globex-staff"])
+    assert {m.organization.slug: m.roles for m in gus.memberships.all()} == {"org-b": ["analyst"]}
+    members = client.get("/api/v1/organizations/org-a/members/").json()["results"]
+    assert "gus@globex.example" not in {m["email"] for m in members}
+
+    # Staff approve org A's claim to the group (it is shared, say): from then on it applies there too.
+    mapping = GroupMapping.objects.for_organization(cast.org_a).get()
+    staff_client.post("/admin/portal/groupmapping/", {"action": "approve", "_selected_action": [mapping.pk]})
+    services.sso_memberships_apply(user=gus, groups=["globex-staff"])
+    assert {m.organization.slug for m in gus.memberships.all()} == {"org-a", "org-b"}
+    # Renaming the group is a new claim: the approval goes, and with it what the mapping gave.
+    detail = f"{url}{mapping.uuid}/"
+    assert client.patch(detail, {"group": "globex-admins"}, format="json").json()["approved"] is False
+    assert client.patch(detail, {"roles": ["analyst"]}, format="json").json()["approved"] is False
+    services.sso_memberships_apply(user=gus, groups=["globex-staff", "globex-admins"])
+    assert {m.organization.slug for m in gus.memberships.all()} == {"org-b"}
+
+
+def test_the_ui_shows_mappings_awaiting_approval_and_cannot_approve(cast, login):
+    client = login(cast.alice)
+    client.post("/o/org-a/sign-in/groups/add/", {"group": "ops", "roles": ["operator"], "approved": "on"})
+    mapping = GroupMapping.objects.for_organization(cast.org_a).get(group="ops")
+    assert not mapping.approved
+    assert "awaiting approval by support staff" in client.get("/o/org-a/sign-in/").content.decode()
+    mapping.approved = True
+    mapping.save()
+    client.post(f"/o/org-a/sign-in/groups/{mapping.uuid}/edit/", {"group": "ops2", "roles": ["operator"]})
+    mapping.refresh_from_db()
+    assert mapping.group == "ops2" and not mapping.approved
 
 
 def test_required_mfa_blocks_password_sessions_until_enrolled(cast, login):
@@ -63,6 +142,18 @@ def test_required_mfa_blocks_password_sessions_until_enrolled(cast, login):
     assert client.get("/o/org-b/").status_code == 404  # not a member: nothing revealed
     Authenticator.objects.create(user=cast.bob, type=Authenticator.Type.TOTP, data={"secret": "x"})
     assert client.get("/o/org-a/").status_code == 200
+
+
+def test_required_mfa_sends_an_unverified_member_to_verify_their_address_first(cast, login):
+    from allauth.account.models import EmailAddress
+
+    cast.org_a.require_mfa = True
+    cast.org_a.save()
+    EmailAddress.objects.filter(user=cast.bob).update(verified=False)
+    client = login(cast.bob)
+    response = client.get("/o/org-a/", follow=True)
+    assert response.redirect_chain[0][0] == "/accounts/email/"
+    assert "after verifying your email address below" in response.content.decode()
 
 
 def test_provider_sessions_are_left_to_the_provider(cast, login):

@@ -45,9 +45,11 @@ def test_first_sign_in_creates_the_user_with_mapped_roles(client, sso, mappings)
 def test_mapping_is_reapplied_at_every_sign_in(client, sso, mappings):
     sign_in(client, sso, "ben@corp.example")
     assert Membership.objects.get(user__email="ben@corp.example").roles == ["analyst"]
-    GroupMapping.objects.unscoped().create(organization=mappings.org_a, group="staff", roles=["operator"])
     GroupMapping.objects.unscoped().create(
-        organization=mappings.org_b, group="staff", roles=["analyst_reader"]
+        organization=mappings.org_a, group="staff", roles=["operator"], approved=True
+    )
+    GroupMapping.objects.unscoped().create(
+        organization=mappings.org_b, group="staff", roles=["analyst_reader"], approved=True
     )
     client.logout()
     sign_in(client, sso, "ben@corp.example")
