@@ -77,16 +77,21 @@ def test_open_sign_up_is_the_default_outside_production(tmp_path):
     assert result.returncode != 0 and "CLICKSTREAM_SIGNUP must be open or invite" in result.stderr
 
 
+def person(user_model, username: str, *, verified: bool):  # type: ignore[no-untyped-def]
+    """An account whose address is dave@example.com, verified or not."""
+    user = user_model.objects.create_user(username, "dave@example.com", "A-long-pass-123")
+    EmailAddress.objects.create(user=user, email="dave@example.com", verified=verified, primary=True)
+    return user
+
+
 @pytest.mark.django_db
 def test_an_invitation_is_accepted_only_by_a_verified_owner_of_the_address(
     cast, login, django_capture_on_commit_callbacks, django_user_model
 ):
     """Security review, item 7: the account's email field is not proof; before, it was all that was checked."""
     link = invite(login(cast.alice), django_capture_on_commit_callbacks)
-    dave = django_user_model.objects.create_user("dave", "dave@example.com", "A-long-pass-123")
-    EmailAddress.objects.create(user=dave, email="dave@example.com", verified=True, primary=True)
-    mallory = django_user_model.objects.create_user("mallory", "dave@example.com", "A-long-pass-123")
-    EmailAddress.objects.create(user=mallory, email="dave@example.com", verified=False, primary=True)
+    dave = person(django_user_model, "dave", verified=True)
+    mallory = person(django_user_model, "mallory", verified=False)  # her account claims dave's address
     response = login(mallory).post(link, follow=True)  # the link leaked to her
     assert "sign in with that address" in response.content.decode()
     assert not Membership.objects.filter(user=mallory).exists()
@@ -99,8 +104,7 @@ def test_the_link_verifies_the_invitees_own_unverified_address(
     cast, login, django_capture_on_commit_callbacks, django_user_model
 ):
     link = invite(login(cast.alice), django_capture_on_commit_callbacks)
-    dave = django_user_model.objects.create_user("dave", "dave@example.com", "A-long-pass-123")
-    EmailAddress.objects.create(user=dave, email="dave@example.com", verified=False, primary=True)
+    dave = person(django_user_model, "dave", verified=False)
     assert login(dave).post(link).status_code == 302
     assert EmailAddress.objects.get(user=dave).verified and Membership.objects.filter(user=dave).exists()
 
