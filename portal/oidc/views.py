@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from portal.accounts import invitation_pending
 from portal.oidc import provider
 from portal.oidc.services import SignInRefused
 
@@ -125,8 +126,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 "which also has a password. Every other session of that account was signed out; if you did "
                 "not set that password, change it or ask an administrator to remove it.",
             )
-        if not self.user.memberships.exists():
-            return redirect("sso_no_access")
+        if not self.user.memberships.exists() and invitation_pending(self.request) is None:
+            return redirect("sso_no_access")  # (someone following an invitation link goes on to accept it)
         return response
 
 

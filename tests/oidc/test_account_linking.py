@@ -69,3 +69,20 @@ def test_linking_an_account_with_a_password_says_so_and_ends_its_other_sessions(
     client.logout()
     sign_in(client, sso, "carol@example.com")  # already linked: no second notice
     assert "is now linked" not in client.get("/o/org-b/").content.decode()
+
+
+def test_an_invitation_followed_before_single_sign_on_is_accepted_after_it(client, sso, mappings):
+    from portal import services
+
+    invitation = services.invitation_create(
+        organization=mappings.org_b, email="cy@corp.example", roles=["analyst"], invited_by=mappings.carol,
+        accept_url=str,
+    )  # fmt: skip
+    link = f"/invitations/{invitation.key}/"
+    assert client.get(link)["Location"].startswith("/accounts/login/")
+    response = client.get(f"/oidc/authenticate/?next={link}")
+    callback = sso.sign_in(response["Location"], "cy@corp.example")  # cy's groups map to nothing
+    response = client.get(callback.removeprefix("http://testserver"))
+    assert response["Location"] == link  # not the "no access" page: the invitation is waiting
+    assert client.post(link)["Location"] == "/o/org-b/"
+    assert Membership.objects.get(user__email="cy@corp.example").roles == ["analyst"]
