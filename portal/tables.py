@@ -47,6 +47,7 @@ class Table:
 
     columns: tuple[Column, ...] = ()
     default_sort: str = "-created"
+    empty_text: str = ""  # what the list is for, shown while it is empty
 
     def __init__(self, objects: Iterable[models.Model], sort: str) -> None:
         self.objects = objects
@@ -108,6 +109,7 @@ class MemberTable(Table):
         Column("created", "Member since", order_by="created"),
     )
     default_sort = "user.email"
+    empty_text = "The people who can use this organization, with their roles."
 
     def actions(self, obj: Any) -> list[Action]:
         kwargs = {"org": obj.organization.slug, "pk": obj.uuid}
@@ -126,6 +128,7 @@ class InvitationTable(Table):
         Column("accepted_at", "Accepted", order_by="accepted_at"),
     )
     default_sort = "-expires"
+    empty_text = "Invitations you send by e-mail wait here until they are accepted."
 
     def actions(self, obj: Any) -> list[Action]:
         url = reverse("invitation_delete", kwargs={"org": obj.organization.slug, "pk": obj.uuid})
@@ -143,9 +146,17 @@ class AuditLogTable(Table):
         Column("changes", "Changes", value=lambda e: e.changes_text),
     )
     default_sort = "-timestamp"
+    empty_text = (
+        "Every change to this organization's projects, apps, members and settings is recorded here, "
+        "through the portal, the API or Django admin. Nothing has changed yet."
+    )
 
 
 class ApiTokenTable(Table):
+    empty_text = (
+        "Tokens let scripts and tools use the API as you, in this organization only. "
+        "Create your first with New token."
+    )
     columns = (
         Column("name", "Name", order_by="name"),
         Column("hint", "Starts with"),

@@ -13,6 +13,7 @@ class ProjectTable(Table):
         Column("created", "Created", order_by="created"),
     )
     default_sort = "name"
+    empty_text = "A project is a product you measure: its apps send events to the project's pipeline."
 
 
 class AppTable(Table):
@@ -24,3 +25,4 @@ class AppTable(Table):
         Column("created", "Created", order_by="created"),
     )
     default_sort = "name"
+    empty_text = "Register each web site, Android or iOS app that sends events, to get its SDK set-up."

@@ -75,12 +75,16 @@ class ObjectListView(ObjectMixin, TemplateView):
         ).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
+        query.pop("fragment", None)  # htmx asks for the table alone; links lead to whole pages
+        sort_query = query.copy()
+        sort_query.pop("sort", None)
         context.update(
             table=self.table(page.object_list, sort),
             page=page,
             filterset=filterset,
+            filtered=filterset is not None and any(self.request.GET.get(name) for name in filterset.filters),
             query=query.urlencode(),
-            query_without_sort="&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
+            query_without_sort=sort_query.urlencode(),
             can_create=self.can_create(),
         )
         return context
