@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import models, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -161,7 +161,7 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         try:
             with transaction.atomic():
                 obj.delete()
-        except ProtectedError as exc:
+        except (ProtectedError, RestrictedError) as exc:
             messages.error(request, protected_message(obj, exc))
             return redirect(request, obj.get_absolute_url())  # type: ignore[attr-defined]
         messages.success(request, f"Deleted {obj._meta.verbose_name} {obj}.")
@@ -171,8 +171,9 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         raise NotImplementedError
 
 
-def protected_message(obj: models.Model, exc: ProtectedError) -> str:
-    blockers = sorted({f"{o._meta.verbose_name} {o}" for o in exc.protected_objects})
+def protected_message(obj: models.Model, exc: ProtectedError | RestrictedError) -> str:
+    blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    blockers = sorted({f"{o._meta.verbose_name} {o}" for o in blocking})
     return (
         f"{capfirst(obj._meta.verbose_name)} {obj} cannot be deleted while it has "
         f"{', '.join(blockers)}. Delete the {blockers[0].split(' ')[0]} first."
