@@ -10,6 +10,9 @@ from typing import Any
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+
+from portal.audit import display_changes
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class Column:
     order_by: str | None = None  # the ORM field to sort by; None means not sortable
     link: bool = False
     value: Callable[[Any], Any] | None = None
+    css: str = ""  # classes of the column's cells: `wrap` lets long values break instead of widening the page
 
     def render(self, obj: models.Model) -> Any:
         if self.value is not None:
@@ -90,7 +94,11 @@ class Table:
             {
                 "object": obj,
                 "cells": [
-                    {"value": column.render(obj), "link": column.link and obj.get_absolute_url()}  # type: ignore[attr-defined]
+                    {
+                        "value": column.render(obj),
+                        "link": column.link and obj.get_absolute_url(),  # type: ignore[attr-defined]
+                        "css": column.css,
+                    }
                     for column in self.columns
                 ],
                 "actions": self.actions(obj),
@@ -142,13 +150,23 @@ class AuditLogTable(Table):
         Column("source", "Through", value=lambda e: e.get_source_display()),
         Column("action", "Action", order_by="action", value=lambda e: e.get_action_display()),
         Column("object_type", "Object type", order_by="object_type"),
-        Column("object_repr", "Object", order_by="object_repr"),
-        Column("changes", "Changes", value=lambda e: e.changes_text),
+        Column("object_repr", "Object", order_by="object_repr", css="wrap"),
+        Column("changes", "Changes", value=lambda e: changes_html(e.changes), css="wrap changes"),
     )
     default_sort = "-timestamp"
     empty_text = (
         "Every change to this organization's projects, apps, members and settings is recorded here, "
         "through the portal, the API or Django admin. Nothing has changed yet."
+    )
+
+
+def changes_html(changes: dict[str, Any]) -> str:
+    """One line per field, `field: before → after`, every value escaped."""
+    rows = display_changes(changes)
+    if not rows:
+        return "—"
+    return format_html_join(
+        "", '<div><span class="text-muted">{}:</span> {} → {}</div>', ((f, b, a) for f, b, a in rows)
     )
 
 

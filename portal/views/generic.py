@@ -67,7 +67,9 @@ class ObjectListView(ObjectMixin, TemplateView):
         filterset = None
         if self.filterset_class is not None:
             filterset = self.filterset_class(self.request.GET, queryset=queryset, request=self.request)
-            queryset = filterset.qs
+            # A filter that does not parse shows its error and no rows, as the API answers 400: never the
+            # whole list as if it had been applied.
+            queryset = filterset.qs if filterset.is_valid() else queryset.none()
         sort, ordering = self.table.sort_key(self.request.GET.get("sort"))
         per_page = self.request.GET.get("per_page", "")
         page = Paginator(
