@@ -73,3 +73,21 @@ def test_sort_links_keep_the_filters_url_encoded(cast, login):
     assert hrefs, "no sort links"
     for href in hrefs:
         assert href.startswith("q=sh+op%26x%3D1&amp;environment=&amp;per_page=50&amp;sort="), href
+
+
+@pytest.mark.django_db
+def test_empty_project_and_organization_pages_explain_themselves(cast, login):
+    cast.app_a.delete()
+    page = login(cast.alice).get("/o/org-a/projects/shop/").content.decode()
+    empty = page[page.index('id="empty-list"') :]
+    assert "Register each web site" in empty and 'href="/o/org-a/projects/shop/apps/add/"' in empty
+    cast.project_a.delete()
+    page = login(cast.ann).get("/o/org-a/").content.decode()
+    empty = page[page.index('id="empty-list"') :]
+    assert "A project is a product you measure" in empty and "An admin or operator can create one." in empty
+
+
+@pytest.mark.django_db
+def test_the_start_page_of_analytics_roles_has_no_developer_note(cast, login):
+    page = login(cast.bob).get("/o/org-a/").content.decode()
+    assert "arrives soon" not in page and "can give you a role that sees its projects" in page

@@ -124,3 +124,18 @@ def test_the_configuration_file_is_the_organizations_own(cast, login):
         login(cast.carol).get("/o/org-a/projects/shop/apps/web/amplifyconfiguration.json").status_code == 404
     )
     assert login(cast.bob).get("/o/org-a/projects/shop/apps/web/amplifyconfiguration.json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_api_serves_the_same_configuration(cast, api, login):
+    response = api(cast.ann, cast.org_a).get("/api/v1/organizations/org-a/projects/shop/apps/web/sdk-config/")
+    assert response.status_code == 200
+    page = login(cast.ann).get("/o/org-a/projects/shop/apps/web/amplifyconfiguration.json")
+    assert response.json() == json.loads(page.content)
+    assert response.json()["analytics"]["plugins"]["awsClickstreamPlugin"]["endpoint"].startswith("https://<")
+    assert (
+        api(cast.carol, cast.org_b)
+        .get("/api/v1/organizations/org-a/projects/shop/apps/web/sdk-config/")
+        .status_code
+        == 404
+    )
