@@ -139,3 +139,9 @@ def test_the_api_serves_the_same_configuration(cast, api, login):
         .status_code
         == 404
     )
+
+
+@pytest.mark.django_db
+def test_admin_shows_the_configuration(cast, staff_client):
+    page = staff_client.get(f"/admin/projects/app/{cast.app_a.pk}/change/").content.decode()
+    assert "amplifyconfiguration.json" in page and "&quot;appId&quot;: &quot;web&quot;" in page
