@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django import forms, template
+from django import template
 from django.forms.boundfield import BoundField
 from django.utils.safestring import SafeString
+
+from portal.forms import bootstrap_class
 
 register = template.Library()
 
@@ -12,16 +14,10 @@ register = template.Library()
 @register.filter
 def bootstrap_widget(field: BoundField) -> SafeString:
     """The field's widget with the class our own forms get from `portal.forms.BootstrapMixin`."""
-    widget = field.field.widget
-    if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-        css = "form-check-input"
-    elif isinstance(widget, forms.Select | forms.SelectMultiple):
-        css = "form-select"
-    else:
-        css = "form-control"
-    existing = widget.attrs.get("class", "")
-    if css not in existing.split():
-        existing = f"{existing} {css}".strip()
+    classes = field.field.widget.attrs.get("class", "").split()
+    css = bootstrap_class(field.field.widget)
+    if css not in classes:
+        classes.append(css)
     if field.errors:
-        existing += " is-invalid"
-    return field.as_widget(attrs={"class": existing})
+        classes.append("is-invalid")
+    return field.as_widget(attrs={"class": " ".join(classes)})
