@@ -95,3 +95,28 @@ def test_two_factor_pages_are_in_the_layout(cast, client):
         "/accounts/2fa/totp/deactivate/",
     ):
         assert_in_portal_style(client.get(url), url)
+
+
+@pytest.mark.django_db
+def test_the_password_reset_walk_is_in_the_layout(cast, client, mailoutbox):
+    client.post("/accounts/password/reset/", {"email": "alice@example.com"})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mailoutbox[-1].body).group(1)
+    response = client.get(link, follow=True)  # allauth moves the key into the session, then shows the form
+    page = assert_in_portal_style(response, "reset form")
+    assert 'name="password1"' in page
+    form_url = response.redirect_chain[-1][0] if response.redirect_chain else link
+    response = client.post(form_url, {"password1": "A-new-long-pass-987", "password2": "A-new-long-pass-987"})
+    assert_in_portal_style(client.get(response["Location"]), "reset done")
+
+
+@pytest.mark.django_db
+def test_setting_a_first_password_and_confirming_an_address_are_in_the_layout(cast, client):
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+
+    cast.bob.set_unusable_password()  # an SSO user who never had a password here
+    cast.bob.save()
+    client.force_login(cast.bob)
+    assert_in_portal_style(client.get("/accounts/password/set/"), "password set")
+    address, _ = EmailAddress.objects.get_or_create(user=cast.bob, email="bob@example.com")
+    key = EmailConfirmationHMAC(address).key
+    assert_in_portal_style(client.get(f"/accounts/confirm-email/{key}/"), "confirm email")

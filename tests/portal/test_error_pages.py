@@ -75,3 +75,14 @@ def test_expired_form_is_in_the_layout(cast):
     response = client.post("/o/org-a/projects/add/", {"name": "x"})
     assert response.status_code == 403
     assert in_layout(response) and "This form has expired" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_server_error_page_does_not_touch_the_database(rf, django_assert_num_queries):
+    """The 500 page may be answering a database failure: it renders without the context processors."""
+    from portal.views.errors import server_error
+
+    request = rf.get("/o/org-a/projects/")
+    with django_assert_num_queries(0):
+        response = server_error(request)
+    assert response.status_code == 500 and b'class="navbar-brand"' in response.content
