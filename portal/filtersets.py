@@ -44,12 +44,8 @@ class AuditLogFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=AuditSource.choices)
     object_type = django_filters.CharFilter(lookup_expr="iexact", label="Object type")
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains", label="Who (email)")
-    since = StrictIsoDateTimeFilter(
-        field_name="timestamp", lookup_expr="gte", label="Since (e.g. 2026-01-31)"
-    )
-    until = StrictIsoDateTimeFilter(
-        field_name="timestamp", lookup_expr="lt", label="Until (e.g. 2026-02-01T08:00Z)"
-    )
+    since = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since (2026-01-31)")
+    until = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until (2026-02-01)")
 
     class Meta:
         model = AuditLogEntry

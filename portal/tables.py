@@ -145,7 +145,7 @@ class InvitationTable(Table):
 
 class AuditLogTable(Table):
     columns = (
-        Column("timestamp", "When", order_by="timestamp"),
+        Column("timestamp", "When", order_by="timestamp", css="text-nowrap"),
         Column("actor_label", "Who", order_by="actor_label"),
         Column("source", "Through", value=lambda e: e.get_source_display()),
         Column("action", "Action", order_by="action", value=lambda e: e.get_action_display()),

@@ -78,7 +78,7 @@ def test_a_bad_date_filter_is_a_form_error(cast, login):
     assert response.status_code == 200
     page = response.content.decode()
     assert 'data-field="since"' in page and "like 2026-01-31" in page
-    assert "The filters above have an error" in page
+    assert "Fix the filters to see the list" in page
     assert "b</div>" not in page  # no rows shown as if the filter had been applied
 
 
@@ -95,3 +95,13 @@ def test_a_good_date_filter_filters(cast, login):
 def test_the_api_refuses_a_bad_date_filter(cast, api):
     response = api(cast.alice, cast.org_a).get("/api/v1/organizations/org-a/audit-log/?since=yesterday")
     assert response.status_code == 400 and "2026-01-31" in response.json()["since"][0]
+
+
+@pytest.mark.django_db
+def test_a_bad_date_filter_is_explained_in_the_htmx_table_too(cast, login):
+    response = login(cast.alice).get(
+        "/o/org-a/audit-log/?since=yesterday&fragment=table", HTTP_HX_REQUEST="true"
+    )
+    page = response.content.decode()
+    assert "<nav" not in page  # the table alone, as htmx swaps it in
+    assert 'data-field="since"' in page and "like 2026-01-31" in page
