@@ -137,6 +137,11 @@ class App(OrganizationOwned):
     def __str__(self) -> str:
         return self.app_id
 
+    @property
+    def platform_labels(self) -> list[str]:
+        """The platforms as people name them ("React Native", not "ReactNative")."""
+        return [Platform(p).label for p in self.platforms or [] if p in Platform.values]
+
     def get_absolute_url(self) -> str:
         return reverse(
             "projects:app",

@@ -20,7 +20,7 @@ class AppTable(Table):
     columns = (
         Column("app_id", "Id", order_by="app_id", link=True),
         Column("name", "Name", order_by="name"),
-        Column("platforms", "Platforms", value=lambda app: ", ".join(app.platforms) or "—"),
+        Column("platforms", "Platforms", value=lambda app: ", ".join(app.platform_labels) or "—"),
         Column("timezone", "Time zone", order_by="timezone"),
         Column("created", "Created", order_by="created"),
     )

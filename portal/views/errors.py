@@ -35,9 +35,9 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # Http404 raised by the URL resolver carries a dict of patterns tried: never shown to a visitor.
-    reason = _reason(exception, "There is no page at this address.")
     if _wants_json(request):
-        return JsonResponse({"detail": reason}, status=404)
+        return JsonResponse({"detail": _reason(exception, "Not found.")}, status=404)
+    reason = _reason(exception, "There is no page at this address.")
     return render(request, "errors/404.html", {"reason": reason, "path": request.path}, status=404)
 
 

@@ -145,3 +145,14 @@ def test_the_api_serves_the_same_configuration(cast, api, login):
 def test_admin_shows_the_configuration(cast, staff_client):
     page = staff_client.get(f"/admin/projects/app/{cast.app_a.pk}/change/").content.decode()
     assert "amplifyconfiguration.json" in page and "&quot;appId&quot;: &quot;web&quot;" in page
+
+
+@pytest.mark.django_db
+def test_platforms_are_shown_by_their_names(cast, login):
+    set_platforms(cast.app_a, ["ReactNative", "WeChatMP"])
+    client = login(cast.ann)
+    for url in (APP_PAGE, "/o/org-a/projects/shop/", "/o/org-a/projects/shop/apps/"):
+        page = client.get(url).content.decode()
+        assert "React Native, WeChat Mini Program" in page and "ReactNative" not in page.replace(
+            'data-platform="ReactNative"', ""
+        ), url
