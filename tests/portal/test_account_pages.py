@@ -120,3 +120,18 @@ def test_setting_a_first_password_and_confirming_an_address_are_in_the_layout(ca
     address, _ = EmailAddress.objects.get_or_create(user=cast.bob, email="bob@example.com")
     key = EmailConfirmationHMAC(address).key
     assert_in_portal_style(client.get(f"/accounts/confirm-email/{key}/"), "confirm email")
+
+
+def test_the_compiled_wording_matches_its_source():
+    """locale/en/LC_MESSAGES/django.mo is compiled from django.po: every entry of the .po is in effect."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.utils import translation
+
+    po = (Path(settings.BASE_DIR) / "locale/en/LC_MESSAGES/django.po").read_text()
+    pairs = re.findall(r'^msgid "(.+)"\nmsgstr "(.+)"$', po, re.M)
+    assert len(pairs) > 20
+    with translation.override("en"):
+        for msgid, msgstr in pairs:
+            assert translation.gettext(msgid) == msgstr, (msgid, "run msgfmt on django.po")

@@ -103,3 +103,18 @@ def test_a_project_alone_still_waits_for_its_pipeline(cast, login, api):
     page = login(cast.alice).post("/o/org-a/projects/shop/delete/", follow=True).content.decode()
     assert "Delete the pipeline first" in page
     assert Project.objects.for_organization(cast.org_a).filter(project_id="shop").exists()
+
+
+def test_every_word_of_the_project_urls_is_reserved():
+    """A word our project and app URLs put where an id could stand is never accepted as an id."""
+    import re
+
+    from projects import urls
+    from projects.validators import RESERVED_IDS
+
+    words = set()
+    for pattern in urls.urlpatterns:
+        for segment in str(pattern.pattern).split("/"):
+            if segment and "<" not in segment and re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", segment):
+                words.add(segment)
+    assert words and words <= RESERVED_IDS, words - RESERVED_IDS
