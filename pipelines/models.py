@@ -15,7 +15,9 @@ class Pipeline(OrganizationOwned):
     """The data pipeline of one project. A project with a pipeline cannot be deleted before it."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    project = models.OneToOneField("projects.Project", on_delete=models.PROTECT, related_name="pipeline")
+    # RESTRICT, not PROTECT: the project alone cannot go while its pipeline exists, but deleting the whole
+    # organization (which cascades to both) is not blocked.
+    project = models.OneToOneField("projects.Project", on_delete=models.RESTRICT, related_name="pipeline")
     ingestion_endpoint = models.URLField(blank=True, help_text="Where the SDKs send events.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

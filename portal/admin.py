@@ -44,6 +44,13 @@ class OrganizationAdmin(admin.ModelAdmin):
     def member_count(self, obj: Organization) -> int:
         return obj.memberships.count()
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, set[str], Any]:
+        """The audit log and job history cannot be deleted one by one, but they are the organization's
+        and go with it; without this, admin refuses to delete any organization that has a history."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed -= {str(AuditLogEntry._meta.verbose_name), str(Job._meta.verbose_name)}
+        return deleted, counts, perms_needed, protected
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):

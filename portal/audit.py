@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import datetime
 import decimal
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,6 +167,41 @@ def _after_delete(sender: type[models.Model], instance: models.Model, origin: An
     if isinstance(origin, models.QuerySet) and origin.model is Organization:
         return
     _record(instance, AuditAction.DELETE, {k: [v, None] for k, v in _snapshot(instance).items() if v})
+
+
+_ISO_DATETIME = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+DISPLAY_LIMIT = 160  # characters of one value shown in the log's table; the API has the whole value
+
+
+def display_value(value: Any) -> str:
+    """A recorded value as a person reads it: no quotes, brackets or Python reprs."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        text = ", ".join(display_value(v) for v in value)
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}: {display_value(v)}" for k, v in value.items())
+    elif isinstance(value, datetime.datetime):
+        text = value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    elif isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            text = display_value(datetime.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            text = value
+    else:
+        text = str(_jsonable(value))
+    return text if len(text) <= DISPLAY_LIMIT else text[: DISPLAY_LIMIT - 1] + "…"
+
+
+def display_changes(changes: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, before, after) rows for the log's table, field names in words."""
+    rows = []
+    for field, pair in changes.items():
+        before, after = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        rows.append((field.replace("_", " "), display_value(before), display_value(after)))
+    return rows
 
 
 def connect_signals() -> None:

@@ -20,6 +20,10 @@ MAX_UTC_OFFSET = timedelta(hours=14)  # the widest real time zone; databases ref
 class StrictIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 date-time with a real-world UTC offset, handed to the database in UTC."""
 
+    default_error_messages = {
+        "invalid": "Enter a date, or a date and time, like 2026-01-31 or 2026-01-31T08:00Z.",
+    }
+
     def to_python(self, value: Any) -> datetime | None:
         parsed = super().to_python(value)
         if parsed is None:
@@ -40,10 +44,8 @@ class AuditLogFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=AuditSource.choices)
     object_type = django_filters.CharFilter(lookup_expr="iexact", label="Object type")
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains", label="Who (email)")
-    since = StrictIsoDateTimeFilter(
-        field_name="timestamp", lookup_expr="gte", label="Since (2026-01-31T00:00Z)"
-    )
-    until = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until (ISO time)")
+    since = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since (2026-01-31)")
+    until = StrictIsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until (2026-02-01)")
 
     class Meta:
         model = AuditLogEntry

@@ -7,6 +7,15 @@ from typing import Any
 from django import forms
 
 
+def bootstrap_class(widget: forms.Widget) -> str:
+    """The Bootstrap class of a widget: check inputs, selects, or text-like controls."""
+    if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
+        return "form-check-input"
+    if isinstance(widget, forms.Select | forms.SelectMultiple):
+        return "form-select"
+    return "form-control"
+
+
 class BootstrapMixin:
     """Give every widget its Bootstrap class, and mark fields with errors as invalid."""
 
@@ -14,13 +23,7 @@ class BootstrapMixin:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         for field in self.fields.values():  # type: ignore[attr-defined]
             widget = field.widget
-            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select | forms.SelectMultiple):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {bootstrap_class(widget)}".strip()
 
     def full_clean(self) -> None:
         super().full_clean()  # type: ignore[misc]

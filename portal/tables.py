@@ -10,6 +10,9 @@ from typing import Any
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+
+from portal.audit import display_changes
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class Column:
     order_by: str | None = None  # the ORM field to sort by; None means not sortable
     link: bool = False
     value: Callable[[Any], Any] | None = None
+    css: str = ""  # classes of the column's cells: `wrap` lets long values break instead of widening the page
 
     def render(self, obj: models.Model) -> Any:
         if self.value is not None:
@@ -47,6 +51,7 @@ class Table:
 
     columns: tuple[Column, ...] = ()
     default_sort: str = "-created"
+    empty_text: str = ""  # what the list is for, shown while it is empty
 
     def __init__(self, objects: Iterable[models.Model], sort: str) -> None:
         self.objects = objects
@@ -89,7 +94,11 @@ class Table:
             {
                 "object": obj,
                 "cells": [
-                    {"value": column.render(obj), "link": column.link and obj.get_absolute_url()}  # type: ignore[attr-defined]
+                    {
+                        "value": column.render(obj),
+                        "link": column.link and obj.get_absolute_url(),  # type: ignore[attr-defined]
+                        "css": column.css,
+                    }
                     for column in self.columns
                 ],
                 "actions": self.actions(obj),
@@ -108,6 +117,7 @@ class MemberTable(Table):
         Column("created", "Member since", order_by="created"),
     )
     default_sort = "user.email"
+    empty_text = "The people who can use this organization, with their roles."
 
     def actions(self, obj: Any) -> list[Action]:
         kwargs = {"org": obj.organization.slug, "pk": obj.uuid}
@@ -119,18 +129,36 @@ class MemberTable(Table):
 
 class AuditLogTable(Table):
     columns = (
-        Column("timestamp", "When", order_by="timestamp"),
+        Column("timestamp", "When", order_by="timestamp", css="text-nowrap"),
         Column("actor_label", "Who", order_by="actor_label"),
         Column("source", "Through", value=lambda e: e.get_source_display()),
         Column("action", "Action", order_by="action", value=lambda e: e.get_action_display()),
         Column("object_type", "Object type", order_by="object_type"),
-        Column("object_repr", "Object", order_by="object_repr"),
-        Column("changes", "Changes", value=lambda e: e.changes_text),
+        Column("object_repr", "Object", order_by="object_repr", css="wrap"),
+        Column("changes", "Changes", value=lambda e: changes_html(e.changes), css="wrap changes"),
     )
     default_sort = "-timestamp"
+    empty_text = (
+        "Every change to this organization's projects, apps, members and settings is recorded here, "
+        "through the portal, the API or Django admin. Nothing has changed yet."
+    )
+
+
+def changes_html(changes: dict[str, Any]) -> str:
+    """One line per field, `field: before → after`, every value escaped."""
+    rows = display_changes(changes)
+    if not rows:
+        return "—"
+    return format_html_join(
+        "", '<div><span class="text-muted">{}:</span> {} → {}</div>', ((f, b, a) for f, b, a in rows)
+    )
 
 
 class ApiTokenTable(Table):
+    empty_text = (
+        "Tokens let scripts and tools use the API as you, in this organization only. "
+        "Create your first with New token."
+    )
     columns = (
         Column("name", "Name", order_by="name"),
         Column("hint", "Starts with"),

@@ -62,3 +62,9 @@ urlpatterns = [
     # Domain apps, included by dotted name: the portal imports no domain app.
     path(f"{ORG}projects/", include("projects.urls")),
 ]
+
+# Errors in the portal's layout, or `{"detail": …}` under /api/ (portal/views/errors.py).
+handler400 = "portal.views.errors.bad_request"
+handler403 = "portal.views.errors.permission_denied"
+handler404 = "portal.views.errors.page_not_found"
+handler500 = "portal.views.errors.server_error"

@@ -17,6 +17,7 @@ from projects.validators import (
     validate_app_id,
     validate_emails,
     validate_ios_bundle_id,
+    validate_not_reserved,
     validate_project_id,
     validate_time_zone,
 )
@@ -29,7 +30,7 @@ class Project(OrganizationOwned):
     project_id = models.CharField(
         "project id",
         max_length=127,
-        validators=[validate_project_id],
+        validators=[validate_project_id, validate_not_reserved],
         help_text="Lowercase letters, digits and underscores; starts with a letter. Cannot change later.",
     )
     name = models.CharField(max_length=255)
@@ -91,7 +92,7 @@ class App(OrganizationOwned):
     app_id = models.CharField(
         "app id",
         max_length=127,
-        validators=[validate_app_id],
+        validators=[validate_app_id, validate_not_reserved],
         help_text="Letters, digits and underscores; starts with a letter. Cannot change later.",
     )
     name = models.CharField(max_length=255)
@@ -135,6 +136,11 @@ class App(OrganizationOwned):
 
     def __str__(self) -> str:
         return self.app_id
+
+    @property
+    def platform_labels(self) -> list[str]:
+        """The platforms as people name them ("React Native", not "ReactNative")."""
+        return [Platform(p).label for p in self.platforms or [] if p in Platform.values]
 
     def get_absolute_url(self) -> str:
         return reverse(

@@ -1,15 +1,30 @@
-"""What an app's developers need to send events: its id, the endpoint and ready-to-copy SDK set-up."""
+"""What an app's developers need to send events: its id, the endpoint and ready-to-copy SDK set-up for each
+of the app's platforms, as the original's app page offers them (spec/control-plane.md, app detail)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
+from projects.choices import Platform
 from projects.models import App
 
 ENDPOINT_PLACEHOLDER = "https://<your-ingestion-endpoint>/collect"
+SDK_CONFIG_FILENAME = "amplifyconfiguration.json"
+ANDROID_SDK_VERSION = "0.15.0"
+
+
+@dataclass(frozen=True)
+class SdkTab:
+    platform: str  # a Platform value, or "HTTP"
+    label: str
+    language: str
+    code: str
+    offers_config_file: bool = False  # Android and iOS read amplifyconfiguration.json, downloadable
 
 
 @dataclass(frozen=True)
@@ -17,7 +32,8 @@ class IntegrationGuide:
     app_id: str
     endpoint: str
     endpoint_ready: bool
-    snippets: list[tuple[str, str, str]]  # (tab label, language, code)
+    tabs: list[SdkTab]
+    all_platforms: bool  # the app names no platform, so every SDK is shown
 
 
 def app_ingestion_endpoint(*, app: App) -> str | None:
@@ -27,17 +43,16 @@ def app_ingestion_endpoint(*, app: App) -> str | None:
         return None
 
 
-def app_integration_guide(*, app: App) -> IntegrationGuide:
-    endpoint = app_ingestion_endpoint(app=app)
-    url = endpoint or ENDPOINT_PLACEHOLDER
-    config = {
+def app_sdk_config(*, app: App) -> dict[str, Any]:
+    """The `amplifyconfiguration.json` the Android and Swift SDKs read at start-up, for this app."""
+    return {
         "UserAgent": "aws-solution/clickstream",
         "Version": "1.0",
         "analytics": {
             "plugins": {
                 "awsClickstreamPlugin": {
                     "appId": app.app_id,
-                    "endpoint": url,
+                    "endpoint": app_ingestion_endpoint(app=app) or ENDPOINT_PLACEHOLDER,
                     "isCompressEvents": True,
                     "autoFlushEventsInterval": 10000,
                     "isTrackAppExceptionEvents": False,
@@ -45,22 +60,110 @@ def app_integration_guide(*, app: App) -> IntegrationGuide:
             }
         },
     }
+
+
+def app_integration_guide(*, app: App) -> IntegrationGuide:
+    """One tab per platform of the app, in the app's order (every SDK when it names none), then HTTP."""
+    endpoint = app_ingestion_endpoint(app=app)
+    url = endpoint or ENDPOINT_PLACEHOLDER
+    config = json.dumps(app_sdk_config(app=app), indent=2)
+    chosen = [p for p in app.platforms or [] if p in SNIPPETS]
+    platforms = chosen or list(SNIPPETS)
+    tabs = [
+        SdkTab(
+            platform=p,
+            label=Platform(p).label,
+            language=SNIPPETS[p][0],
+            code=SNIPPETS[p][1](app.app_id, url, config),
+            offers_config_file=p in (Platform.ANDROID, Platform.IOS),
+        )
+        for p in platforms
+    ]
+    tabs.append(SdkTab("HTTP", "HTTP API", "bash", _http(app.app_id, url, http_platform(platforms[0]))))
     return IntegrationGuide(
         app_id=app.app_id,
         endpoint=url,
         endpoint_ready=endpoint is not None,
-        snippets=[
-            ("Web", "javascript", _web_snippet(app.app_id, url)),
-            ("Android", "kotlin", _android_snippet(json.dumps(config, indent=2))),
-            ("iOS", "swift", _ios_snippet(json.dumps(config, indent=2))),
-            ("HTTP API", "bash", _http_snippet(app.app_id, url)),
-        ],
+        tabs=tabs,
+        all_platforms=not chosen,
     )
 
 
-def _web_snippet(app_id: str, url: str) -> str:
+def http_platform(platform: str) -> str:
+    """The `platform` query value an SDK of this platform sends; Flutter and React Native wrap the native
+    Android and iOS SDKs, so their requests say Android (or iOS)."""
+    return Platform.ANDROID if platform in (Platform.FLUTTER, Platform.REACT_NATIVE) else platform
+
+
+def _web(app_id: str, url: str, config: str) -> str:
     return f"""// npm install @aws/clickstream-web
 import {{ ClickstreamAnalytics }} from '@aws/clickstream-web';
+
+ClickstreamAnalytics.init({{
+  appId: '{app_id}',
+  endpoint: '{url}',
+}});
+
+ClickstreamAnalytics.record({{ name: 'button_click', attributes: {{ category: 'shoes' }} }});
+ClickstreamAnalytics.setUserId('user-1234');
+ClickstreamAnalytics.setUserAttributes({{ userName: 'carl', userAge: 22 }});"""
+
+
+def _android(app_id: str, url: str, config: str) -> str:
+    return f"""// app/build.gradle
+dependencies {{
+    implementation 'software.aws.solution:clickstream:{ANDROID_SDK_VERSION}'
+}}
+
+// app/src/main/res/raw/{SDK_CONFIG_FILENAME} (download it above)
+{config}
+
+// Application.onCreate()
+import software.aws.solution.clickstream.ClickstreamAnalytics
+import software.aws.solution.clickstream.ClickstreamEvent
+
+ClickstreamAnalytics.init(applicationContext)
+ClickstreamAnalytics.recordEvent(
+    ClickstreamEvent.builder().name("button_click").add("category", "shoes").build()
+)
+ClickstreamAnalytics.setUserId("user-1234")"""
+
+
+def _ios(app_id: str, url: str, config: str) -> str:
+    return f"""// Xcode: File > Add Package Dependencies… https://github.com/awslabs/clickstream-swift
+// {SDK_CONFIG_FILENAME} in your app's bundle (download it above):
+{config}
+
+// AppDelegate.application(_:didFinishLaunchingWithOptions:)
+import Clickstream
+
+do {{
+    try ClickstreamAnalytics.initSDK()
+}} catch {{
+    assertionFailure("Fail to initialize ClickstreamAnalytics: \\(error)")
+}}
+ClickstreamAnalytics.recordEvent("button_click", ["category": "shoes"])
+ClickstreamAnalytics.setUserId("user-1234")"""
+
+
+def _flutter(app_id: str, url: str, config: str) -> str:
+    return f"""// flutter pub add clickstream_analytics
+import 'package:clickstream_analytics/clickstream_analytics.dart';
+
+final analytics = ClickstreamAnalytics();
+analytics.init(
+  appId: "{app_id}",
+  endpoint: "{url}",
+);
+
+analytics.record(name: 'button_click', attributes: {{"category": "shoes"}});
+analytics.setUserId("user-1234");"""
+
+
+def _react_native(app_id: str, url: str, config: str) -> str:
+    return f"""// npm install @aws/clickstream-react-native && (cd ios && pod install)
+// index.js
+import {{ ClickstreamAnalytics }} from '@aws/clickstream-react-native';
 
 ClickstreamAnalytics.init({{
   appId: '{app_id}',
@@ -71,34 +174,35 @@ ClickstreamAnalytics.record({{ name: 'button_click', attributes: {{ category: 's
 ClickstreamAnalytics.setUserId('user-1234');"""
 
 
-def _android_snippet(config: str) -> str:
-    return f"""// app/build.gradle
-dependencies {{
-    implementation 'software.aws.solution:clickstream:0.15.0'
-}}
+def _wechat(app_id: str, url: str, config: str) -> str:
+    return f"""// Download clickstream-wechat.min.js from https://github.com/awslabs/clickstream-wechat/releases
+// into your mini program, and add the endpoint's domain to its trusted request domains.
+// app.ts, before App():
+import {{ ClickstreamAnalytics }} from './clickstream-wechat';
 
-// app/src/main/res/raw/amplifyconfiguration.json
-{config}
+ClickstreamAnalytics.init({{
+  appId: '{app_id}',
+  endpoint: '{url}',
+}});
 
-// Application.onCreate()
-ClickstreamAnalytics.init(getApplicationContext())
-ClickstreamAnalytics.recordEvent("button_click")"""
-
-
-def _ios_snippet(config: str) -> str:
-    return f"""// Swift Package Manager: https://github.com/awslabs/clickstream-swift
-// amplifyconfiguration.json in your app bundle:
-{config}
-
-// AppDelegate.application(_:didFinishLaunchingWithOptions:)
-import Clickstream
-try ClickstreamAnalytics.initSDK()
-ClickstreamAnalytics.recordEvent("button_click")"""
+ClickstreamAnalytics.record({{ name: 'button_click', attributes: {{ category: 'shoes' }} }});
+ClickstreamAnalytics.setUserId('user-1234');"""
 
 
-def _http_snippet(app_id: str, url: str) -> str:
-    return f"""curl -X POST '{url}?appId={app_id}&platform=Web&event_bundle_sequence_id=1' \\
+def _http(app_id: str, url: str, platform: str) -> str:
+    return f"""curl -X POST '{url}?appId={app_id}&platform={platform}&event_bundle_sequence_id=1' \\
   -H 'Content-Type: application/json; charset=utf-8' \\
   -d '[{{"event_type": "button_click", "event_id": "'$(uuidgen)'", "app_id": "{app_id}",
-        "unique_id": "device-1", "timestamp": '$(date +%s000)', "platform": "Web",
+        "unique_id": "device-1", "timestamp": '$(date +%s000)', "platform": "{platform}",
         "attributes": {{"category": "shoes"}}}}]'"""
+
+
+# Platform → (code language, snippet). The order is the tabs' order for an app that names no platform.
+SNIPPETS: dict[str, tuple[str, Callable[[str, str, str], str]]] = {
+    Platform.WEB: ("javascript", _web),
+    Platform.ANDROID: ("kotlin", _android),
+    Platform.IOS: ("swift", _ios),
+    Platform.FLUTTER: ("dart", _flutter),
+    Platform.REACT_NATIVE: ("javascript", _react_native),
+    Platform.WECHAT_MP: ("typescript", _wechat),
+}

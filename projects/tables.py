@@ -13,14 +13,16 @@ class ProjectTable(Table):
         Column("created", "Created", order_by="created"),
     )
     default_sort = "name"
+    empty_text = "A project is a product you measure: its apps send events to the project's pipeline."
 
 
 class AppTable(Table):
     columns = (
         Column("app_id", "Id", order_by="app_id", link=True),
         Column("name", "Name", order_by="name"),
-        Column("platforms", "Platforms", value=lambda app: ", ".join(app.platforms) or "—"),
+        Column("platforms", "Platforms", value=lambda app: ", ".join(app.platform_labels) or "—"),
         Column("timezone", "Time zone", order_by="timezone"),
         Column("created", "Created", order_by="created"),
     )
     default_sort = "name"
+    empty_text = "Register each web site, Android or iOS app that sends events, to get its SDK set-up."

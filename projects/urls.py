@@ -15,6 +15,11 @@ urlpatterns = [
     path("<str:project>/apps/", views.AppListView.as_view(), name="app_list"),
     path("<str:project>/apps/add/", views.AppEditView.as_view(), name="app_add"),
     path("<str:project>/apps/<str:app>/", views.AppDetailView.as_view(), name="app"),
+    path(
+        "<str:project>/apps/<str:app>/amplifyconfiguration.json",
+        views.AppSdkConfigView.as_view(),
+        name="app_sdk_config",
+    ),
     path("<str:project>/apps/<str:app>/edit/", views.AppEditView.as_view(), name="app_edit"),
     path("<str:project>/apps/<str:app>/delete/", views.AppDeleteView.as_view(), name="app_delete"),
 ]

@@ -20,6 +20,48 @@ validate_app_id = RegexValidator(
     "An app id starts with a letter and has up to 127 letters, digits and underscores.",
     code="invalid_app_id",
 )
+# Words our URLs use beside ids (`projects/add/`, `apps/<id>/edit/`…) or that read as one of our pages; an id
+# like these would make a page unreachable or a link ambiguous. Compared without case (app ids allow capitals).
+RESERVED_IDS = frozenset(
+    {
+        "add",
+        "new",
+        "create",
+        "edit",
+        "update",
+        "delete",
+        "remove",
+        "settings",
+        "api",
+        "admin",
+        "apps",
+        "app",
+        "projects",
+        "project",
+        "pipeline",
+        "pipelines",
+        "jobs",
+        "members",
+        "tokens",
+        "static",
+        "media",
+        "accounts",
+        "login",
+        "logout",
+        "health",
+    }
+)
+
+
+def validate_not_reserved(value: str) -> None:
+    if value.lower() in RESERVED_IDS:
+        raise ValidationError(
+            "“%(value)s” is a reserved word in the portal's addresses; choose another id, such as “%(value)s_1”.",
+            code="reserved_id",
+            params={"value": value},
+        )
+
+
 validate_android_package = RegexValidator(
     r"\A[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+\Z",
     "An Android package looks like com.example.shop: dot-separated names that start with a letter.",

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django.db import models
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -105,6 +106,18 @@ class AppDetailView(AppViewMixin, generic.ObjectDetailView):
         context["guide"] = services.app_integration_guide(app=self.object)
         context["can_manage"] = self.membership.has_perm(Perm.MANAGE_PROJECTS)
         return context
+
+
+class AppSdkConfigView(AppViewMixin, generic.ObjectDetailView):
+    """The app's `amplifyconfiguration.json` (Android and iOS SDKs), as a download."""
+
+    permission = Perm.VIEW_PROJECTS
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        app = cast(App, self.get_object())
+        response = JsonResponse(services.app_sdk_config(app=app), json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="{services.SDK_CONFIG_FILENAME}"'
+        return response
 
 
 class AppEditView(AppViewMixin, generic.ObjectEditView):

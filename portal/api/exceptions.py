@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,10 +21,10 @@ class Conflict(exceptions.APIException):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
-    elif isinstance(exc, ProtectedError):
+    elif isinstance(exc, ProtectedError | RestrictedError):
         from portal.views.generic import protected_message
 
-        obj = next(iter(exc.protected_objects))
+        obj = next(iter(exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects))
         target = context["view"].get_object() if hasattr(context.get("view"), "get_object") else obj
         exc = Conflict(protected_message(target, exc))
     elif isinstance(exc, IntegrityError):

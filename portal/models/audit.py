@@ -39,6 +39,8 @@ class AuditLogEntry(OrganizationOwned):
 
     @property
     def changes_text(self) -> str:
+        from portal.audit import display_changes
+
         return "; ".join(
-            f"{field}: {before!r} → {after!r}" for field, (before, after) in self.changes.items()
+            f"{field}: {before} → {after}" for field, before, after in display_changes(self.changes)
         )

@@ -159,6 +159,8 @@ else:
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Our English wording for allauth's pages (sentence case: "Sign in", "Change password").
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import models, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -67,7 +67,9 @@ class ObjectListView(ObjectMixin, TemplateView):
         filterset = None
         if self.filterset_class is not None:
             filterset = self.filterset_class(self.request.GET, queryset=queryset, request=self.request)
-            queryset = filterset.qs
+            # A filter that does not parse shows its error and no rows, as the API answers 400: never the
+            # whole list as if it had been applied.
+            queryset = filterset.qs if filterset.is_valid() else queryset.none()
         sort, ordering = self.table.sort_key(self.request.GET.get("sort"))
         per_page = self.request.GET.get("per_page", "")
         page = Paginator(
@@ -75,12 +77,16 @@ class ObjectListView(ObjectMixin, TemplateView):
         ).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
+        query.pop("fragment", None)  # htmx asks for the table alone; links lead to whole pages
+        sort_query = query.copy()
+        sort_query.pop("sort", None)
         context.update(
             table=self.table(page.object_list, sort),
             page=page,
             filterset=filterset,
+            filtered=filterset is not None and any(self.request.GET.get(name) for name in filterset.filters),
             query=query.urlencode(),
-            query_without_sort="&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
+            query_without_sort=sort_query.urlencode(),
             can_create=self.can_create(),
         )
         return context
@@ -157,7 +163,7 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         try:
             with transaction.atomic():
                 obj.delete()
-        except ProtectedError as exc:
+        except (ProtectedError, RestrictedError) as exc:
             messages.error(request, protected_message(obj, exc))
             return redirect(request, obj.get_absolute_url())  # type: ignore[attr-defined]
         messages.success(request, f"Deleted {obj._meta.verbose_name} {obj}.")
@@ -167,8 +173,9 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         raise NotImplementedError
 
 
-def protected_message(obj: models.Model, exc: ProtectedError) -> str:
-    blockers = sorted({f"{o._meta.verbose_name} {o}" for o in exc.protected_objects})
+def protected_message(obj: models.Model, exc: ProtectedError | RestrictedError) -> str:
+    blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    blockers = sorted({f"{o._meta.verbose_name} {o}" for o in blocking})
     return (
         f"{capfirst(obj._meta.verbose_name)} {obj} cannot be deleted while it has "
         f"{', '.join(blockers)}. Delete the {blockers[0].split(' ')[0]} first."

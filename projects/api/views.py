@@ -4,10 +4,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from portal.api.viewsets import OrganizationViewSet
 from portal.roles import Perm
-from projects import filtersets, selectors
+from projects import filtersets, selectors, services
 from projects.api import serializers
 from projects.models import App, Project
 
@@ -60,3 +65,13 @@ class AppViewSet(OrganizationViewSet):
         if getattr(self, "swagger_fake_view", False):
             return App.all_tenants.none()
         return self.get_project().apps.select_related("project")
+
+    @extend_schema(
+        summary="The app's SDK configuration file",
+        description="The `amplifyconfiguration.json` the Android and iOS SDKs read: the app id and the "
+        "project's ingestion endpoint (a placeholder until the project has a pipeline).",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"], url_path="sdk-config", serializer_class=None)
+    def sdk_config(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(services.app_sdk_config(app=self.get_object()))

@@ -53,10 +53,14 @@ def test_sign_in_create_project_and_app_and_read_the_guide(page):
     page.wait_for_url(re.compile(r"/apps/Shop_Android/$"))
 
     assert page.text_content("#guide-app-id") == "Shop_Android"
-    page.click("button[role=tab]:has-text('Web')")
-    assert "appId: 'Shop_Android'" in page.text_content("#sdk-code-1")
-    page.click("button[role=tab]:has-text('Android')")
-    assert page.is_visible("#sdk-code-2") and '"appId": "Shop_Android"' in page.text_content("#sdk-code-2")
+    # An Android app: its tab first and active, then HTTP; no Web tab.
+    assert page.locator("#sdk-tabs button[role=tab]").all_text_contents() == ["Android", "HTTP API"]
+    assert page.is_visible("#sdk-code-1") and '"appId": "Shop_Android"' in page.text_content("#sdk-code-1")
+    with page.expect_download() as download:
+        page.click("#sdk-1 .sdk-config-download")
+    assert download.value.suggested_filename == "amplifyconfiguration.json"
+    page.click("button[role=tab]:has-text('HTTP API')")
+    assert page.is_visible("#sdk-code-2") and "platform=Android" in page.text_content("#sdk-code-2")
     assert Project.objects.unscoped().filter(project_id="web_shop").exists()
     assert App.objects.unscoped().get(app_id="Shop_Android").timezone == "Asia/Shanghai"
 
