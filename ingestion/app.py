@@ -131,12 +131,12 @@ class Collector:
         """The raw record of this request and its number of events; refuses bad parameters and bodies."""
         for name in INTEGER_PARAMS:
             value = query.get(name)
-            if value and not value.isdigit():
-                raise BadRequest(400, f"{name} is not an integer")
+            if value and not (value.isascii() and value.isdigit()):  # str.isdigit alone takes "²³"
+                raise BadRequest(400, f"{name} is not an integer (ASCII digits only)")
         try:
             data, events = validate_body(request.body, max_inflated=self.settings.max_inflated_bytes)
         except BadBody as error:
-            raise BadRequest(400, str(error)) from error
+            raise BadRequest(error.status, str(error)) from error
         raw_path = request.raw_path.decode("latin-1")
         return build_record(
             clock=clock,

@@ -2,7 +2,8 @@
 
 A body is a JSON array of event objects, either as plain UTF-8 text (Web SDK) or as base64 of gzip of that
 text (mobile SDKs). The body is stored verbatim; it is decoded here only to refuse what the ETL could never
-read, with bounded memory and CPU: the inflated size is capped, so a gzip bomb stops at the cap.
+read, with bounded memory and CPU: the inflated size of all the gzip members together is capped, so a gzip
+bomb stops at the cap however it is split.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import zlib
 import msgspec
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
+GZIP_MAGIC = b"\x1f\x8b"
+# SDKs send one member; more than a few is no body of theirs, and each member costs an inflater.
+MAX_MEMBERS = 16
 
 
 class AnyEvent(msgspec.Struct):
@@ -24,7 +28,15 @@ EVENTS = msgspec.json.Decoder(list[AnyEvent])
 
 
 class BadBody(ValueError):
-    """The body cannot be accepted; the message says why (it goes to the log, not to the client)."""
+    """The body cannot be accepted; the message says why (it goes to the log and to the client)."""
+
+    status = 400
+
+
+class BodyTooLarge(BadBody):
+    """The body inflates past the cap: 413, like a body that is too large as it is sent."""
+
+    status = 413
 
 
 def validate_body(body: bytes, *, max_inflated: int) -> tuple[str, int]:
@@ -43,21 +55,50 @@ def validate_body(body: bytes, *, max_inflated: int) -> tuple[str, int]:
 
 
 def inflate(text: str, *, max_inflated: int) -> bytes:
-    """base64 → gzip → bytes, refusing bad base64, truncated or trailing-garbage gzip and bombs."""
+    """base64 → gzip → UTF-8 bytes, refusing bad base64, truncated gzip, trailing garbage and bombs.
+
+    A gzip stream may hold several members (RFC 1952 §2.2), and the ETL reads them all, so every member is
+    inflated, under one cap for the whole body: a small first member cannot smuggle a bomb in a second.
+    The members are few and small in practice, so each gets its own inflater at the cost of a few µs."""
     try:
         compressed = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as error:
         raise BadBody("body is neither a JSON array nor base64") from error
-    inflater = zlib.decompressobj(GZIP_WBITS)
-    try:
-        inflated = inflater.decompress(compressed, max_inflated + 1)
-    except zlib.error as error:
-        raise BadBody(f"body is not gzip: {error}") from error
-    if len(inflated) > max_inflated:
-        raise BadBody(f"inflated body over {max_inflated} bytes")
-    if not inflater.eof:
-        raise BadBody("gzip stream is truncated")
+    members: list[bytes] = []
+    room = max_inflated
+    while True:
+        if len(members) == MAX_MEMBERS:
+            raise BadBody(f"gzip stream has more than {MAX_MEMBERS} members")
+        inflater = zlib.decompressobj(GZIP_WBITS)
+        try:
+            member = inflater.decompress(compressed, room + 1)
+        except zlib.error as error:
+            raise BadBody(f"body is not gzip: {error}") from error
+        room -= len(member)
+        if room < 0:
+            raise BodyTooLarge(f"body inflates to more than {max_inflated} bytes")
+        if not inflater.eof:
+            raise BadBody("gzip stream is truncated")
+        members.append(member)
+        compressed = inflater.unused_data
+        if not compressed:
+            break
+        if not compressed.startswith(GZIP_MAGIC):
+            raise BadBody(f"{len(compressed)} bytes of trailing data after the gzip stream")
+    inflated = members[0] if len(members) == 1 else b"".join(members)
+    check_utf8(inflated)
     return inflated
+
+
+def check_utf8(inflated: bytes) -> None:
+    """The JSON decoder skips the events' fields without looking at their bytes, so UTF-8 is checked here;
+    ``isascii`` answers for almost every body without decoding it."""
+    if inflated.isascii():
+        return
+    try:
+        inflated.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadBody(f"inflated body is not valid UTF-8 at byte {error.start}") from error
 
 
 def count_events(json_text: bytes) -> int:

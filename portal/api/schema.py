@@ -1,4 +1,5 @@
-"""OpenAPI description of our authentication, so the schema (and tools reading it) know about bearer tokens."""
+"""The OpenAPI schema's shared parts: bearer-token authentication, the nested path parameters, and the error
+answers every operation can give, so clients (and schemathesis) know them without each view repeating them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.plumbing import ResolvedComponent, build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
 
 
@@ -24,8 +25,28 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+ERROR = {
+    "type": "object",
+    "properties": {"detail": {"type": "string", "description": "What went wrong, for a person to read."}},
+    "required": ["detail"],
+}
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "Each field that was refused, with its messages (an object of them for a nested field or "
+    "a list's items); `non_field_errors` for the object as a whole; `detail` alone when the body could not be "
+    "parsed at all.",
+    "properties": {
+        "detail": {"type": "string"},
+        "non_field_errors": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": {"anyOf": [{"type": "array", "items": {}}, {"type": "object"}]},
+}
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
 class AutoSchema(openapi.AutoSchema):
-    """Describes the path parameters every nested route shares (they are not fields of the model)."""
+    """Describes the path parameters every nested route shares (they are not fields of the model), and the
+    error answers (400, 401, 403, 404, 409) of every operation, in the shape `portal.api.exceptions` gives."""
 
     SHARED_PATH_PARAMETERS = {
         "org": "The organization's slug.",
@@ -46,3 +67,48 @@ class AutoSchema(openapi.AutoSchema):
             for v in shared
         ]
         return described + own
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for code, (schema, description) in self.error_responses(operation).items():
+            responses.setdefault(
+                code, {"description": description, "content": {"application/json": {"schema": schema}}}
+            )
+        return operation
+
+    def error_responses(self, operation: dict[str, Any]) -> dict[str, tuple[dict[str, str], str]]:
+        """Which errors this operation can answer: 400 where there is input to refuse, 401 and 403 always,
+        404 where the path names an object, 409 for writes."""
+        where = {parameter["in"] for parameter in operation.get("parameters", [])}
+        error = self.error_component("Error", ERROR)
+        errors: dict[str, tuple[dict[str, str], str]] = {}
+        if "requestBody" in operation or "query" in where:
+            errors["400"] = (
+                self.error_component("FieldErrors", FIELD_ERRORS),
+                "The request is invalid; the answer says which field and why.",
+            )
+        errors["401"] = (
+            error,
+            "No credentials, or credentials that are not valid (unknown, expired or revoked).",
+        )
+        errors["403"] = (
+            error,
+            "Your roles in the organization do not allow this, or the token is read-only.",
+        )
+        if "path" in where:
+            errors["404"] = (error, "No such object, or an organization you are not a member of.")
+        if self.method in WRITES:
+            errors["409"] = (
+                error,
+                "The change conflicts with the current state (a duplicate, an object still "
+                "in use, the last admin); the answer says which.",
+            )
+        return errors
+
+    def error_component(self, name: str, schema: dict[str, Any]) -> dict[str, str]:
+        component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+        self.registry.register_on_missing(component)
+        return component.ref

@@ -85,9 +85,8 @@ class MemberViewSet(OrganizationViewSet):
         return self.organization.memberships.select_related("user").order_by("user__email")
 
     def perform_update(self, serializer: Any) -> None:
-        services.last_admin_guard(
-            membership=serializer.instance, new_roles=serializer.validated_data["roles"]
-        )
+        roles = serializer.validated_data.get("roles", serializer.instance.roles)  # a PATCH may leave them
+        services.last_admin_guard(membership=serializer.instance, new_roles=roles)
         serializer.save()
 
     def perform_destroy(self, instance: Membership) -> None:

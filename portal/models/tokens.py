@@ -7,6 +7,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -40,6 +41,14 @@ class ApiToken(OrganizationOwned):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
+
+    def clean(self) -> None:
+        """A new token that has already expired would be refused at its first use: say so now instead.
+        (Only on creation: an old token past its date may still be renamed in the admin.)"""
+        if self._state.adding and self.is_expired:
+            raise ValidationError(
+                {"expires": "This moment has already passed: choose a future one, or leave it empty."}
+            )
 
     @property
     def is_expired(self) -> bool:

@@ -6,24 +6,24 @@ from pathlib import Path
 
 import dj_database_url
 
-from portal.settings.env import env_bool, env_int, env_list, env_secret, env_str
+from portal.settings.env import env_bool, env_int, env_list, env_secret, env_secret_key, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CLICKSTREAM_VAR_DIR", str(BASE_DIR / "var")))
 
-# Production mode refuses to start without a real secret key and host list.
+# Production mode refuses to start without a strong secret key and a host list. DEBUG shows tracebacks and
+# settings to whoever causes an error, so it is off unless asked for (DEBUG=true), in every mode.
 PRODUCTION = env_bool("CLICKSTREAM_PRODUCTION", False)
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+DEBUG = env_bool("DEBUG", False)
 if PRODUCTION:
-    SECRET_KEY = env_secret("SECRET_KEY")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("Set ALLOWED_HOSTS (comma separated) in production mode.")
 else:
-    SECRET_KEY = env_secret("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+SECRET_KEY = env_secret_key(production=PRODUCTION, allowed_hosts=ALLOWED_HOSTS)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -302,6 +302,7 @@ if PRODUCTION:
 # The content security policy (portal/security.py): only our own scripts, styles and images.
 CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
 
-# Outside production, static files are served straight from the app folders (no collectstatic needed).
+# Outside production, whitenoise serves static files straight from the app folders (no collectstatic, and
+# no DEBUG needed for `runserver` to have them), picking up changed files.
 WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_AUTOREFRESH = not PRODUCTION

@@ -84,7 +84,7 @@ def test_bad_inputs_cost_bounded_memory(shared_collector: CollectorProcess) -> N
     with httpx.Client(timeout=10) as client:
         for _ in range(10):
             assert (
-                client.post(f"{shared_collector.url}/collect?appId=shop_web", content=bomb).status_code == 400
+                client.post(f"{shared_collector.url}/collect?appId=shop_web", content=bomb).status_code == 413
             )
             assert (
                 client.post(f"{shared_collector.url}/collect?appId=shop_web", content=too_big).status_code

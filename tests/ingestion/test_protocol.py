@@ -109,12 +109,17 @@ def test_health_reports_the_sink(shared_collector: CollectorProcess) -> None:
         ("appId=shop_web", base64.b64encode(gzip.compress(web_body())[:-12]), 400),
         ("appId=shop_web", base64.b64encode(gzip.compress(b"[{}, oops")), 400),
         ("appId=shop_web&upload_timestamp=yesterday", web_body(), 400),
+        ("appId=shop_web&upload_timestamp=%C2%B2%C2%B3", web_body(), 400),
+        ("appId=shop_web&event_bundle_sequence_id=\u0663", web_body(), 400),
+        ("appId=shop_web", base64.b64encode(gzip.compress(web_body()) + b"trailing"), 400),
+        ("appId=shop_web", base64.b64encode(gzip.compress(b'[{"a": "\xff"}]')), 400),
         ("appId=shop_web", b"", 400),
     ],
     ids=[
         "unknown-app", "no-app", "malformed-json", "object-not-array", "array-of-numbers", "empty-array",
         "invalid-utf8", "bad-base64", "base64-not-gzip", "truncated-gzip", "gzip-of-bad-json",
-        "non-integer-upload-timestamp", "empty-body",
+        "non-integer-upload-timestamp", "superscript-digits", "arabic-indic-digit", "gzip-trailing-garbage",
+        "inflated-not-utf8", "empty-body",
     ],
 )  # fmt: skip
 def test_bad_requests_get_their_status(
@@ -127,8 +132,26 @@ def test_a_gzip_bomb_stops_at_the_inflate_cap(shared_collector: CollectorProcess
     bomb = base64.b64encode(gzip.compress(b"[" + b" " * 200_000_000 + b"]", compresslevel=9))
     assert len(bomb) < 1024 * 1024
     started = time.monotonic()
-    assert post(shared_collector, "appId=shop_web", bomb).status_code == 400
+    answer = post(shared_collector, "appId=shop_web", bomb)
+    assert answer.status_code == 413 and "inflates to more than" in answer.text
     assert time.monotonic() - started < 2
+
+
+def test_a_bomb_in_a_second_gzip_member_gets_413(shared_collector: CollectorProcess) -> None:
+    """Only the first member was inflated: this body was answered 200 and the ETL inflated the bomb."""
+    small = gzip.compress(json.dumps([{"event_type": "x"}]).encode())
+    bomb = base64.b64encode(small + gzip.compress(b" " * 200_000_000, compresslevel=9))
+    answer = post(shared_collector, "appId=shop_web", bomb)
+    assert answer.status_code == 413 and "inflates to more than" in answer.text
+
+
+def test_a_refusal_says_why(shared_collector: CollectorProcess) -> None:
+    answer = post(shared_collector, "appId=shop_web&upload_timestamp=%C2%B2%C2%B3", web_body())
+    assert (
+        answer.status_code == 400 and answer.text == "upload_timestamp is not an integer (ASCII digits only)"
+    )
+    answer = post(shared_collector, "appId=shop_web", base64.b64encode(gzip.compress(web_body()) + b"junk"))
+    assert answer.status_code == 400 and "trailing data after the gzip stream" in answer.text
 
 
 def test_bodies_over_one_megabyte_get_413(shared_collector: CollectorProcess) -> None:

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from ingestion.allowlist import AllowList, AllowListError, parse_apps, static_apps
-from ingestion.body import BadBody, validate_body
+from ingestion.body import MAX_MEMBERS, BadBody, BodyTooLarge, validate_body
 from ingestion.config import build_parser, settings_from_args
 from ingestion.cors import CorsPolicy
 from ingestion.exchange import ClientAddress, parse_query
@@ -93,9 +93,74 @@ def test_cors_origins(entries: list[str], origin: bytes, allowed: bool) -> None:
 def test_a_gzip_bomb_is_cut_at_the_cap_with_bounded_work() -> None:
     bomb = base64.b64encode(gzip.compress(b"[" + b"0," * 50_000_000 + b"0]", compresslevel=9))
     started = time.perf_counter()
-    with pytest.raises(BadBody, match="inflated body over"):
+    with pytest.raises(BodyTooLarge, match="inflates to more than 1000000 bytes"):
         validate_body(bomb, max_inflated=1_000_000)
     assert time.perf_counter() - started < 0.5
+
+
+def b64(raw: bytes) -> bytes:
+    return base64.b64encode(raw)
+
+
+def test_a_bomb_in_a_second_gzip_member_is_caught_by_the_one_cap() -> None:
+    """The first member inflated alone passed the cap and the rest of the stream was never looked at."""
+    bomb = b64(gzip.compress(b'[{"a": 1}]') + gzip.compress(b" " * 50_000_000, compresslevel=9))
+    started = time.perf_counter()
+    with pytest.raises(BodyTooLarge) as refused:
+        validate_body(bomb, max_inflated=1_000_000)
+    assert refused.value.status == 413 and time.perf_counter() - started < 0.5
+
+
+def test_the_cap_is_on_all_the_members_together() -> None:
+    half = gzip.compress(b" " * 600)
+    with pytest.raises(BodyTooLarge):
+        validate_body(b64(gzip.compress(b"[{}") + half + half + gzip.compress(b"]")), max_inflated=1000)
+    body = b64(gzip.compress(b"[{}") + half + gzip.compress(b", {}]"))
+    assert validate_body(body, max_inflated=1000) == (body.decode(), 2)
+
+
+def test_every_member_is_part_of_the_events() -> None:
+    """Members are one text once inflated (as gzip -d reads them): the events are counted over all."""
+    body = b64(gzip.compress(b'[{"a": 1},') + gzip.compress(b' {"b": 2}]'))
+    assert validate_body(body, max_inflated=1000) == (body.decode(), 2)
+    with pytest.raises(BadBody, match="malformed JSON"):
+        validate_body(b64(gzip.compress(b'[{"a": 1}]') + gzip.compress(b'[{"b": 2}]')), max_inflated=1000)
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [b"garbage", b"\x00" * 8, b"\x1f", gzip.compress(b"]")[:-3]],
+    ids=["text", "zeros", "half-magic", "cut-member"],
+)
+def test_trailing_data_after_the_gzip_stream_is_refused(trailer: bytes) -> None:
+    with pytest.raises(BadBody) as refused:
+        validate_body(b64(gzip.compress(b'[{"a": 1}]') + trailer), max_inflated=1000)
+    assert refused.value.status == 400
+    assert re.search("trailing data|truncated|not gzip", str(refused.value)), refused.value
+
+
+def test_a_stream_of_many_tiny_members_is_refused_before_it_costs_much() -> None:
+    empty = gzip.compress(b"")
+    with pytest.raises(BadBody, match=f"more than {MAX_MEMBERS} members"):
+        validate_body(b64(gzip.compress(b"[{}]") + empty * 30_000), max_inflated=1000)
+    body = b64(gzip.compress(b"[{}]") + empty * (MAX_MEMBERS - 1))
+    assert validate_body(body, max_inflated=1000)[1] == 1
+
+
+@pytest.mark.parametrize(
+    "inflated", [b'[{"a": "\xff"}]', b'[{"\xc3": 1}]', b'[{"a": {"b": "caf\xc3"}}]', b'[{"a": "\xed\xa0\x80"}]'],
+    ids=["invalid-byte", "cut-sequence-in-a-key", "cut-sequence-nested", "surrogate"],
+)  # fmt: skip
+def test_inflated_text_that_is_not_utf8_is_refused(inflated: bytes) -> None:
+    """The JSON decoder skips event fields without checking their bytes: the check is the collector's."""
+    with pytest.raises(BadBody, match="inflated body is not valid UTF-8") as refused:
+        validate_body(b64(gzip.compress(inflated)), max_inflated=1000)
+    assert refused.value.status == 400
+
+
+def test_inflated_utf8_text_is_accepted() -> None:
+    body = b64(gzip.compress('[{"city": "São Paulo", "emoji": "🙂"}]'.encode()))
+    assert validate_body(body, max_inflated=1000) == (body.decode(), 1)
 
 
 def test_valid_bodies_keep_their_text_and_count_events() -> None:
