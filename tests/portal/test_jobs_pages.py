@@ -12,22 +12,20 @@ def jobs(cast):
         organization=cast.org_a,
         kind="etl.local",
         name="ETL shop",
-        func="x.y",
         status=JobStatus.RUNNING,
         progress=40,
         step="enriching",
-        log=[{"at": "2026-11-27T10:00:00", "level": "info", "message": "read 10 files"}],
     )
+    running.add_log("read 10 files")
     done = Job.objects.unscoped().create(
         organization=cast.org_a,
         kind="etl.local",
         name="ETL done",
-        func="x.y",
         status=JobStatus.SUCCEEDED,
         progress=100,
         result={"rows_in": 10},
     )
-    other = Job.objects.unscoped().create(organization=cast.org_b, kind="etl.local", name="B job", func="x.y")
+    other = Job.objects.unscoped().create(organization=cast.org_b, kind="etl.local", name="B job")
     return running, done, other
 
 
