@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.jobs import job_cancel
 from portal.models import (
     ApiToken,
     AuditLogEntry,
@@ -14,6 +15,7 @@ from portal.models import (
     GroupMapping,
     Invitation,
     Job,
+    JobLog,
     Membership,
     Organization,
 )
@@ -92,12 +94,34 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
         return False
 
 
+class JobLogInline(admin.TabularInline):
+    model = JobLog
+    extra = 0
+    fields = ["at", "attempt", "level", "message"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["pk"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["name", "kind", "organization", "status", "progress", "created", "started", "finished"]
+    list_display = [
+        "name", "kind", "organization", "status", "progress", "attempts", "max_attempts", "next_try",
+        "lease_expires", "created", "started", "finished",
+    ]  # fmt: skip
     list_filter = ["status", "kind", "organization"]
     search_fields = ["name", "kind", "error"]
     date_hierarchy = "created"
+    inlines = [JobLogInline]
+    actions = ["cancel_jobs"]
+
+    @admin.action(description="Cancel the selected jobs (running ones stop at their next check-in)")
+    def cancel_jobs(self, request: HttpRequest, queryset: Any) -> None:
+        cancelled = sum(job_cancel(job=job) for job in queryset)
+        self.message_user(request, f"Cancelled or asked to stop {cancelled} of {queryset.count()} jobs.")
 
 
 @admin.register(GroupMapping)

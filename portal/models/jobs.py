@@ -112,6 +112,14 @@ class Job(OrganizationOwned):
         return f"{minutes} min {secs} s" if minutes else f"{seconds:.1f} s"
 
     @property
+    def status_text(self) -> str:
+        if self.is_cancelling:
+            return f"{self.get_status_display()} (cancelling)"
+        if self.status == JobStatus.PENDING and self.next_try is not None:
+            return f"{self.get_status_display()} (retry {self.attempts + 1} waiting)"
+        return self.get_status_display()
+
+    @property
     def attempts_text(self) -> str:
         return f"{self.attempts} of {self.max_attempts}"
 
