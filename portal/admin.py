@@ -124,6 +124,17 @@ class JobAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Cancelled or asked to stop {cancelled} of {queryset.count()} jobs.")
 
 
+@admin.register(JobLog)
+class JobLogAdmin(ReadOnlyAdmin):
+    list_display = ["at", "job", "attempt", "level", "message"]
+    list_filter = ["level", "job__kind"]
+    search_fields = ["message", "job__name"]
+    list_select_related = ["job"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(GroupMapping)
 class GroupMappingAdmin(admin.ModelAdmin):
     list_display = ["group", "organization", "roles", "updated"]
