@@ -97,8 +97,7 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
 class JobLogInline(admin.TabularInline):
     model = JobLog
     extra = 0
-    fields = ["at", "attempt", "level", "message"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "attempt", "level", "message")
     can_delete = False
     ordering = ["pk"]
 

@@ -4,9 +4,11 @@ crash test starts (through `worker_settings`)."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
+from django.utils import timezone
 
 from portal.jobs import PermanentJobError, TransientJobError, job_kind
 from portal.models import Job
@@ -80,7 +82,7 @@ def stalls_once(*, job: Job) -> dict[str, Any]:
     from portal.jobs import job_sweep
 
     if job.attempts == 1:
-        Job.objects.unscoped().filter(pk=job.pk).update(lease_expires=job.lease_expires.replace(year=2000))
+        Job.objects.unscoped().filter(pk=job.pk).update(lease_expires=timezone.now() - timedelta(seconds=1))
         job_sweep()
         job.set_progress(50, "after the stall")
         job.add_log("the stale attempt carried on")  # never reached
