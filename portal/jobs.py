@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -377,8 +377,12 @@ class _Heartbeat(threading.Thread):
                 held = Job.objects.unscoped().filter(
                     pk=self.job_pk, status=JobStatus.RUNNING, attempts=self.attempts
                 )
-                if not held.update(lease_expires=expires):
-                    return
+                try:
+                    if not held.update(lease_expires=expires):
+                        return
+                except DatabaseError:  # a locked SQLite file, a dropped connection: try again next beat
+                    logger.warning("heartbeat of job %s failed; retrying", self.job_pk, exc_info=True)
+                    connection.close()
         finally:
             connection.close()
 

@@ -118,7 +118,7 @@ def test_a_job_killed_with_its_worker_is_finished_once_by_another(cast, queued, 
         organization=cast.org_a,
         kind="test.steps",
         name="survives a crash",
-        kwargs={"n": 6, "pause": 0.4},
+        kwargs={"n": 8, "pause": 0.4},
         obj=cast.project_a,
     )
     first = worker("first")
@@ -144,7 +144,7 @@ def test_a_job_killed_with_its_worker_is_finished_once_by_another(cast, queued, 
     job.refresh_from_db()
     assert (job.attempts, job.result) == (2, {"finished_by_attempt": 2})
     assert job.log_lines.filter(message="finished").count() == 1
-    assert job.log_lines.filter(attempt=2, message="step 6").count() == 1
+    assert job.log_lines.filter(attempt=2, message="step 8").count() == 1
     assert job.log_lines.filter(attempt=1, message__startswith="worker lost: attempt 1").count() == 1
     time.sleep(1)  # nothing runs it again
     assert Job.objects.unscoped().get(pk=job.pk).attempts == 2
