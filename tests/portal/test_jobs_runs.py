@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
@@ -27,6 +28,7 @@ from portal.jobs import (
     retry_delay,
 )
 from portal.models import Job
+from portal.settings.env import env_int
 from tests.portal import job_kinds  # noqa: F401  registers the test kinds
 
 
@@ -232,3 +234,19 @@ def test_the_sweeper_schedule_is_created_once_by_migrate_and_runs_the_sweep(cast
     scheduler()  # django-q2's own scheduler loop, as the cluster calls it (inline here)
     job.refresh_from_db()
     assert (job.status, job.error) == (JobStatus.FAILED, "worker lost")
+
+
+@pytest.mark.django_db
+def test_the_lease_comes_from_the_setting_unless_the_kind_sets_its_own(cast, settings):
+    settings.CLICKSTREAM_JOB_LEASE_SECONDS = 17
+    job = job_enqueue(
+        organization=cast.org_a, kind="test.flaky", name="x", kwargs={"failures": 0, "error": ""}
+    )
+    assert job.lease_seconds == 17 and get_job_kind("test.steps").lease_seconds == 3
+
+
+@pytest.mark.parametrize(("raw", "message"), [("2", "at least 3, not 2"), ("soon", "an integer, not 'soon'")])
+def test_a_bad_lease_setting_stops_start_up(monkeypatch, raw, message):
+    monkeypatch.setenv("CLICKSTREAM_JOB_LEASE_SECONDS", raw)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env_int("CLICKSTREAM_JOB_LEASE_SECONDS", 60, minimum=3)
