@@ -199,6 +199,10 @@ SPECTACULAR_SETTINGS = {
 CLICKSTREAM_LAKE_DIR = Path(env_str("CLICKSTREAM_LAKE_DIR", str(VAR_DIR / "lake")))
 CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http://127.0.0.1:8001/collect")
 
+# How long a running job's claim lasts without a heartbeat; the sweeper retries or fails a job whose worker
+# stopped renewing it (a job kind may set its own). Workers renew every third of it.
+CLICKSTREAM_JOB_LEASE_SECONDS = env_int("CLICKSTREAM_JOB_LEASE_SECONDS", 60, minimum=3)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
