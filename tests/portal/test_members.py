@@ -53,7 +53,7 @@ def test_invitation_only_sign_up_needs_the_link_and_the_invited_address(
     cast, login, client, django_capture_on_commit_callbacks, settings
 ):
     settings.CLICKSTREAM_SIGNUP = "invite"
-    assert b"Sign Up Closed" in client.get("/accounts/signup/").content
+    assert b"Sign-up closed" in client.get("/accounts/signup/").content
     link = invite(login(cast.alice), django_capture_on_commit_callbacks)
     client.logout()
     client.get(link)
