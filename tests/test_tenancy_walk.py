@@ -154,7 +154,11 @@ def test_outsider_gets_404(route, world):
 @pytest.mark.django_db
 def test_member_with_role_gets_2xx(route, world):
     # An action route without GET (an invitation's resend, `jobs/<uuid>/cancel/`) is called with its own method.
-    method = "get" if not route.is_api or not route.actions or "get" in route.actions else next(iter(route.actions))
+    method = (
+        "get"
+        if not route.is_api or not route.actions or "get" in route.actions
+        else next(iter(route.actions))
+    )
     response = call(route, world, world.alice, method, follow=True)  # the home page redirects to your org
     assert 200 <= response.status_code < 300, response.content[:500]
 

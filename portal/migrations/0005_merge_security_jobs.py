@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0004_cache_table'),
-        ('portal', '0004_jobs_lease_constraint'),
+        ("portal", "0004_cache_table"),
+        ("portal", "0004_jobs_lease_constraint"),
     ]
 
-    operations = [
-    ]
+    operations = []
