@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -40,7 +40,7 @@ SESSION_INVITATION = "invitation_key"
 def invitation_remember(request: HttpRequest, invitation: Invitation) -> None:
     """An invitation link followed while signed out: kept for the sign-up or sign-in that comes next."""
     request.session[SESSION_INVITATION] = invitation.key
-    DefaultAccountAdapter().stash_verified_email(request, invitation.email)
+    get_adapter(request).stash_verified_email(request, invitation.email)
 
 
 def invitation_forget(request: HttpRequest) -> None:

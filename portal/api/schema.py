@@ -21,7 +21,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A personal API token (created under API tokens in the portal, or by "
             "`manage.py createuser --token`), or an access token (JWT) from the identity provider the portal "
-            "signs in with, whose audience is one of OIDC_API_AUDIENCES.",
+            "signs in with, for the API's audience (OIDC_API_AUDIENCES); ID tokens are refused.",
         }
 
 

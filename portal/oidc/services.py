@@ -4,9 +4,10 @@ A provider subject is linked to one user the first time it signs in: an existing
 has verified the email address *and* that user has verified it here too (allauth's EmailAddress), otherwise a
 new user. Matching on the address alone would hand the provider's identity, and the roles its groups give, to
 whoever signed up locally with that address first without ever proving it. From then on the link (issuer +
-subject) finds them, whatever their email becomes. The groups in the roles claim are mapped through each organization's
-GroupMapping rows that support staff approved for it (see GroupMapping), and the result is re-applied at every sign-in (and API call): memberships granted by
-single sign-on follow the groups; memberships given in the portal are left alone.
+subject) finds them, whatever their email becomes. The groups in the roles claim are mapped through each
+organization's GroupMapping rows that support staff approved for it (see GroupMapping), and the result is
+re-applied at every sign-in (and API call): memberships granted by single sign-on follow the groups;
+memberships given in the portal are left alone.
 """
 
 from __future__ import annotations

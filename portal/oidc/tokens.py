@@ -98,9 +98,8 @@ def verify_access_token(token: str) -> dict[str, Any]:
     if claims.get("token_use", "access") != "access":
         raise TokenError("Send an access token, not an ID token.")
     audiences = _audiences(claims)
-    if audiences & (
-        set(settings.OIDC_API_AUDIENCES) - {settings.OIDC_RP_CLIENT_ID}
-    ):  # settings refuse it too
+    for_the_api = set(settings.OIDC_API_AUDIENCES) - {settings.OIDC_RP_CLIENT_ID}  # settings refuse it too
+    if audiences & for_the_api:
         return claims
     if not is_access_token(header, claims):
         raise TokenError("Send an access token, not an ID token.")

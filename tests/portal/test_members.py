@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
 
+from portal import services
 from portal.models import Invitation, Membership, Organization
 
 MEMBERS = "/api/v1/organizations/org-a/members/"
@@ -235,3 +236,18 @@ def test_login_is_rate_limited(cast, client):
         "/accounts/login/", {"login": "alice@example.com", "password": "correct-horse-battery-staple"}
     )
     assert response.status_code == 429 or "Too many failed login attempts" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_sign_in_pages_know_whether_this_visitor_may_sign_up(cast, client, settings, login):
+    settings.CLICKSTREAM_SIGNUP = "invite"
+    assert client.get("/accounts/login/").context["sso"]["signup_open"] is False
+    invitation = services.invitation_create(
+        organization=cast.org_a,
+        email="dave@example.com",
+        roles=["analyst"],
+        invited_by=cast.alice,
+        accept_url=str,
+    )
+    client.get(f"/invitations/{invitation.key}/")
+    assert client.get("/accounts/login/").context["sso"]["signup_open"] is True
