@@ -103,8 +103,8 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES:
             errors["409"] = (
                 error,
-                "The change conflicts with the current state (a duplicate, an object still "
-                "in use, the last admin); the answer says which.",
+                "The change conflicts with the current state (a duplicate made at the same "
+                "moment, an object still in use); the answer says which.",
             )
         return errors
 

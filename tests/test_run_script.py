@@ -1,0 +1,166 @@
+"""`make run` (scripts/run.sh) starts every part and stops them all on Ctrl-C within 10 seconds.
+
+The script runs for real, against a var directory of its own and free ports. Ctrl-C is a SIGINT to the
+terminal's foreground process group, so the script is started in a group of its own and the group gets the
+signal. Idle, every part stops on its SIGTERM; busy (a task running in the worker, which django-q2 waits for
+before it exits, however long it takes) the script kills what is left after its timeout. `make run` used to
+hang in both cases.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO_DIR
+
+STOP_WITHIN = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Every live process below `root`, by pid, with its start time (so a reused pid is not mistaken)."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            started[int(entry.name)] = fields[19]
+    found, todo = {}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = started[child]
+            todo.append(child)
+    return found
+
+
+def alive(pid: int, start: str) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z" and fields[19] == start
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "scripts/run.sh exited before the portal answered"
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def clean_environ(var: Path) -> dict[str, str]:
+    """The environment of a fresh checkout (no database, broker or settings of the test run), var elsewhere."""
+    dropped = ("DJANGO_", "DATABASE_", "REDIS_", "SECRET_", "ALLOWED_", "DEBUG", "CLICKSTREAM_", "PYTHONPATH")
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+    return {**environ, "CLICKSTREAM_VAR_DIR": str(var)}
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    """A var directory whose SQLite database is migrated once; each test starts from a copy (the script's
+    own `migrate` then has nothing to do)."""
+    var = tmp_path_factory.mktemp("var")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "--settings=portal.settings.base"],
+        env=clean_environ(var),
+        cwd=REPO_DIR,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return var
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "task-running"])
+def test_make_run_serves_and_stops_every_part_on_ctrl_c(tmp_path, migrated, busy):
+    var = tmp_path / "var"
+    shutil.copytree(migrated, var)
+    portal, collector = free_port(), free_port()
+    environ = {**clean_environ(var), "PORTAL_PORT": str(portal), "COLLECTOR_PORT": str(collector)}
+    output = tmp_path / "output.log"
+    process = subprocess.Popen(
+        ["bash", str(REPO_DIR / "scripts" / "run.sh")],
+        env=environ,
+        stdout=output.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    parts: dict[int, str] = {}
+    try:
+        assert wait_for(f"http://127.0.0.1:{portal}/accounts/login/", process, 90).status_code == 200
+        assert wait_for(f"http://127.0.0.1:{collector}/ping", process, 20).status_code == 200
+        # Static files are served without DEBUG (whitenoise).
+        assert httpx.get(f"http://127.0.0.1:{portal}/static/css/portal.css").status_code == 200
+        if busy:
+            enqueue_a_long_task(environ)
+            wait_until_the_worker_runs_it(var)
+        else:
+            time.sleep(2)  # the worker's pool is up
+        parts = descendants(process.pid)
+        commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text() for pid in parts)
+        assert all(part in commands for part in ("runserver", "qcluster", "ingestion")), commands
+        stopped = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=STOP_WITHIN + 5)
+        while any(alive(pid, start) for pid, start in parts.items()) and time.monotonic() - stopped < 15:
+            time.sleep(0.1)
+        took = time.monotonic() - stopped
+        left = [pid for pid, start in parts.items() if alive(pid, start)]
+        assert not left and took < STOP_WITHIN, f"{len(left)} parts still running after {took:.1f} s"
+        said = output.read_text(errors="replace")
+        assert ("killing what is left" in said) is busy, said[-2000:]
+    finally:
+        for pid, start in {**parts, **descendants(process.pid)}.items():
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def enqueue_a_long_task(environ: dict[str, str]) -> None:
+    code = "from django_q.tasks import async_task; async_task('time.sleep', 120)"
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        env={**environ, "DJANGO_SETTINGS_MODULE": "portal.settings.base"},
+        cwd=REPO_DIR,
+        check=True,
+        timeout=60,
+    )
+
+
+def wait_until_the_worker_runs_it(var: Path) -> None:
+    """The ORM broker hands the task out within its poll interval; the worker logs when it starts one."""
+    log = var / "log" / "worker.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.exists() and "processing" in log.read_text():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the worker did not start the task:\n{log.read_text() if log.exists() else ''}")
