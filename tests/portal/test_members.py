@@ -251,3 +251,12 @@ def test_the_sign_in_pages_know_whether_this_visitor_may_sign_up(cast, client, s
     )
     client.get(f"/invitations/{invitation.key}/")
     assert client.get("/accounts/login/").context["sso"]["signup_open"] is True
+
+
+@pytest.mark.django_db
+def test_sign_in_page_offers_sign_up_only_when_it_is_open(client, settings):
+    settings.CLICKSTREAM_SIGNUP = "invite"
+    page = client.get("/accounts/login/").content.decode()
+    assert "/accounts/signup/" not in page and "by invitation" in page
+    settings.CLICKSTREAM_SIGNUP = "open"
+    assert "/accounts/signup/" in client.get("/accounts/login/").content.decode()
