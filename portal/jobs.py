@@ -47,13 +47,15 @@ def job_enqueue(
 
 def job_run(job_pk: int) -> None:
     """The django-q2 task: claim the pending job, run its function, record the outcome."""
-    claimed = Job.all_tenants.filter(pk=job_pk, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started=timezone.now()
+    claimed = (
+        Job.objects.unscoped()
+        .filter(pk=job_pk, status=JobStatus.PENDING)
+        .update(status=JobStatus.RUNNING, started=timezone.now())
     )
     if not claimed:
         logger.info("job %s is not pending any more; nothing to do", job_pk)
         return
-    job = Job.all_tenants.get(pk=job_pk)
+    job = Job.objects.unscoped().get(pk=job_pk)
     try:
         result = import_string(job.func)(job=job, **job.kwargs)
     except Exception as exc:

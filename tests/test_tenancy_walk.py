@@ -1,8 +1,9 @@
 """Every UI view and API endpoint, discovered from the URL configuration, called as each kind of caller.
 
 anonymous → sign-in redirect (UI) or 401 (API); a member of another organization → 404; a member without the
-needed role → 403; a member with it → 2xx. New views are covered without touching this file: add a value for
-any new URL parameter to `url_kwargs` and declare the view's permission.
+declared read permission → 403, and for every write method (UI POST, API POST/PUT/PATCH/DELETE) a member
+without the declared write permission → 403. New views are covered without touching this file: add a value
+for any new URL parameter to `url_kwargs`; every view must declare its permissions anyway.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ class Route:
         return getattr(self.view, "actions", None) or {}
 
     def permission(self, method: str) -> str | None:
-        cls = self.view_class
+        return getattr(self.view_class, "read_permission" if method == "get" else "write_permission", None)
+
+    @property
+    def write_methods(self) -> list[str]:
         if self.is_api:
-            return getattr(cls, "read_permission" if method == "get" else "write_permission", None)
-        return getattr(cls, "permission", None)
+            return [m for m in ("post", "put", "patch", "delete") if m in self.actions]
+        return ["post"] if self.view_class.can_write() else []
 
 
 def _walk(resolver: URLResolver, namespace: str = "", params: tuple[str, ...] = ()) -> Iterator[Route]:
@@ -162,9 +166,7 @@ def test_member_with_role_gets_2xx(route, world):
 @pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
 @pytest.mark.django_db
 def test_member_without_role_gets_403(route, world):
-    methods = ["get"]
-    if route.is_api:
-        methods += [m for m in ("post", "put", "patch", "delete") if m in route.actions]
+    methods = ["get", *route.write_methods]
     checked = 0
     for method in methods:
         actor = member_without(route.permission(method), world)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
 from portal.models.tenancy import validate_roles
 from portal.roles import Role
+from portal.views.base import membership_for
 
 
 class TenantModelSerializer(serializers.ModelSerializer):
@@ -71,8 +72,7 @@ class OrganizationSerializer(TenantModelSerializer):
         return super().validate(attrs)
 
     def get_roles(self, obj: Organization) -> list[str]:
-        user = self.context["request"].user
-        membership = obj.memberships.filter(user=user).first()
+        membership = membership_for(self.context["request"], obj.slug)
         return membership.roles if membership else []
 
 

@@ -16,8 +16,8 @@ from portal.api.viewsets import OrganizationViewSet, check_token_scope
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
 from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
-from portal.roles import Perm
-from portal.views.base import current_user
+from portal.roles import ANY_MEMBER, Perm
+from portal.views.base import current_user, membership_for
 
 
 class OrganizationsViewSet(
@@ -40,9 +40,7 @@ class OrganizationsViewSet(
         set_audit_context(actor=request.user, source=AuditSource.API)
         check_token_scope(request, None)
         if request.method not in SAFE_METHODS and "org" in kwargs:
-            membership = Membership.objects.filter(
-                user=current_user(request), organization__slug=kwargs["org"]
-            ).first()
+            membership = membership_for(request, kwargs["org"])
             if membership is not None and not membership.has_perm(Perm.MANAGE_ORGANIZATION):
                 self.permission_denied(request, "Only admins can change the organization.")
 
@@ -83,11 +81,11 @@ class MemberViewSet(OrganizationViewSet):
             return Membership.objects.none()
         return self.organization.memberships.select_related("user").order_by("user__email")
 
-    def perform_update(self, serializer: Any) -> None:
+    def save_object(self, serializer: Any) -> Membership:
         services.last_admin_guard(
             membership=serializer.instance, new_roles=serializer.validated_data["roles"]
         )
-        serializer.save()
+        return serializer.save()
 
     def perform_destroy(self, instance: Membership) -> None:
         services.last_admin_guard(membership=instance, new_roles=None)
@@ -105,8 +103,8 @@ class InvitationViewSet(OrganizationViewSet):
     ordering_fields = ["created", "email", "expires"]
     filterset_fields = ["email"]
 
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.invitation_create(
+    def save_object(self, serializer: Any) -> Invitation:
+        return services.invitation_create(
             organization=self.organization,
             email=serializer.validated_data["email"],
             roles=serializer.validated_data["roles"],
@@ -122,7 +120,7 @@ class AuditLogViewSet(OrganizationViewSet):
 
     model = AuditLogEntry
     serializer_class = serializers.AuditLogEntrySerializer
-    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
+    read_permission = Perm.MANAGE_ORGANIZATION
     lookup_field = "uuid"
     http_method_names = ["get", "head", "options"]
     filterset_class = filtersets.AuditLogFilterSet
@@ -135,6 +133,7 @@ class ApiTokenViewSet(OrganizationViewSet):
 
     model = ApiToken
     serializer_class = serializers.ApiTokenSerializer
+    read_permission = write_permission = ANY_MEMBER
     lookup_field = "uuid"
     http_method_names = ["get", "post", "delete", "head", "options"]
     ordering_fields = ["created", "name"]
@@ -160,7 +159,7 @@ class JobViewSet(OrganizationViewSet):
 
     model = Job
     serializer_class = serializers.JobSerializer
-    read_permission = write_permission = Perm.VIEW_PROJECTS
+    read_permission = Perm.VIEW_PROJECTS
     lookup_field = "uuid"
     http_method_names = ["get", "head", "options"]
     filterset_class = filtersets.JobFilterSet

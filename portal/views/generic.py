@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.db.models import ProtectedError
@@ -15,6 +16,7 @@ from django.utils.text import capfirst
 from django.views.generic import TemplateView
 from django.views.generic.edit import FormView
 
+from portal import registry
 from portal.tables import Table
 from portal.views.base import OrganizationMixin
 
@@ -31,15 +33,17 @@ def redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 class ObjectMixin(OrganizationMixin):
-    """Finds objects of `model` within the organization; `lookup_field` is the public id in the URL."""
+    """Finds objects of `model` within the organization (and the parent, for nested URLs); `lookup_field` is
+    the public id in the URL."""
 
+    abstract = True
     model: type[models.Model]
     lookup_field = "uuid"
     lookup_url_kwarg = "pk"
     kwargs: dict[str, Any]
 
     def get_queryset(self) -> models.QuerySet:
-        return self.model.objects.for_organization(self.organization)  # type: ignore[attr-defined]
+        return self.scope_queryset(self.model.objects.for_organization(self.organization))  # type: ignore[attr-defined]
 
     def get_object(self) -> models.Model:
         return get_object_or_404(
@@ -56,6 +60,7 @@ class ObjectMixin(OrganizationMixin):
 class ObjectListView(ObjectMixin, TemplateView):
     """Filterable (django-filter), sortable (`?sort=`) and paginated (`?page=`, `?per_page=`) list."""
 
+    abstract = True
     table: type[Table]
     filterset_class: Any = None
     template_name = "generic/object_list.html"
@@ -95,12 +100,14 @@ class ObjectListView(ObjectMixin, TemplateView):
 
 
 class ObjectDetailView(ObjectMixin, TemplateView):
+    abstract = True
     template_name = "generic/object_detail.html"
     object: models.Model
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["object"] = self.object
+        context["panels"] = registry.panels(request=self.request, membership=self.membership, obj=self.object)
         return context
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -109,15 +116,23 @@ class ObjectDetailView(ObjectMixin, TemplateView):
 
 
 class ObjectEditView(ObjectMixin, FormView):
-    """Create (no id in the URL) or edit an object; the view sets organization and parent before validating."""
+    """Create (no id in the URL) or edit an object; the view sets organization and parent before validating.
 
+    `save_object(form)` is where the object is written: override it to save through a service function (a
+    `ValidationError` it raises is shown on the form and nothing is kept).
+    """
+
+    abstract = True
     form_class: type[ModelForm]
     template_name = "generic/object_edit.html"
 
     def setup_object(self) -> models.Model:
         if self.lookup_url_kwarg in self.kwargs:
             return self.get_object()
-        return self.model(organization=self.organization)
+        return self.model(**self.get_scope())
+
+    def save_object(self, form: ModelForm) -> models.Model:
+        return form.save()
 
     def get_form_kwargs(self) -> dict[str, Any]:
         self.object = self.setup_object()
@@ -125,8 +140,12 @@ class ObjectEditView(ObjectMixin, FormView):
 
     def form_valid(self, form: ModelForm) -> HttpResponse:
         created = form.instance._state.adding
-        with transaction.atomic():
-            obj = form.save()
+        try:
+            with transaction.atomic():
+                obj = self.save_object(form)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
         messages.success(
             self.request, f"{'Created' if created else 'Updated'} {obj._meta.verbose_name} {obj}."
         )
@@ -145,6 +164,7 @@ class ObjectEditView(ObjectMixin, FormView):
 class ObjectDeleteView(ObjectMixin, TemplateView):
     """Confirm, then delete. Objects still in use (a protected relation) are refused with what blocks them."""
 
+    abstract = True
     template_name = "generic/object_delete.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

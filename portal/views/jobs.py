@@ -14,7 +14,7 @@ from portal.views import generic
 
 class JobMixin:
     model: type[Model] = Job
-    permission: str | None = Perm.VIEW_PROJECTS
+    read_permission = write_permission = Perm.VIEW_PROJECTS
 
 
 class JobListView(JobMixin, generic.ObjectListView):

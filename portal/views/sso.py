@@ -48,7 +48,7 @@ class GroupMappingForm(OrganizationOwnedForm):
 
 class GroupMappingMixin:
     model: type[models.Model] = GroupMapping
-    permission: str | None = Perm.MANAGE_ORGANIZATION
+    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
 
     def get_success_url(self) -> str:
         return reverse("groupmapping_list", kwargs={"org": self.organization.slug})  # type: ignore[attr-defined]
