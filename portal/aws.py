@@ -109,6 +109,19 @@ def aws_session(*, account: AwsAccount, region: str) -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=region)
 
 
+def session_from(*, credentials: dict[str, Any], region: str) -> boto3.Session:
+    """A session with credentials just issued by AssumeRole (the connection test, which never uses the cache)."""
+    core = botocore.session.get_session()
+    core.set_default_client_config(client_config())
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        botocore_session=core,
+        region_name=region,
+    )
+
+
 def aws_client(session: boto3.Session, service: str, *, region: str | None = None) -> Any:
     """A client of `service` with our retry policy and user agent (also the default for `session.client`)."""
     return session.client(service, region_name=region or session.region_name, config=client_config())

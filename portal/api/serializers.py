@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
+from portal.models import ApiToken, AuditLogEntry, AwsAccount, Invitation, Job, Membership, Organization
 from portal.models.tenancy import validate_roles
 from portal.roles import Role
 from portal.views.base import membership_for
@@ -144,3 +144,32 @@ class JobSerializer(serializers.ModelSerializer):
             "created", "started", "finished", "duration_seconds",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class AwsAccountSerializer(TenantModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    account_id = serializers.CharField(read_only=True, help_text="From the role ARN.")
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = AwsAccount
+        fields = [
+            "id", "name", "role_arn", "region", "account_id", "external_id", "created_by", "created",
+            "updated", "last_tested_at", "last_test_ok", "last_test_message",
+        ]  # fmt: skip
+        read_only_fields = ["external_id", "last_tested_at", "last_test_ok", "last_test_message"]
+
+
+class AwsConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    account_id = serializers.CharField(allow_blank=True)
+    failed_call = serializers.CharField(allow_blank=True, help_text="The AWS call that failed, if one did.")
+
+
+class AwsRoleTemplateSerializer(serializers.Serializer):
+    template = serializers.CharField(help_text="The CloudFormation template (YAML) that creates the role.")
+    quick_create_url = serializers.CharField(
+        allow_blank=True, help_text="The console link; empty when the portal has no template bucket."
+    )
+    principal = serializers.CharField(allow_blank=True, help_text="The portal's own AWS principal.")

@@ -6,16 +6,17 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal import filtersets, services
+from portal import aws_accounts, filtersets, services
 from portal.api import serializers
 from portal.api.viewsets import OrganizationViewSet, check_token_scope
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
-from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
+from portal.models import ApiToken, AuditLogEntry, AwsAccount, Invitation, Job, Membership, Organization
 from portal.roles import ANY_MEMBER, Perm
 from portal.views.base import current_user, membership_for
 
@@ -29,6 +30,10 @@ class OrganizationsViewSet(
 ):
     """The organizations you belong to. Creating one makes you its admin."""
 
+    # Not an OrganizationViewSet (it lists across your organizations), but declared the same way: any member
+    # reads their organization, only admins change it.
+    read_permission = ANY_MEMBER
+    write_permission = Perm.MANAGE_ORGANIZATION
     serializer_class = serializers.OrganizationSerializer
     lookup_field = "slug"
     lookup_url_kwarg = "org"
@@ -41,7 +46,7 @@ class OrganizationsViewSet(
         check_token_scope(request, None)
         if request.method not in SAFE_METHODS and "org" in kwargs:
             membership = membership_for(request, kwargs["org"])
-            if membership is not None and not membership.has_perm(Perm.MANAGE_ORGANIZATION):
+            if membership is not None and not membership.has_perm(self.write_permission):
                 self.permission_denied(request, "Only admins can change the organization.")
 
     def get_queryset(self) -> QuerySet:
@@ -165,3 +170,46 @@ class JobViewSet(OrganizationViewSet):
     filterset_class = filtersets.JobFilterSet
     ordering_fields = ["created", "started", "finished", "status", "kind"]
     ordering = ["-created"]
+
+
+class AwsAccountViewSet(OrganizationViewSet):
+    """AWS accounts connected by the role the portal assumes there (with the connection's external id).
+
+    Operators may list and test them; admins add, change and remove them.
+    """
+
+    model = AwsAccount
+    serializer_class = serializers.AwsAccountSerializer
+    read_permission = Perm.MANAGE_PROJECTS
+    write_permission = Perm.MANAGE_ORGANIZATION
+    lookup_field = "uuid"
+    filterset_class = filtersets.AwsAccountFilterSet
+    ordering_fields = ["name", "created", "region", "last_tested_at"]
+    ordering = ["name"]
+
+    action_permissions = {"test": Perm.MANAGE_PROJECTS}  # testing writes only the test's outcome
+
+    def save_object(self, serializer: Any) -> AwsAccount:
+        if serializer.instance is None:
+            return serializer.save(**self.get_scope(), created_by=self.request.user)
+        return serializer.save(**self.get_scope())
+
+    @extend_schema(request=None, responses={200: serializers.AwsConnectionTestSerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Assume the role and call sts:GetCallerIdentity; the outcome is also kept on the account."""
+        result = aws_accounts.aws_account_test(account=self.get_object())
+        return Response(serializers.AwsConnectionTestSerializer(result).data)
+
+    @extend_schema(responses={200: serializers.AwsRoleTemplateSerializer})
+    @action(detail=True, methods=["get"])
+    def template(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The CloudFormation template that creates the role, and the console link that deploys it."""
+        account = self.get_object()
+        url = aws_accounts.template_url()
+        body = {
+            "template": aws_accounts.template_body(account=account),
+            "quick_create_url": aws_accounts.quick_create_url(account=account, url=url) if url else "",
+            "principal": aws_accounts.principal_arn(),
+        }
+        return Response(serializers.AwsRoleTemplateSerializer(body).data)

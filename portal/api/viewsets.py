@@ -6,7 +6,7 @@ token bound to another organization gets 404, and a read-only token may only rea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
@@ -41,10 +41,15 @@ class OrganizationViewSet(OrganizationAccess, viewsets.ModelViewSet):
 
     abstract = True
     model: type[Model]
+    # An extra action whose permission differs from read/write (e.g. {"test": Perm.MANAGE_PROJECTS}).
+    action_permissions: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def can_write(cls) -> bool:
         return any(method in cls.http_method_names for method in WRITE_METHODS)
+
+    def permission_for(self, method: str) -> str | None:
+        return self.action_permissions.get(self.action or "") or super().permission_for(method)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -120,6 +120,13 @@ class AwsAccount(OrganizationOwned):
 
     def clean(self) -> None:
         super().clean()
+        if self.role_name.lower().startswith("clickstream-"):
+            raise ValidationError(
+                {
+                    "role_arn": "The portal manages roles named Clickstream-…, so this role could change its own "
+                    "permissions. Choose another name, such as ClickstreamPortalAccess."
+                }
+            )
         if self.partition and self.region not in partition_regions(self.partition):
             raise ValidationError(
                 {"region": f"{self.region!r} is not a region of the {self.partition} partition of the role."}
