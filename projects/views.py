@@ -10,11 +10,12 @@ from django.urls import reverse
 
 from portal.roles import Perm
 from portal.views import generic
+from portal.views.base import OrganizationAccess
 from projects import filtersets, forms, selectors, services, tables
 from projects.models import App, Project
 
 
-class ProjectViewMixin:
+class ProjectViewMixin(OrganizationAccess):
     model: type[models.Model] = Project
     lookup_field = "project_id"
     lookup_url_kwarg = "project"
@@ -54,7 +55,7 @@ class ProjectDeleteView(ProjectViewMixin, generic.ObjectDeleteView):
         return reverse("projects:project_list", kwargs={"org": self.organization.slug})
 
 
-class AppViewMixin:
+class AppViewMixin(OrganizationAccess):
     """Apps live inside a project: the project in the URL is found within the organization first."""
 
     model: type[models.Model] = App

@@ -112,8 +112,8 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         )[0]
         .uuid,
         "member": Membership.objects.get(organization=world.org_a, user=world.bob).uuid,
-        "invitation": Invitation.objects.for_organization(world.org_a).first().uuid,
-        "auditlog": AuditLogEntry.objects.for_organization(world.org_a).first().uuid,
+        "invitation": Invitation.objects.for_organization(world.org_a).get().uuid,
+        "auditlog": AuditLogEntry.objects.for_organization(world.org_a).earliest("timestamp").uuid,
         "token": token.uuid if token else None,
         "job": Job.objects.unscoped()
         .get_or_create(
@@ -124,7 +124,7 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         .get_or_create(organization=world.org_a, group="walkers", defaults={"roles": ["analyst"]})[0]
         .uuid,
     }
-    key = next((k for k in by_name if k in route.name), None)
+    key = next((k for k in by_name if k in route.name), "")
     values = {
         "org": world.org_a.slug,
         "project": world.project_a.project_id,

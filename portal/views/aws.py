@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import models
+from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
@@ -19,7 +19,7 @@ from portal.forms import OrganizationOwnedForm
 from portal.models import AwsAccount
 from portal.roles import Perm
 from portal.views import generic
-from portal.views.base import current_user
+from portal.views.base import OrganizationAccess, current_user
 
 
 class AwsAccountTable(tables.Table):
@@ -43,17 +43,16 @@ class AwsAccountForm(OrganizationOwnedForm):
         fields = ["name", "role_arn", "region"]
 
 
-class AwsAccountMixin:
-    model: type[models.Model] = AwsAccount
+class AwsAccountMixin(OrganizationAccess):
+    model = AwsAccount
     read_permission = Perm.MANAGE_PROJECTS
     write_permission = Perm.MANAGE_ORGANIZATION
-    organization: Any
 
     def get_success_url(self) -> str:
         return reverse("awsaccount_list", kwargs={"org": self.organization.slug})
 
 
-class AwsAccountListView(AwsAccountMixin, generic.ObjectListView):
+class AwsAccountListView(AwsAccountMixin, generic.ObjectListView[AwsAccount]):
     table = AwsAccountTable
     filterset_class = AwsAccountFilterSet
     create_url_name = "awsaccount_add"
@@ -62,10 +61,9 @@ class AwsAccountListView(AwsAccountMixin, generic.ObjectListView):
         return self.membership.has_perm(Perm.MANAGE_ORGANIZATION)
 
 
-class AwsAccountDetailView(AwsAccountMixin, generic.ObjectDetailView):
+class AwsAccountDetailView(AwsAccountMixin, generic.ObjectDetailView[AwsAccount]):
     """The connection, its role template, and "Test connection" (a POST, open to operators too)."""
 
-    object: AwsAccount
     template_name = "portal/awsaccount_detail.html"
     write_permission = Perm.MANAGE_PROJECTS  # testing writes only the test's outcome
 
@@ -87,10 +85,8 @@ class AwsAccountDetailView(AwsAccountMixin, generic.ObjectDetailView):
         return generic.redirect(request, account.get_absolute_url())
 
 
-class AwsAccountTemplateView(AwsAccountMixin, generic.ObjectDetailView):
+class AwsAccountTemplateView(AwsAccountMixin, generic.ObjectDetailView[AwsAccount]):
     """The role template as a file, with this connection's values as parameter defaults."""
-
-    object: AwsAccount
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         account = self.get_object()
@@ -101,15 +97,15 @@ class AwsAccountTemplateView(AwsAccountMixin, generic.ObjectDetailView):
         return response
 
 
-class AwsAccountEditView(AwsAccountMixin, generic.ObjectEditView):
+class AwsAccountEditView(AwsAccountMixin, generic.ObjectEditView[AwsAccount]):
     form_class = AwsAccountForm
     read_permission = Perm.MANAGE_ORGANIZATION
 
-    def save_object(self, form: AwsAccountForm) -> AwsAccount:  # type: ignore[override]
+    def save_object(self, form: ModelForm) -> AwsAccount:
         if form.instance._state.adding:
             form.instance.created_by = current_user(self.request)
         return form.save()
 
 
-class AwsAccountDeleteView(AwsAccountMixin, generic.ObjectDeleteView):
+class AwsAccountDeleteView(AwsAccountMixin, generic.ObjectDeleteView[AwsAccount]):
     read_permission = Perm.MANAGE_ORGANIZATION

@@ -59,13 +59,13 @@ class OrganizationAccess:
     """
 
     abstract: ClassVar[bool] = True
-    read_permission: ClassVar[str | None] = None
-    write_permission: ClassVar[str | None] = None
-    parent_model: ClassVar[type[Model] | None] = None
-    parent_lookup: ClassVar[str] = ""
-    parent_url_kwarg: ClassVar[str] = ""
-    parent_field: ClassVar[str] = ""
-    parent_permission: ClassVar[str | None] = None
+    read_permission: str | None = None
+    write_permission: str | None = None
+    parent_model: type[Model] | None = None
+    parent_lookup: str = ""
+    parent_url_kwarg: str = ""
+    parent_field: str = ""
+    parent_permission: str | None = None
 
     organization: Organization
     membership: Membership

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,6 +21,7 @@ from portal.tables import Table
 from portal.views.base import OrganizationMixin
 
 PAGE_SIZES = (25, 50, 100)
+M = TypeVar("M", bound=models.Model)
 
 
 def redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -32,12 +33,12 @@ def redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-class ObjectMixin(OrganizationMixin):
+class ObjectMixin(OrganizationMixin, Generic[M]):
     """Finds objects of `model` within the organization (and the parent, for nested URLs); `lookup_field` is
     the public id in the URL."""
 
     abstract = True
-    model: type[models.Model]
+    model: type[M]
     lookup_field = "uuid"
     lookup_url_kwarg = "pk"
     kwargs: dict[str, Any]
@@ -45,7 +46,7 @@ class ObjectMixin(OrganizationMixin):
     def get_queryset(self) -> models.QuerySet:
         return self.scope_queryset(self.model.objects.for_organization(self.organization))  # type: ignore[attr-defined]
 
-    def get_object(self) -> models.Model:
+    def get_object(self) -> M:
         return get_object_or_404(
             self.get_queryset(), **{self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
         )
@@ -57,7 +58,7 @@ class ObjectMixin(OrganizationMixin):
         return context
 
 
-class ObjectListView(ObjectMixin, TemplateView):
+class ObjectListView(ObjectMixin[M], TemplateView):
     """Filterable (django-filter), sortable (`?sort=`) and paginated (`?page=`, `?per_page=`) list."""
 
     abstract = True
@@ -99,10 +100,10 @@ class ObjectListView(ObjectMixin, TemplateView):
         return [self.template_name]
 
 
-class ObjectDetailView(ObjectMixin, TemplateView):
+class ObjectDetailView(ObjectMixin[M], TemplateView):
     abstract = True
     template_name = "generic/object_detail.html"
-    object: models.Model
+    object: M
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -115,7 +116,7 @@ class ObjectDetailView(ObjectMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
 
-class ObjectEditView(ObjectMixin, FormView):
+class ObjectEditView(ObjectMixin[M], FormView):
     """Create (no id in the URL) or edit an object; the view sets organization and parent before validating.
 
     `save_object(form)` is where the object is written: override it to save through a service function (a
@@ -126,13 +127,15 @@ class ObjectEditView(ObjectMixin, FormView):
     form_class: type[ModelForm]
     template_name = "generic/object_edit.html"
 
-    def setup_object(self) -> models.Model:
+    object: M
+
+    def setup_object(self) -> M:
         if self.lookup_url_kwarg in self.kwargs:
             return self.get_object()
         return self.model(**self.get_scope())
 
-    def save_object(self, form: ModelForm) -> models.Model:
-        return form.save()
+    def save_object(self, form: ModelForm) -> M:
+        return form.save()  # type: ignore[no-any-return]
 
     def get_form_kwargs(self) -> dict[str, Any]:
         self.object = self.setup_object()
@@ -151,7 +154,7 @@ class ObjectEditView(ObjectMixin, FormView):
         )
         return redirect(self.request, self.get_success_url_for(obj))
 
-    def get_success_url_for(self, obj: models.Model) -> str:
+    def get_success_url_for(self, obj: M) -> str:
         return obj.get_absolute_url()  # type: ignore[attr-defined]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -161,7 +164,7 @@ class ObjectEditView(ObjectMixin, FormView):
         return context
 
 
-class ObjectDeleteView(ObjectMixin, TemplateView):
+class ObjectDeleteView(ObjectMixin[M], TemplateView):
     """Confirm, then delete. Objects still in use (a protected relation) are refused with what blocks them."""
 
     abstract = True

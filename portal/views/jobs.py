@@ -10,9 +10,10 @@ from portal import filtersets, tables
 from portal.models import Job
 from portal.roles import Perm
 from portal.views import generic
+from portal.views.base import OrganizationAccess
 
 
-class JobMixin:
+class JobMixin(OrganizationAccess):
     model: type[Model] = Job
     read_permission = write_permission = Perm.VIEW_PROJECTS
 

@@ -20,7 +20,13 @@ from portal.forms import Form, OrganizationOwnedForm
 from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
 from portal.roles import ANY_MEMBER, Perm, Role
 from portal.views import generic
-from portal.views.base import OrganizationMixin, current_user, membership_for, user_memberships
+from portal.views.base import (
+    OrganizationAccess,
+    OrganizationMixin,
+    current_user,
+    membership_for,
+    user_memberships,
+)
 
 
 @login_required
@@ -87,13 +93,13 @@ class OrganizationEditView(OrganizationMixin, FormView):
         }
 
 
-class MemberMixin:
+class MemberMixin(OrganizationAccess):
     model: type[Model] = Membership
     read_permission = write_permission = Perm.MANAGE_ORGANIZATION
     organization: Organization
 
     def get_queryset(self) -> QuerySet:
-        return self.organization.memberships.select_related("user")  # type: ignore[attr-defined]
+        return self.organization.memberships.select_related("user")
 
 
 class MemberListView(MemberMixin, generic.ObjectListView):
@@ -132,7 +138,7 @@ class MemberEditView(MemberMixin, generic.ObjectEditView):
 class MemberDeleteView(MemberMixin, generic.ObjectDeleteView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            services.last_admin_guard(membership=self.get_object(), new_roles=None)  # type: ignore[arg-type]
+            services.last_admin_guard(membership=self.get_object(), new_roles=None)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return generic.redirect(request, self.get_success_url())
@@ -209,7 +215,7 @@ class AuditLogView(generic.ObjectListView):
     filterset_class = filtersets.AuditLogFilterSet
 
 
-class ApiTokenMixin:
+class ApiTokenMixin(OrganizationAccess):
     """Any member manages their own tokens for the organization; nobody sees another person's."""
 
     model: type[Model] = ApiToken
@@ -218,7 +224,7 @@ class ApiTokenMixin:
     request: HttpRequest
 
     def get_queryset(self) -> QuerySet:
-        return ApiToken.objects.for_organization(self.organization).filter(user=self.request.user)  # type: ignore[attr-defined]
+        return ApiToken.objects.for_organization(self.organization).filter(user=self.request.user)
 
 
 class ApiTokenListView(ApiTokenMixin, generic.ObjectListView):

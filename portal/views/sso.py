@@ -18,6 +18,7 @@ from portal.forms import OrganizationOwnedForm
 from portal.models import GroupMapping, Organization
 from portal.roles import Perm, Role
 from portal.views import generic
+from portal.views.base import OrganizationAccess
 
 
 class GroupMappingTable(tables.Table):
@@ -46,12 +47,12 @@ class GroupMappingForm(OrganizationOwnedForm):
         return [r for r in Role.values if r in self.cleaned_data["roles"]]
 
 
-class GroupMappingMixin:
+class GroupMappingMixin(OrganizationAccess):
     model: type[models.Model] = GroupMapping
     read_permission = write_permission = Perm.MANAGE_ORGANIZATION
 
     def get_success_url(self) -> str:
-        return reverse("groupmapping_list", kwargs={"org": self.organization.slug})  # type: ignore[attr-defined]
+        return reverse("groupmapping_list", kwargs={"org": self.organization.slug})
 
     def get_success_url_for(self, obj: Any) -> str:
         return self.get_success_url()
