@@ -10,8 +10,9 @@ import re
 import pytest
 from moto import mock_aws
 
-from portal import aws, services
+from portal import aws
 from portal.models import AwsAccount
+from tests.browser.test_portal_flow import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,14 +27,7 @@ def test_connect_an_account_and_test_the_connection(page, monkeypatch, settings)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     settings.CLICKSTREAM_AWS_PRINCIPAL_ARN = "arn:aws:iam::111111111111:role/ClickstreamPortal"
     aws.clear_credentials_cache()
-    services.user_bootstrap(
-        email="olga@example.com", password="A-long-pass-123", org_slug="acme", roles=["admin"]
-    )
-    page.goto("/")
-    page.fill("input[name=login]", "olga@example.com")
-    page.fill("input[name=password]", "A-long-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/o/acme/$"))
+    sign_in(page, roles=["admin"])
 
     page.click("nav >> text=AWS accounts")
     page.click("text=Add AWS account")

@@ -28,17 +28,9 @@ PRINCIPAL = "arn:aws:iam::111111111111:role/ClickstreamPortal"
 
 
 @pytest.fixture(autouse=True)
-def our_principal(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def our_principal(aws_credentials: None, settings: Any) -> None:
     settings.CLICKSTREAM_AWS_PRINCIPAL_ARN = PRINCIPAL
     settings.CLICKSTREAM_AWS_TEMPLATE_BUCKET = ""
-    aws.clear_credentials_cache()
     aws_accounts._template_urls.clear()
 
 
@@ -256,30 +248,15 @@ def test_our_principal_is_found_and_an_assumed_role_becomes_its_role(settings, m
 # --- the connection test ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """AssumeRole's parameters as botocore is about to send them."""
-    calls: list[dict[str, Any]] = []
-    original = aws.base_session
-
-    def watched(**kwargs: Any) -> Any:
-        session = original(**kwargs)
-        session.events.register(
-            "before-call.sts.AssumeRole", lambda params, **_: calls.append(params["body"])
-        )
-        return session
-
-    monkeypatch.setattr(aws, "base_session", watched)
-    return calls
-
-
 @pytest.mark.django_db
-def test_a_connection_test_assumes_the_role_and_shows_the_account(cast, account, sent):
+def test_a_connection_test_assumes_the_role_and_shows_the_account(cast, account, assume_role_calls):
     with mock_aws():
         result = aws_accounts.aws_account_test(account=account)
     assert result.ok and result.account_id == "123456789012"
     assert "Connected to account 123456789012" in result.message
-    assert sent[0]["ExternalId"] == account.external_id and sent[0]["RoleArn"] == ROLE
+    assert (
+        assume_role_calls[0]["ExternalId"] == account.external_id and assume_role_calls[0]["RoleArn"] == ROLE
+    )
     account.refresh_from_db()
     assert account.last_test_ok is True and account.last_tested_at is not None
 
