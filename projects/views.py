@@ -31,9 +31,6 @@ class ProjectListView(ProjectViewMixin, generic.ObjectListView):
     def get_queryset(self) -> QuerySet:
         return selectors.project_list(organization=self.organization)
 
-    def can_create(self) -> bool:
-        return self.membership.has_perm(Perm.MANAGE_PROJECTS)
-
 
 class ProjectDetailView(ProjectViewMixin, generic.ObjectDetailView):
     object: Project
@@ -75,9 +72,6 @@ class AppListView(AppViewMixin, generic.ObjectListView):
     table = tables.AppTable
     filterset_class = filtersets.AppFilterSet
     create_url_name = "projects:app_add"
-
-    def can_create(self) -> bool:
-        return self.membership.has_perm(Perm.MANAGE_PROJECTS)
 
 
 class AppDetailView(AppViewMixin, generic.ObjectDetailView):

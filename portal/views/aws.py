@@ -57,9 +57,6 @@ class AwsAccountListView(AwsAccountMixin, generic.ObjectListView[AwsAccount]):
     filterset_class = AwsAccountFilterSet
     create_url_name = "awsaccount_add"
 
-    def can_create(self) -> bool:
-        return self.membership.has_perm(Perm.MANAGE_ORGANIZATION)
-
 
 class AwsAccountDetailView(AwsAccountMixin, generic.ObjectDetailView[AwsAccount]):
     """The connection, its role template, and "Test connection" (a POST, open to operators too)."""

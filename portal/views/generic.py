@@ -92,7 +92,8 @@ class ObjectListView(ObjectMixin[M], TemplateView):
         return context
 
     def can_create(self) -> bool:
-        return True
+        """Show "Add" to members holding the write permission the model's views declare."""
+        return bool(self.write_permission) and self.membership.has_perm(self.write_permission or "")
 
     def get_template_names(self) -> list[str]:
         if getattr(self.request, "htmx", False) and self.request.GET.get("fragment") == "table":

@@ -194,3 +194,14 @@ def test_the_portal_imports_no_domain_app():
         if domain.search(line)
     ]
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_the_add_button_follows_the_declared_write_permission(cast, client):
+    client.force_login(cast.olivia)  # an operator: manages projects, not AWS accounts
+    assert "Add project" in client.get("/o/org-a/projects/").content.decode()
+    assert "Add AWS account" not in client.get("/o/org-a/aws-accounts/").content.decode()
+    client.force_login(cast.ann)  # an analyst: reads projects
+    assert "Add project" not in client.get("/o/org-a/projects/").content.decode()
+    client.force_login(cast.alice)
+    assert "Add AWS account" in client.get("/o/org-a/aws-accounts/").content.decode()
