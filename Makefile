@@ -36,6 +36,7 @@ run: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
 	$(PY) manage.py makemigrations --check --dry-run --settings=portal.settings.test
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -29,6 +29,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import uvloop
 
@@ -82,7 +83,7 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def run_wrk(url: str, script: Path, *, duration: int, connections: int) -> dict[str, float]:
+def run_wrk(url: str, script: Path, *, duration: int, connections: int) -> dict[str, Any]:
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
         capture_output=True,
@@ -92,7 +93,7 @@ def run_wrk(url: str, script: Path, *, duration: int, connections: int) -> dict[
     return parse_wrk(out)
 
 
-def parse_wrk(out: str) -> dict[str, float]:
+def parse_wrk(out: str) -> dict[str, Any]:
     def ms(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if not match:

@@ -37,7 +37,7 @@ def etl_run_local(*, job: Job, project_pk: int, plugins: list[str] | None = None
     from etl.lake import lake_layout
     from etl.session import build_session
 
-    project = Project.all_tenants.get(pk=project_pk)
+    project = Project.objects.unscoped().get(pk=project_pk)
     app_ids = list(project.apps.values_list("app_id", flat=True))
     if not app_ids:
         raise PermanentJobError(f"project {project.project_id} has no apps: register an app first")

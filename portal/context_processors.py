@@ -4,8 +4,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from portal.models import Membership
+from portal import registry
 from portal.roles import Perm
+from portal.views.base import user_memberships
 
 
 def organization(request: HttpRequest) -> dict[str, Any]:
@@ -13,9 +14,10 @@ def organization(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    memberships = list(Membership.objects.filter(user=user).select_related("organization"))
+    memberships = user_memberships(request)
     current = getattr(request, "membership", None)
     return {
+        "menu_items": registry.menu_items(current) if current else [],
         "current_membership": current,
         "current_organization": getattr(request, "organization", None),
         "all_memberships": memberships,

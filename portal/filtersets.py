@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
 from portal.choices import AuditAction, AuditSource, JobStatus
-from portal.models import AuditLogEntry, Job, Membership
+from portal.models import AuditLogEntry, AwsAccount, Job, Membership
 from portal.roles import Role
 
 MAX_UTC_OFFSET = timedelta(hours=14)  # the widest real time zone; databases refuse much wider offsets
@@ -75,3 +75,15 @@ class MemberFilterSet(django_filters.FilterSet):
 
     def by_role(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(roles__icontains=f'"{value}"')
+
+
+class AwsAccountFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    last_test_ok = django_filters.BooleanFilter(label="Last test passed")
+
+    class Meta:
+        model = AwsAccount
+        fields = ["q", "region", "last_test_ok"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(role_arn__icontains=value))

@@ -24,6 +24,10 @@ class Perm(models.TextChoices):
     MANAGE_ORGANIZATION = "manage_organization", "Manage members, settings and the audit log"
 
 
+# What a view declares when every member of the organization may use it (their own API tokens, the home page).
+# Spelled out, so that a forgotten permission is an error and never silently means "anyone".
+ANY_MEMBER = "any_member"
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(Perm.values),
     Role.OPERATOR: frozenset({Perm.VIEW_PROJECTS, Perm.MANAGE_PROJECTS}),
@@ -33,4 +37,6 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 def roles_grant(roles: list[str], perm: str) -> bool:
+    if perm == ANY_MEMBER:
+        return True
     return any(perm in ROLE_PERMISSIONS.get(role, frozenset()) for role in roles)

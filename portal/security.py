@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
-from portal.models import Membership
+from portal.views.base import membership_for
 
 # The portal's own pages load only our scripts, styles, fonts and images: no inline script or style.
 POLICY = {
@@ -81,9 +81,8 @@ class RequireMFAMiddleware:
             return None
         if request.session.get("sign_in_method") == "oidc":
             return None
-        requires = Membership.objects.filter(
-            user=user, organization__slug=slug, organization__require_mfa=True
-        ).exists()
+        membership = membership_for(request, slug)  # the request's one membership look-up, shared
+        requires = membership is not None and membership.organization.require_mfa
         if not requires or has_mfa(user):
             return None
         message = "This organization requires two-factor authentication: set up an authenticator app first."

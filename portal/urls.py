@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from portal.views import aws as aws_views
 from portal.views import jobs as job_views
 from portal.views import organization as org_views
 from portal.views import sso as sso_views
@@ -59,6 +60,22 @@ urlpatterns = [
         f"{ORG}sign-in/groups/<uuid:pk>/delete/",
         sso_views.GroupMappingDeleteView.as_view(),
         name="groupmapping_delete",
+    ),
+    path(f"{ORG}aws-accounts/", aws_views.AwsAccountListView.as_view(), name="awsaccount_list"),
+    path(f"{ORG}aws-accounts/add/", aws_views.AwsAccountEditView.as_view(), name="awsaccount_add"),
+    path(f"{ORG}aws-accounts/<uuid:pk>/", aws_views.AwsAccountDetailView.as_view(), name="awsaccount"),
+    path(
+        f"{ORG}aws-accounts/<uuid:pk>/edit/", aws_views.AwsAccountEditView.as_view(), name="awsaccount_edit"
+    ),
+    path(
+        f"{ORG}aws-accounts/<uuid:pk>/delete/",
+        aws_views.AwsAccountDeleteView.as_view(),
+        name="awsaccount_delete",
+    ),
+    path(
+        f"{ORG}aws-accounts/<uuid:pk>/template/",
+        aws_views.AwsAccountTemplateView.as_view(),
+        name="awsaccount_template",
     ),
     # Domain apps, included by dotted name: the portal imports no domain app.
     path(f"{ORG}projects/", include("projects.urls")),

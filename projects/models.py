@@ -155,7 +155,7 @@ class App(OrganizationOwned):
         if self.project_id is not None and self.organization_id != self.project.organization_id:
             raise ValidationError({"project": "The project belongs to another organization."})
         if self.pk and self.data_since:
-            old = App.all_tenants.filter(pk=self.pk).values_list("timezone", flat=True).first()
+            old = App.objects.unscoped().filter(pk=self.pk).values_list("timezone", flat=True).first()
             if old is not None and old != self.timezone:
                 raise ValidationError(
                     {"timezone": "The reporting time zone cannot change once data has arrived for this app."}

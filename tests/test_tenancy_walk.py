@@ -1,8 +1,9 @@
 """Every UI view and API endpoint, discovered from the URL configuration, called as each kind of caller.
 
 anonymous → sign-in redirect (UI) or 401 (API); a member of another organization → 404; a member without the
-needed role → 403; a member with it → 2xx. New views are covered without touching this file: add a value for
-any new URL parameter to `url_kwargs` and declare the view's permission.
+declared read permission → 403, and for every write method (UI POST, API POST/PUT/PATCH/DELETE) a member
+without the declared write permission → 403. New views are covered without touching this file: add a value
+for any new URL parameter to `url_kwargs`; every view must declare its permissions anyway.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from portal import services
-from portal.models import AuditLogEntry, GroupMapping, Invitation, Job, Membership
+from portal.models import AuditLogEntry, AwsAccount, GroupMapping, Invitation, Job, Membership
 
 OUR_APPS = ("portal.", "projects.", "pipelines.", "provisioning.", "analytics.", "etl.")
 PUBLIC = {"health"}
@@ -38,10 +39,22 @@ class Route:
         return getattr(self.view, "actions", None) or {}
 
     def permission(self, method: str) -> str | None:
-        cls = self.view_class
+        action = self.actions.get(method, "")
+        declared = getattr(self.view_class, "action_permissions", {}).get(action)
+        return declared or getattr(
+            self.view_class, "read_permission" if method == "get" else "write_permission"
+        )
+
+    @property
+    def first_method(self) -> str:
+        """GET, or for an API action that only writes (POST …/test/), the method it takes."""
+        return "get" if not self.is_api or "get" in self.actions else self.write_methods[0]
+
+    @property
+    def write_methods(self) -> list[str]:
         if self.is_api:
-            return getattr(cls, "read_permission" if method == "get" else "write_permission", None)
-        return getattr(cls, "permission", None)
+            return [m for m in ("post", "put", "patch", "delete") if m in self.actions]
+        return ["post"] if self.view_class.can_write() else []
 
 
 def _walk(resolver: URLResolver, namespace: str = "", params: tuple[str, ...] = ()) -> Iterator[Route]:
@@ -91,9 +104,16 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
             organization=world.org_a, user=owner, name="walk", read_only=True
         )
     by_name = {
+        "awsaccount": AwsAccount.objects.unscoped()
+        .get_or_create(
+            organization=world.org_a,
+            name="walk",
+            defaults={"role_arn": "arn:aws:iam::123456789012:role/ClickstreamPortalAccess"},
+        )[0]
+        .uuid,
         "member": Membership.objects.get(organization=world.org_a, user=world.bob).uuid,
-        "invitation": Invitation.objects.for_organization(world.org_a).first().uuid,
-        "auditlog": AuditLogEntry.objects.for_organization(world.org_a).first().uuid,
+        "invitation": Invitation.objects.for_organization(world.org_a).get().uuid,
+        "auditlog": AuditLogEntry.objects.for_organization(world.org_a).earliest("timestamp").uuid,
         "token": token.uuid if token else None,
         "job": Job.objects.unscoped()
         .get_or_create(organization=world.org_a, name="walk", defaults={"kind": "test"})[0]
@@ -102,7 +122,7 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         .get_or_create(organization=world.org_a, group="walkers", defaults={"roles": ["analyst"]})[0]
         .uuid,
     }
-    key = next((k for k in by_name if k in route.name), None)
+    key = next((k for k in by_name if k in route.name), "")
     values = {
         "org": world.org_a.slug,
         "project": world.project_a.project_id,
@@ -153,22 +173,15 @@ def test_outsider_gets_404(route, world):
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
 @pytest.mark.django_db
 def test_member_with_role_gets_2xx(route, world):
-    # An action route without GET (an invitation's resend, `jobs/<uuid>/cancel/`) is called with its own method.
-    method = (
-        "get"
-        if not route.is_api or not route.actions or "get" in route.actions
-        else next(iter(route.actions))
-    )
-    response = call(route, world, world.alice, method, follow=True)  # the home page redirects to your org
+    # The home page redirects to your organization.
+    response = call(route, world, world.alice, route.first_method, follow=True)
     assert 200 <= response.status_code < 300, response.content[:500]
 
 
 @pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
 @pytest.mark.django_db
 def test_member_without_role_gets_403(route, world):
-    methods = ["get"]
-    if route.is_api:
-        methods += [m for m in ("post", "put", "patch", "delete") if m in route.actions]
+    methods = list(dict.fromkeys([route.first_method, *route.write_methods]))
     checked = 0
     for method in methods:
         actor = member_without(route.permission(method), world)
@@ -178,7 +191,7 @@ def test_member_without_role_gets_403(route, world):
         assert call(route, world, actor, method).status_code == 403, (method, actor)
     if checked == 0:
         # Open to every member (e.g. your own API tokens): the member with the fewest rights gets in.
-        assert 200 <= call(route, world, world.bob).status_code < 300
+        assert 200 <= call(route, world, world.bob, route.first_method).status_code < 300
 
 
 @pytest.mark.parametrize("route", [r for r in ORG_ROUTES if r.is_api], ids=lambda r: r.name)

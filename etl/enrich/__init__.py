@@ -6,7 +6,7 @@ outputs in Python with Arrow batches (`mapInArrow`), and broadcast-join the smal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -18,8 +18,8 @@ RowFn = Callable[[dict[str, Any]], dict[str, Any]]
 
 def _batches(
     fn: RowFn, outputs: dict[str, str]
-) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+) -> Callable[[Iterable[pa.RecordBatch]], Iterable[pa.RecordBatch]]:
+    def run(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
         for batch in batches:
             results = [fn(row) for row in batch.to_pylist()]
             columns = {name: batch.column(name) for name in batch.schema.names}

@@ -65,7 +65,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("This token has expired; create a new one.")
         now = timezone.now()
         if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
-            ApiToken.all_tenants.filter(pk=token.pk).update(last_used=now)
+            ApiToken.objects.unscoped().filter(pk=token.pk).update(last_used=now)
         return token.user, token
 
     def provider_token(self, request: Request, raw: str) -> tuple[Any, ProviderToken]:

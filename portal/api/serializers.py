@@ -8,9 +8,19 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditLogEntry, Invitation, Job, JobLog, Membership, Organization
+from portal.models import (
+    ApiToken,
+    AuditLogEntry,
+    AwsAccount,
+    Invitation,
+    Job,
+    JobLog,
+    Membership,
+    Organization,
+)
 from portal.models.tenancy import validate_roles
 from portal.roles import Role
+from portal.views.base import membership_for
 
 
 class TenantModelSerializer(serializers.ModelSerializer):
@@ -71,8 +81,7 @@ class OrganizationSerializer(TenantModelSerializer):
         return super().validate(attrs)
 
     def get_roles(self, obj: Organization) -> list[str]:
-        user = self.context["request"].user
-        membership = obj.memberships.filter(user=user).first()
+        membership = membership_for(self.context["request"], obj.slug)
         return membership.roles if membership else []
 
 
@@ -163,3 +172,32 @@ class JobDetailSerializer(JobSerializer):
     class Meta(JobSerializer.Meta):
         fields = [*JobSerializer.Meta.fields, "log"]
         read_only_fields = fields
+
+
+class AwsAccountSerializer(TenantModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    account_id = serializers.CharField(read_only=True, help_text="From the role ARN.")
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = AwsAccount
+        fields = [
+            "id", "name", "role_arn", "region", "account_id", "external_id", "created_by", "created",
+            "updated", "last_tested_at", "last_test_ok", "last_test_message",
+        ]  # fmt: skip
+        read_only_fields = ["external_id", "last_tested_at", "last_test_ok", "last_test_message"]
+
+
+class AwsConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    account_id = serializers.CharField(allow_blank=True)
+    failed_call = serializers.CharField(allow_blank=True, help_text="The AWS call that failed, if one did.")
+
+
+class AwsRoleTemplateSerializer(serializers.Serializer):
+    template = serializers.CharField(help_text="The CloudFormation template (YAML) that creates the role.")
+    quick_create_url = serializers.CharField(
+        allow_blank=True, help_text="The console link; empty when the portal has no template bucket."
+    )
+    principal = serializers.CharField(allow_blank=True, help_text="The portal's own AWS principal.")

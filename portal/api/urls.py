@@ -17,6 +17,7 @@ router.register(rf"{ORG}/audit-log", views.AuditLogViewSet, basename="auditlog")
 router.register(rf"{ORG}/tokens", views.ApiTokenViewSet, basename="token")
 router.register(rf"{ORG}/jobs", views.JobViewSet, basename="job")
 router.register(rf"{ORG}/group-mappings", GroupMappingViewSet, basename="groupmapping")
+router.register(rf"{ORG}/aws-accounts", views.AwsAccountViewSet, basename="awsaccount")
 
 app_name = "api"
 urlpatterns = [

@@ -10,16 +10,16 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal import filtersets, services
+from portal import aws_accounts, filtersets, services
 from portal.api import serializers
 from portal.api.exceptions import Conflict
 from portal.api.viewsets import OrganizationViewSet, check_token_scope
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
 from portal.jobs import CANCEL_PERMISSION, job_cancel
-from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
-from portal.roles import Perm
-from portal.views.base import current_user
+from portal.models import ApiToken, AuditLogEntry, AwsAccount, Invitation, Job, Membership, Organization
+from portal.roles import ANY_MEMBER, Perm
+from portal.views.base import current_user, membership_for
 from portal.views.organization import invitation_link
 
 
@@ -32,6 +32,10 @@ class OrganizationsViewSet(
 ):
     """The organizations you belong to. Creating one makes you its admin."""
 
+    # Not an OrganizationViewSet (it lists across your organizations), but declared the same way: any member
+    # reads their organization, only admins change it.
+    read_permission = ANY_MEMBER
+    write_permission = Perm.MANAGE_ORGANIZATION
     serializer_class = serializers.OrganizationSerializer
     lookup_field = "slug"
     lookup_url_kwarg = "org"
@@ -43,10 +47,8 @@ class OrganizationsViewSet(
         set_audit_context(actor=request.user, source=AuditSource.API)
         check_token_scope(request, None)
         if request.method not in SAFE_METHODS and "org" in kwargs:
-            membership = Membership.objects.filter(
-                user=current_user(request), organization__slug=kwargs["org"]
-            ).first()
-            if membership is not None and not membership.has_perm(Perm.MANAGE_ORGANIZATION):
+            membership = membership_for(request, kwargs["org"])
+            if membership is not None and not membership.has_perm(self.write_permission):
                 self.permission_denied(request, "Only admins can change the organization.")
 
     def get_queryset(self) -> QuerySet:
@@ -86,10 +88,10 @@ class MemberViewSet(OrganizationViewSet):
             return Membership.objects.none()
         return self.organization.memberships.select_related("user").order_by("user__email")
 
-    def perform_update(self, serializer: Any) -> None:
+    def save_object(self, serializer: Any) -> Membership:
         roles = serializer.validated_data.get("roles", serializer.instance.roles)  # a PATCH may leave them
         services.last_admin_guard(membership=serializer.instance, new_roles=roles)
-        serializer.save()
+        return serializer.save()
 
     def perform_destroy(self, instance: Membership) -> None:
         services.last_admin_guard(membership=instance, new_roles=None)
@@ -113,8 +115,8 @@ class InvitationViewSet(OrganizationViewSet):
     def accept_url(self, invitation: Invitation) -> str:
         return invitation_link(self.request, invitation)
 
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.invitation_create(
+    def save_object(self, serializer: Any) -> Invitation:
+        return services.invitation_create(
             organization=self.organization,
             email=serializer.validated_data["email"],
             roles=serializer.validated_data["roles"],
@@ -135,7 +137,7 @@ class AuditLogViewSet(OrganizationViewSet):
 
     model = AuditLogEntry
     serializer_class = serializers.AuditLogEntrySerializer
-    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
+    read_permission = Perm.MANAGE_ORGANIZATION
     lookup_field = "uuid"
     http_method_names = ["get", "head", "options"]
     filterset_class = filtersets.AuditLogFilterSet
@@ -148,6 +150,7 @@ class ApiTokenViewSet(OrganizationViewSet):
 
     model = ApiToken
     serializer_class = serializers.ApiTokenSerializer
+    read_permission = write_permission = ANY_MEMBER
     lookup_field = "uuid"
     http_method_names = ["get", "post", "delete", "head", "options"]
     ordering_fields = ["created", "name"]
@@ -199,3 +202,46 @@ class JobViewSet(OrganizationViewSet):
         if not job_cancel(job=job):
             raise Conflict(f"The job has already finished ({job.get_status_display().lower()}).")
         return Response(self.get_serializer(job).data)
+
+
+class AwsAccountViewSet(OrganizationViewSet):
+    """AWS accounts connected by the role the portal assumes there (with the connection's external id).
+
+    Operators may list and test them; admins add, change and remove them.
+    """
+
+    model = AwsAccount
+    serializer_class = serializers.AwsAccountSerializer
+    read_permission = Perm.MANAGE_PROJECTS
+    write_permission = Perm.MANAGE_ORGANIZATION
+    lookup_field = "uuid"
+    filterset_class = filtersets.AwsAccountFilterSet
+    ordering_fields = ["name", "created", "region", "last_tested_at"]
+    ordering = ["name"]
+
+    action_permissions = {"test": Perm.MANAGE_PROJECTS}  # testing writes only the test's outcome
+
+    def save_object(self, serializer: Any) -> AwsAccount:
+        if serializer.instance is None:
+            return serializer.save(**self.get_scope(), created_by=self.request.user)
+        return serializer.save(**self.get_scope())
+
+    @extend_schema(request=None, responses={200: serializers.AwsConnectionTestSerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Assume the role and call sts:GetCallerIdentity; the outcome is also kept on the account."""
+        result = aws_accounts.aws_account_test(account=self.get_object())
+        return Response(serializers.AwsConnectionTestSerializer(result).data)
+
+    @extend_schema(responses={200: serializers.AwsRoleTemplateSerializer})
+    @action(detail=True, methods=["get"])
+    def template(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The CloudFormation template that creates the role, and the console link that deploys it."""
+        account = self.get_object()
+        url = aws_accounts.template_url()
+        body = {
+            "template": aws_accounts.template_body(account=account),
+            "quick_create_url": aws_accounts.quick_create_url(account=account, url=url) if url else "",
+            "principal": aws_accounts.principal_arn(),
+        }
+        return Response(serializers.AwsRoleTemplateSerializer(body).data)

@@ -6,17 +6,20 @@ token bound to another organization gets 404, and a read-only token may only rea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import exceptions, viewsets
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
-from portal.models import ApiToken, Membership, Organization
-from portal.views.base import current_user
+from portal.models import ApiToken, Organization
+from portal.views.base import WRITE_METHODS, OrganizationAccess
 
 
 def check_token_scope(request: Request, organization: Organization | None) -> None:
@@ -31,35 +34,35 @@ def check_token_scope(request: Request, organization: Organization | None) -> No
         )
 
 
-class OrganizationViewSet(viewsets.ModelViewSet):
-    """Set `model`, `read_permission` and `write_permission`; `None` means any member."""
+class OrganizationViewSet(OrganizationAccess, viewsets.ModelViewSet):
+    """Set `model`, `read_permission` and `write_permission` (a `Perm` or `ANY_MEMBER`; undeclared is an
+    error); `parent_model` and `parent_lookup` for nested routes. `save_object(serializer)` is where objects
+    are written: override it to save through a service function."""
 
+    abstract = True
     model: type[Model]
-    read_permission: str | None = None
-    write_permission: str | None = None
-    organization: Organization
-    membership: Membership
+    # An extra action whose permission differs from read/write (e.g. {"test": Perm.MANAGE_PROJECTS}).
+    action_permissions: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def can_write(cls) -> bool:
+        return any(method in cls.http_method_names for method in WRITE_METHODS)
+
+    def permission_for(self, method: str) -> str | None:
+        return self.action_permissions.get(self.action or "") or super().permission_for(method)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         set_audit_context(actor=request.user, source=AuditSource.API)
-        membership = (
-            Membership.objects.select_related("organization")
-            .filter(user=current_user(request), organization__slug=kwargs.get("org", ""))
-            .first()
-        )
-        if membership is None:
-            raise exceptions.NotFound("No such organization.")
-        check_token_scope(request, membership.organization)
-        perm = self.read_permission if request.method in SAFE_METHODS else self.write_permission
-        if perm and not membership.has_perm(perm):
-            raise exceptions.PermissionDenied("Your roles in this organization do not allow this.")
-        self.membership = membership
-        self.organization = membership.organization
-
-    def get_scope(self) -> dict[str, Any]:
-        """What every object created here belongs to (the organization, and a parent for nested routes)."""
-        return {"organization": self.organization}
+        try:
+            self.check_access(request, kwargs)
+        except Http404 as exc:
+            raise exceptions.NotFound(str(exc)) from None
+        except DjangoPermissionDenied as exc:
+            # A token bound to another organization must look like an outsider, not like a missing role.
+            check_token_scope(request, self.organization)
+            raise exceptions.PermissionDenied(str(exc)) from None
+        check_token_scope(request, self.organization)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -69,8 +72,19 @@ class OrganizationViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
-            return self.model._default_manager.none()
-        return self.model.objects.for_organization(self.organization)  # type: ignore[attr-defined]
+            return self.model.objects.none()  # type: ignore[attr-defined]
+        return self.scope_queryset(self.model.objects.for_organization(self.organization))  # type: ignore[attr-defined]
+
+    def save_object(self, serializer: Any) -> Model:
+        return serializer.save(**self.get_scope())
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.save(**self.get_scope())
+        self._save(serializer)
+
+    def perform_update(self, serializer: Any) -> None:
+        self._save(serializer)
+
+    def _save(self, serializer: Any) -> None:
+        # A ValidationError a service raises becomes a 400 in portal/api/exceptions.py; nothing is kept.
+        with transaction.atomic():
+            serializer.instance = self.save_object(serializer)

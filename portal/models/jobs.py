@@ -152,14 +152,16 @@ class Job(OrganizationOwned):
     def check_in(self, **fields: Any) -> None:
         """Renew the lease (writing `fields` with it), or raise `JobStopped` if this run must stop."""
         self.lease_expires = timezone.now() + timedelta(seconds=self.lease_seconds)
-        held = Job.all_tenants.filter(
+        held = Job.objects.unscoped().filter(
             pk=self.pk, status=JobStatus.RUNNING, attempts=self.attempts, cancel_requested__isnull=True
         )
         if not held.update(lease_expires=self.lease_expires, **fields):
             raise self.why_stopped()
 
     def why_stopped(self) -> JobStopped:
-        current = Job.all_tenants.filter(pk=self.pk).values("status", "attempts", "cancel_requested").first()
+        current = (
+            Job.objects.unscoped().filter(pk=self.pk).values("status", "attempts", "cancel_requested").first()
+        )
         if current and current["attempts"] == self.attempts and current["cancel_requested"] is not None:
             return JobCancelled(f"job {self.uuid} was cancelled")
         return JobLost(f"job {self.uuid} attempt {self.attempts} lost its lease")

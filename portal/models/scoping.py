@@ -1,9 +1,10 @@
 """Tenant scoping that fails closed.
 
 `Model.objects` on an organization-owned model refuses to build a query until it is told which organization
-it serves: `Model.objects.for_organization(org)`. Code that truly must see every tenant (Django admin for
-support staff, background maintenance) says so with `Model.objects.unscoped()`. Django's own machinery
-(related managers, unique checks) uses the plain `all_tenants` default manager.
+it serves: `Model.objects.for_organization(org)`. Code that truly must see every tenant (a worker task that
+loads its object by primary key, sign-in by token, maintenance) says so with `Model.objects.unscoped()` —
+the one greppable escape. Django's own machinery (related managers, unique checks, admin) needs a plain
+default manager, `all_tenants`; our code never names it (tests/portal/test_unscoped.py greps for it).
 """
 
 from __future__ import annotations

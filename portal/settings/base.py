@@ -202,6 +202,13 @@ CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http
 # How long a running job's claim lasts without a heartbeat; the sweeper retries or fails a job whose worker
 # stopped renewing it (a job kind may set its own). Workers renew every third of it.
 CLICKSTREAM_JOB_LEASE_SECONDS = env_int("CLICKSTREAM_JOB_LEASE_SECONDS", 60, minimum=3)
+# AWS (portal/aws.py): our own principal comes from the environment as boto3 finds it; AWS_ENDPOINT_URL points
+# every client at an emulator. The principal's ARN goes into the trust policy of the role template (found with
+# GetCallerIdentity when not given); a template bucket makes the console's quick-create link possible.
+CLICKSTREAM_AWS_REGION = env_str("CLICKSTREAM_AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
+CLICKSTREAM_AWS_MAX_ATTEMPTS = env_int("CLICKSTREAM_AWS_MAX_ATTEMPTS", 8)
+CLICKSTREAM_AWS_PRINCIPAL_ARN = env_str("CLICKSTREAM_AWS_PRINCIPAL_ARN", "")
+CLICKSTREAM_AWS_TEMPLATE_BUCKET = env_str("CLICKSTREAM_AWS_TEMPLATE_BUCKET", "")
 
 LOGGING = {
     "version": 1,

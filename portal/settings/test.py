@@ -7,6 +7,9 @@ import os
 
 # The suite creates its own database; this one is only where it connects to do so.
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# No EC2 instance metadata here: without it, boto3's search for our own credentials fails fast instead of
+# waiting on 169.254.169.254.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 from portal.settings.base import *  # noqa: F403
 from portal.settings.base import BASE_DIR, DATABASES, Q_CLUSTER

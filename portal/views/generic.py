@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -15,10 +16,12 @@ from django.utils.text import capfirst
 from django.views.generic import TemplateView
 from django.views.generic.edit import FormView
 
+from portal import registry
 from portal.tables import Table
 from portal.views.base import OrganizationMixin
 
 PAGE_SIZES = (25, 50, 100)
+M = TypeVar("M", bound=models.Model)
 
 
 def redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -30,18 +33,20 @@ def redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-class ObjectMixin(OrganizationMixin):
-    """Finds objects of `model` within the organization; `lookup_field` is the public id in the URL."""
+class ObjectMixin(OrganizationMixin, Generic[M]):
+    """Finds objects of `model` within the organization (and the parent, for nested URLs); `lookup_field` is
+    the public id in the URL."""
 
-    model: type[models.Model]
+    abstract = True
+    model: type[M]
     lookup_field = "uuid"
     lookup_url_kwarg = "pk"
     kwargs: dict[str, Any]
 
     def get_queryset(self) -> models.QuerySet:
-        return self.model.objects.for_organization(self.organization)  # type: ignore[attr-defined]
+        return self.scope_queryset(self.model.objects.for_organization(self.organization))  # type: ignore[attr-defined]
 
-    def get_object(self) -> models.Model:
+    def get_object(self) -> M:
         return get_object_or_404(
             self.get_queryset(), **{self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
         )
@@ -53,9 +58,10 @@ class ObjectMixin(OrganizationMixin):
         return context
 
 
-class ObjectListView(ObjectMixin, TemplateView):
+class ObjectListView(ObjectMixin[M], TemplateView):
     """Filterable (django-filter), sortable (`?sort=`) and paginated (`?page=`, `?per_page=`) list."""
 
+    abstract = True
     table: type[Table]
     filterset_class: Any = None
     template_name = "generic/object_list.html"
@@ -92,7 +98,8 @@ class ObjectListView(ObjectMixin, TemplateView):
         return context
 
     def can_create(self) -> bool:
-        return True
+        """Show "Add" to members holding the write permission the model's views declare."""
+        return bool(self.write_permission) and self.membership.has_perm(self.write_permission or "")
 
     def get_template_names(self) -> list[str]:
         if getattr(self.request, "htmx", False) and self.request.GET.get("fragment") == "table":
@@ -100,13 +107,15 @@ class ObjectListView(ObjectMixin, TemplateView):
         return [self.template_name]
 
 
-class ObjectDetailView(ObjectMixin, TemplateView):
+class ObjectDetailView(ObjectMixin[M], TemplateView):
+    abstract = True
     template_name = "generic/object_detail.html"
-    object: models.Model
+    object: M
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["object"] = self.object
+        context["panels"] = registry.panels(request=self.request, membership=self.membership, obj=self.object)
         return context
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -114,16 +123,26 @@ class ObjectDetailView(ObjectMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
 
-class ObjectEditView(ObjectMixin, FormView):
-    """Create (no id in the URL) or edit an object; the view sets organization and parent before validating."""
+class ObjectEditView(ObjectMixin[M], FormView):
+    """Create (no id in the URL) or edit an object; the view sets organization and parent before validating.
 
+    `save_object(form)` is where the object is written: override it to save through a service function (a
+    `ValidationError` it raises is shown on the form and nothing is kept).
+    """
+
+    abstract = True
     form_class: type[ModelForm]
     template_name = "generic/object_edit.html"
 
-    def setup_object(self) -> models.Model:
+    object: M
+
+    def setup_object(self) -> M:
         if self.lookup_url_kwarg in self.kwargs:
             return self.get_object()
-        return self.model(organization=self.organization)
+        return self.model(**self.get_scope())
+
+    def save_object(self, form: ModelForm) -> M:
+        return form.save()  # type: ignore[no-any-return]
 
     def get_form_kwargs(self) -> dict[str, Any]:
         self.object = self.setup_object()
@@ -131,14 +150,18 @@ class ObjectEditView(ObjectMixin, FormView):
 
     def form_valid(self, form: ModelForm) -> HttpResponse:
         created = form.instance._state.adding
-        with transaction.atomic():
-            obj = form.save()
+        try:
+            with transaction.atomic():
+                obj = self.save_object(form)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
         messages.success(
             self.request, f"{'Created' if created else 'Updated'} {obj._meta.verbose_name} {obj}."
         )
         return redirect(self.request, self.get_success_url_for(obj))
 
-    def get_success_url_for(self, obj: models.Model) -> str:
+    def get_success_url_for(self, obj: M) -> str:
         return obj.get_absolute_url()  # type: ignore[attr-defined]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -148,9 +171,10 @@ class ObjectEditView(ObjectMixin, FormView):
         return context
 
 
-class ObjectDeleteView(ObjectMixin, TemplateView):
+class ObjectDeleteView(ObjectMixin[M], TemplateView):
     """Confirm, then delete. Objects still in use (a protected relation) are refused with what blocks them."""
 
+    abstract = True
     template_name = "generic/object_delete.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from portal.jobs import CANCEL_PERMISSION, job_cancel
 from portal.models import Job
 from portal.roles import Perm
 from portal.views import generic
+from portal.views.base import OrganizationAccess
 
 
-class JobMixin:
+class JobMixin(OrganizationAccess):
     model: type[Model] = Job
-    permission: str | None = Perm.VIEW_PROJECTS
+    read_permission = Perm.VIEW_PROJECTS
+    write_permission = CANCEL_PERMISSION
 
 
 class JobListView(JobMixin, generic.ObjectListView):
@@ -45,7 +47,7 @@ class JobDetailView(JobMixin, generic.ObjectDetailView):
 class JobCancelView(JobMixin, generic.ObjectDetailView):
     """Confirm, then cancel: a pending job at once, a running one at its next check-in."""
 
-    permission = CANCEL_PERMISSION
+    read_permission = write_permission = CANCEL_PERMISSION
     template_name = "portal/job_cancel.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

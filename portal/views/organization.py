@@ -16,35 +16,40 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 from django.views.generic.edit import FormView
 
-from portal import accounts, filtersets, services, tables
+from portal import accounts, filtersets, registry, services, tables
 from portal.forms import Form, OrganizationOwnedForm
 from portal.models import ApiToken, AuditLogEntry, Invitation, Membership, Organization
-from portal.roles import Perm, Role
+from portal.roles import ANY_MEMBER, Perm, Role
 from portal.views import generic
-from portal.views.base import OrganizationMixin, current_user
+from portal.views.base import (
+    OrganizationAccess,
+    OrganizationMixin,
+    current_user,
+    membership_for,
+    user_memberships,
+)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send a signed-in person to the organization they used last (or their first one)."""
-    memberships = Membership.objects.filter(user=current_user(request)).select_related("organization")
-    preferred = memberships.filter(organization__slug=request.session.get("organization", "")).first()
-    membership = preferred or memberships.first()
+    memberships = user_memberships(request)
+    preferred = membership_for(request, request.session.get("organization", ""))
+    membership = preferred or next(iter(memberships), None)
     if membership is None:
         return render(request, "portal/no_organization.html", status=200)
     return redirect("org_home", org=membership.organization.slug)
 
 
 class OrganizationHomeView(OrganizationMixin, TemplateView):
+    """The cards domain apps registered (portal/registry.py), those the member's roles allow."""
+
+    read_permission = ANY_MEMBER
     template_name = "portal/org_home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        from django.apps import apps
-
         context = super().get_context_data(**kwargs)
-        if self.membership.has_perm(Perm.VIEW_PROJECTS):
-            selector = apps.get_app_config("projects").module.selectors  # type: ignore[union-attr]
-            context["projects"] = selector.project_list(organization=self.organization).order_by("name")[:50]
+        context["cards"] = registry.home_cards(request=self.request, membership=self.membership)
         return context
 
 
@@ -69,7 +74,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 
 
 class OrganizationEditView(OrganizationMixin, FormView):
-    permission = Perm.MANAGE_ORGANIZATION
+    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
     form_class = OrganizationForm
     template_name = "generic/object_edit.html"
 
@@ -89,13 +94,13 @@ class OrganizationEditView(OrganizationMixin, FormView):
         }
 
 
-class MemberMixin:
+class MemberMixin(OrganizationAccess):
     model: type[Model] = Membership
-    permission: str | None = Perm.MANAGE_ORGANIZATION
+    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
     organization: Organization
 
     def get_queryset(self) -> QuerySet:
-        return self.organization.memberships.select_related("user")  # type: ignore[attr-defined]
+        return self.organization.memberships.select_related("user")
 
 
 class MemberListView(MemberMixin, generic.ObjectListView):
@@ -133,7 +138,7 @@ class MemberEditView(MemberMixin, generic.ObjectEditView):
 class MemberDeleteView(MemberMixin, generic.ObjectDeleteView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            services.last_admin_guard(membership=self.get_object(), new_roles=None)  # type: ignore[arg-type]
+            services.last_admin_guard(membership=self.get_object(), new_roles=None)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return generic.redirect(request, self.get_success_url())
@@ -152,7 +157,7 @@ class InvitationForm(OrganizationOwnedForm):
 
 
 class InvitationCreateView(OrganizationMixin, FormView):
-    permission = Perm.MANAGE_ORGANIZATION
+    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
     form_class = InvitationForm
     template_name = "generic/object_edit.html"
 
@@ -180,7 +185,7 @@ class InvitationCreateView(OrganizationMixin, FormView):
 
 class InvitationMixin:
     model: type[Model] = Invitation
-    permission: str | None = Perm.MANAGE_ORGANIZATION
+    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
     organization: Organization
 
     def get_queryset(self) -> QuerySet:
@@ -243,20 +248,21 @@ def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:
 
 class AuditLogView(generic.ObjectListView):
     model = AuditLogEntry
-    permission = Perm.MANAGE_ORGANIZATION
+    read_permission = Perm.MANAGE_ORGANIZATION
     table = tables.AuditLogTable
     filterset_class = filtersets.AuditLogFilterSet
 
 
-class ApiTokenMixin:
+class ApiTokenMixin(OrganizationAccess):
     """Any member manages their own tokens for the organization; nobody sees another person's."""
 
     model: type[Model] = ApiToken
+    read_permission = write_permission = ANY_MEMBER
     organization: Organization
     request: HttpRequest
 
     def get_queryset(self) -> QuerySet:
-        return ApiToken.objects.for_organization(self.organization).filter(user=self.request.user)  # type: ignore[attr-defined]
+        return ApiToken.objects.for_organization(self.organization).filter(user=self.request.user)
 
 
 class ApiTokenListView(ApiTokenMixin, generic.ObjectListView):
@@ -272,6 +278,7 @@ class ApiTokenForm(OrganizationOwnedForm):
 
 
 class ApiTokenCreateView(OrganizationMixin, FormView):
+    read_permission = write_permission = ANY_MEMBER
     form_class = ApiTokenForm
     template_name = "generic/object_edit.html"
 

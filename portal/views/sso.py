@@ -18,6 +18,7 @@ from portal.forms import OrganizationOwnedForm
 from portal.models import GroupMapping, Organization
 from portal.roles import Perm, Role
 from portal.views import generic
+from portal.views.base import OrganizationAccess
 
 
 class GroupMappingTable(tables.Table):
@@ -72,12 +73,12 @@ class GroupMappingForm(OrganizationOwnedForm):
         return super().save(commit=commit)
 
 
-class GroupMappingMixin:
+class GroupMappingMixin(OrganizationAccess):
     model: type[models.Model] = GroupMapping
-    permission: str | None = Perm.MANAGE_ORGANIZATION
+    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
 
     def get_success_url(self) -> str:
-        return reverse("groupmapping_list", kwargs={"org": self.organization.slug})  # type: ignore[attr-defined]
+        return reverse("groupmapping_list", kwargs={"org": self.organization.slug})
 
     def get_success_url_for(self, obj: Any) -> str:
         return self.get_success_url()

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -33,7 +32,7 @@ class ProjectViewSet(OrganizationViewSet):
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
-            return Project.all_tenants.none()
+            return Project.objects.none()
         return selectors.project_list(organization=self.organization)
 
 
@@ -51,20 +50,11 @@ class AppViewSet(OrganizationViewSet):
     ordering_fields = ["app_id", "name", "created", "timezone"]
     ordering = ["name"]
 
-    def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = get_object_or_404(
-                Project.objects.for_organization(self.organization), project_id=self.kwargs["project"]
-            )
-        return self._project
-
-    def get_scope(self) -> dict[str, Any]:
-        return {**super().get_scope(), "project": self.get_project()}
+    parent_model = Project
+    parent_lookup = "project_id"
 
     def get_queryset(self) -> QuerySet:
-        if getattr(self, "swagger_fake_view", False):
-            return App.all_tenants.none()
-        return self.get_project().apps.select_related("project")
+        return super().get_queryset().select_related("project")
 
     @extend_schema(
         summary="The app's SDK configuration file",

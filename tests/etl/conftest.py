@@ -37,7 +37,7 @@ def spark() -> Iterator[SparkSession]:
 
 def job_config(app_ids: list[str] | None = None, **options: Any) -> JobConfig:
     """The original's test settings: project `test_project_id_01`, job `test-job`, no freshness limit."""
-    defaults = {"freshness_hours": 10**6, "job_name": "test-job"}
+    defaults: dict[str, Any] = {"freshness_hours": 10**6, "job_name": "test-job"}
     return JobConfig(project_id=PROJECT, app_ids=app_ids or ["uba-app"], **(defaults | options))
 
 
@@ -51,7 +51,8 @@ def copy_raw(anchor: Path, names: list[str], into: Path) -> Path:
 
 def read_expected(path: Path) -> list[dict[str, Any]]:
     """The original's expected files hold one or more pretty-printed JSON objects, concatenated."""
-    text, decoder, rows, pos = path.read_text(), json.JSONDecoder(), [], 0
+    rows: list[dict[str, Any]] = []
+    text, decoder, pos = path.read_text(), json.JSONDecoder(), 0
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1

@@ -38,7 +38,7 @@ def event_rows(spark: SparkSession, path: Path) -> DataFrame:
         if line.strip()
     ]
     for record in records:  # in a real run the events come from the same run as the sessions
-        record["process_info"] = json.loads(record["process_info"]) | {"process_job_id": "test-job"}
+        record["process_info"] = json.loads(record["process_info"] or "") | {"process_job_id": "test-job"}
     types = dict(model.TABLES["event_v2"])
     names = sorted({k for r in records for k in r})
     values = [

@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -158,7 +159,7 @@ def test_bodies_over_one_megabyte_get_413(shared_collector: CollectorProcess) ->
     big = b"[" + b'{"a": 1},' * 120_000 + b'{"a": 1}]'
     assert post(shared_collector, "appId=shop_web", big).status_code == 413
 
-    def chunks() -> object:
+    def chunks() -> Iterator[bytes]:
         for _ in range(200):
             yield b" " * 8192
 

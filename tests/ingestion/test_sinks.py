@@ -154,7 +154,7 @@ def test_kafka_sink_produces_one_message_per_request(start_collector: object, ka
         message = consumer.poll(0.5)
         if message is not None and not message.error():
             assert message.key() is None
-            seen.append(orjson.loads(message.value()))
+            seen.append(orjson.loads(message.value() or b""))
     consumer.close()
     assert {record["rid"] for record in seen} == rids
     assert collector.stop() == 0

@@ -14,6 +14,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -33,6 +34,7 @@ from tests.ingestion.helpers import web_body
 
 def test_allow_list_file_format_and_validation() -> None:
     assert parse_apps({"apps": {"shop_web": {"project_id": "shop"}}}) == {"shop_web": "shop"}
+    bad: Any
     for bad in (
         {},
         {"apps": []},
@@ -172,7 +174,7 @@ def test_valid_bodies_keep_their_text_and_count_events() -> None:
 def test_record_layout_and_dev_mode_fake_ip() -> None:
     clock = ClockCache().now(1714566896.5)
     query = {"appId": "a", "platform": "Web", "fakeIp": "9.9.9.9"}
-    common = {
+    common: dict[str, Any] = {
         "clock": clock,
         "query": query,
         "data": "[]",

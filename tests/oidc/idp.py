@@ -34,7 +34,7 @@ SCRIPT_REDIRECT = "http://127.0.0.1:9/callback"  # a command-line client's redir
 TEST_CLIENT_CALLBACK = "http://testserver/oidc/callback/"  # Django's test client
 PASSWORD = "provider-Pass-123"
 
-USERS = {
+USERS: dict[str, dict[str, Any]] = {
     "ada@corp.example": {"sub": "u-ada", "groups": ["clickstream-admins"]},
     "carol@example.com": {"sub": "u-carol", "groups": ["analysts"]},  # also a local user of the cast
     "ben@corp.example": {"sub": "u-ben", "groups": ["analysts", "staff"]},
@@ -76,7 +76,7 @@ class IdentityProvider:
         self.process: subprocess.Popen | None = None
 
     def config(self) -> dict[str, Any]:
-        client = {
+        client: dict[str, Any] = {
             "client_secret": CLIENT_SECRET,
             "redirect_uris": [f"{self.portal_url}/oidc/callback/", TEST_CLIENT_CALLBACK, SCRIPT_REDIRECT],
             "post_logout_redirect_uris": [

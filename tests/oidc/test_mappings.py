@@ -172,11 +172,13 @@ def test_cognito_logout_goes_to_the_hosted_ui(settings, rf: RequestFactory):
     settings.OIDC_LOGOUT_URL = "https://auth.example.com/logout"
     settings.OIDC_LOGOUT_STYLE = "cognito"
     request = rf.get("/")
-    request.session = {views.SESSION_METHOD: "oidc"}
-    url = urlsplit(views.logout_url(request))
+    request.session = {views.SESSION_METHOD: "oidc"}  # type: ignore[assignment]  # a dict is enough here
+    logout = views.logout_url(request)
+    assert logout is not None
+    url = urlsplit(logout)
     assert url.netloc == "auth.example.com" and url.path == "/logout"
     assert parse_qs(url.query) == {"client_id": ["cid"], "logout_uri": ["http://testserver/accounts/login/"]}
-    request.session = {}
+    request.session = {}  # type: ignore[assignment]
     assert views.logout_url(request) is None  # a password session has no provider session to end
 
 
