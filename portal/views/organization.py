@@ -183,10 +183,11 @@ class InvitationCreateView(OrganizationMixin, FormView):
         return {**super().get_context_data(**kwargs), "model_name": "invitation", "creating": True}
 
 
-class InvitationMixin:
+class InvitationMixin(OrganizationAccess):
+    abstract = True
     model: type[Model] = Invitation
-    read_permission = write_permission = Perm.MANAGE_ORGANIZATION
-    organization: Organization
+    read_permission: str | None = Perm.MANAGE_ORGANIZATION
+    write_permission: str | None = Perm.MANAGE_ORGANIZATION
 
     def get_queryset(self) -> QuerySet:
         return Invitation.objects.for_organization(self.organization).filter(accepted_at=None)
