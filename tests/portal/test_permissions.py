@@ -132,12 +132,12 @@ def test_a_view_saves_through_its_hook_and_a_refusal_keeps_nothing(cast):
             form.save()
             raise ValidationError("The service said no.")
 
-    request = RequestFactory().post("/", {"project_id": "new", "name": "New", "emails": "a@example.com"})
+    request = RequestFactory().post("/", {"project_id": "fresh", "name": "New", "emails": "a@example.com"})
     request.user, request.session = cast.alice, {}
     response = RefusingEdit.as_view()(request, org="org-a")
     assert response.status_code == 200
     assert "The service said no." in response.rendered_content
-    assert not Project.objects.for_organization(cast.org_a).filter(project_id="new").exists()
+    assert not Project.objects.for_organization(cast.org_a).filter(project_id="fresh").exists()
 
 
 @pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_a_viewset_saves_through_its_hook_and_a_refusal_keeps_nothing(cast):
             raise ValidationError({"name": "The service said no."})
 
     request = APIRequestFactory().post(
-        "/", {"project_id": "new", "name": "New", "emails": "a@example.com"}, format="json"
+        "/", {"project_id": "fresh", "name": "New", "emails": "a@example.com"}, format="json"
     )
     force_authenticate(request, user=cast.alice)
     # In a context of its own: the viewset sets the audit actor, which the middleware would reset afterwards.
@@ -156,7 +156,7 @@ def test_a_viewset_saves_through_its_hook_and_a_refusal_keeps_nothing(cast):
     response = contextvars.copy_context().run(view, request, org="org-a")
     assert response.status_code == 400
     assert response.data == {"name": ["The service said no."]}
-    assert not Project.objects.for_organization(cast.org_a).filter(project_id="new").exists()
+    assert not Project.objects.for_organization(cast.org_a).filter(project_id="fresh").exists()
 
 
 @pytest.mark.django_db
