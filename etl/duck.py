@@ -232,10 +232,10 @@ def lookup(
     existing = {r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()}
     exclude = [c for c in outputs if c in existing]
     star = f"s.* EXCLUDE ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in exclude)})" if exclude else "s.*"
-    con.execute(
-        f"CREATE TABLE {target} AS SELECT {star}, {', '.join(f'l.{c}' for c in outputs)} FROM {source} s LEFT JOIN __lookup l ON {on}"
-    )
+    con.execute(f"CREATE TABLE {target}_lookup AS SELECT * FROM __lookup")
     con.unregister("__lookup")
+    picked = ", ".join(f"l.{c}" for c in outputs)
+    con.execute(f"CREATE VIEW {target} AS SELECT {star}, {picked} FROM {source} s LEFT JOIN {target}_lookup l ON {on}")
     del replaced
 
 
@@ -259,7 +259,7 @@ def enrich_traffic(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg
 def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
     from etl.enrich.ua import OUTPUTS, parse_ua
 
-    lookup(con, source, "__ua", ["ua"], parse_ua, list(OUTPUTS))
+    lookup(con, source, f"{target}_ua", ["ua"], parse_ua, list(OUTPUTS))
     bot = "coalesce(device_ua_device_category = 'Bot', false)"
     where = f"WHERE NOT {bot}" if cfg.bot_mode == "drop" else ""
     info = (
@@ -268,13 +268,12 @@ def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: Job
         else "process_info"
     )
     con.execute(f"""
-        CREATE TABLE {target} AS SELECT * EXCLUDE (device_ua, process_info, ua_user_agent_json, ua_os_json, ua_device_json),
+        CREATE VIEW {target} AS SELECT * EXCLUDE (device_ua, process_info, ua_user_agent_json, ua_os_json, ua_device_json),
           CASE WHEN ua_user_agent_json IS NOT NULL THEN MAP {{'string': ua, 'userAgent': ua_user_agent_json,
             'os': ua_os_json, 'device': ua_device_json}} END AS device_ua,
           {info} AS process_info
-        FROM __ua {where}
+        FROM {target}_ua {where}
     """)
-    con.execute("DROP TABLE __ua")
 
 
 def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
@@ -373,7 +372,7 @@ def build(
         deduplicate(con, previous)
     else:
         con.execute("CREATE TABLE unique_events AS SELECT * FROM events")
-    con.execute(f"""CREATE TABLE base AS SELECT *, CAST(epoch_ms(event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
+    con.execute(f"""CREATE VIEW base AS SELECT *, CAST(epoch_ms(event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
         CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time FROM unique_events""")
     current = "base"
     for i, name in enumerate(n for n in enrichers if n == "traffic"):
