@@ -112,7 +112,7 @@ RAW_SELECT = f"""
 SELECT input_file_name, {_RAW_COLS},
   CASE WHEN NOT ok THEN line END AS _corrupt_record
 FROM (SELECT input_file_name, line, ok, CASE WHEN ok THEN from_json(line, {sql.q(RAW_STRUCT)}) END AS r
-      FROM (SELECT *, json_valid(line) AND json_type(line) = 'OBJECT' AS ok FROM lines))
+      FROM (SELECT *, CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS ok FROM lines))
 """
 
 
