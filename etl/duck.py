@@ -235,7 +235,9 @@ def lookup(
     con.execute(f"CREATE TABLE {target}_lookup AS SELECT * FROM __lookup")
     con.unregister("__lookup")
     picked = ", ".join(f"l.{c}" for c in outputs)
-    con.execute(f"CREATE VIEW {target} AS SELECT {star}, {picked} FROM {source} s LEFT JOIN {target}_lookup l ON {on}")
+    con.execute(
+        f"CREATE VIEW {target} AS SELECT {star}, {picked} FROM {source} s LEFT JOIN {target}_lookup l ON {on}"
+    )
     del replaced
 
 

@@ -51,7 +51,9 @@ def _duckdb_schema(cfg: JobConfig) -> Any:
 
 
 def _empty_raw() -> dict[str, pa.Array]:
-    return {name: pa.array([], pa.string()) for name in ("input_file_name", *read.RAW_FIELDS, "_corrupt_record")}
+    return {
+        name: pa.array([], pa.string()) for name in ("input_file_name", *read.RAW_FIELDS, "_corrupt_record")
+    }
 
 
 def _run_sql(cfg: JobConfig, raw: pa.Table, con: Any = None) -> pa.Table:
