@@ -357,7 +357,7 @@ def _project(source: str, table: str, cfg: JobConfig, existing: set[str]) -> str
         value = f'CAST("{name}" AS {_type(type_)})' if name in existing else f"CAST(NULL AS {_type(type_)})"
         if name in limits:
             n = limits[name]
-            value = f"CASE WHEN strlen({value}) <= {n} THEN {value} ELSE truncate_utf8({value}, {n}) END"
+            value = f"CASE WHEN {value} IS NULL OR strlen({value}) <= {n} THEN {value} ELSE truncate_utf8({value}, {n}) END"
         cols.append(f'{value} AS "{name}"')
     return f"SELECT {', '.join(cols)}, app_id AS partition_app, {_partitions()} FROM {source}"
 
@@ -380,7 +380,8 @@ def build(
     for i, name in enumerate(n for n in enrichers if n == "traffic"):
         ENRICHERS[name](con, current, f"enriched_{i}", cfg)
         current = f"enriched_{i}"
-    con.execute(f"CREATE VIEW enriched AS SELECT * FROM {current}")
+    # Materialised once: the user state, items, sessions and event_v2 all read it.
+    con.execute(f"CREATE TABLE enriched AS SELECT * FROM {current}")
     user_state(con, previous_state, cfg)
     final = "enriched"
     for i, name in enumerate(n for n in enrichers if n != "traffic"):
@@ -390,7 +391,6 @@ def build(
     def columns(rel: str) -> set[str]:
         return {r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()}
 
-    known_items = ", ".join(sql.q(k) for k in sorted(tables.KNOWN_ITEM_KEYS))
     item_fields = []
     for key, names in tables.ITEM_FIELDS.items():
         cast = "jcast_double" if key in ("price", "quantity") else "jtext"
@@ -400,7 +400,7 @@ def build(
           SELECT event_timestamp, event_id, event_name, platform, user_pseudo_id, user_id, app_id, created_time,
             map_from_entries(list_filter(map_entries(process_info), x -> x.key IN ('process_job_id', 'process_time'))) AS process_info,
             coalesce(jtext(m['id']), jtext(m['item_id'])) AS item_id, {", ".join(item_fields)},
-            map_from_entries(list_filter(map_entries(m), x -> NOT list_contains([{known_items}], x.key))) AS custom_raw
+            {sql._except("m", tables.KNOWN_ITEM_KEYS)} AS custom_raw
           FROM (SELECT *, json_map(item) AS m FROM (
             SELECT *, unnest(from_json(items, '["JSON"]')) AS item FROM enriched WHERE json_valid(items)))
         ) WHERE coalesce(item_id, '') != ''
