@@ -112,7 +112,7 @@ RAW_SELECT = f"""
 SELECT input_file_name, {_RAW_COLS},
   CASE WHEN NOT ok THEN line END AS _corrupt_record
 FROM (SELECT input_file_name, line, ok, CASE WHEN ok THEN from_json(line, {sql.q(RAW_STRUCT)}) END AS r
-      FROM (SELECT *, CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS ok FROM lines))
+      FROM (SELECT *, starts_with(ltrim(line), '{{') AND json_valid(line) AS ok FROM lines))
 """
 
 
@@ -135,9 +135,7 @@ def transform(con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, ke
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {RAW_SELECT}")
         con.execute(f"CREATE TABLE rows AS {query}")
         con.unregister("lines")
-    con.execute(
-        "CREATE TABLE events AS SELECT *, row_number() OVER () AS row_id FROM rows WHERE status = 'ok'"
-    )
+    con.execute("CREATE VIEW events AS SELECT *, rowid AS row_id FROM rows WHERE status = 'ok'")
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -203,7 +201,7 @@ def deduplicate(con: duckdb.DuckDBPyConnection, previous: str | None) -> None:
         else ""
     )
     con.execute(f"""
-        CREATE TABLE unique_events AS SELECT e.* FROM events e
+        CREATE VIEW unique_events AS SELECT e.* FROM events e
         JOIN (SELECT app_id, event_id, min(row_id) AS keep FROM events GROUP BY ALL) k
           ON k.app_id = e.app_id AND k.event_id = e.event_id AND k.keep = e.row_id
         WHERE true {seen}
@@ -373,7 +371,7 @@ def build(
     if cfg.deduplicate:
         deduplicate(con, previous)
     else:
-        con.execute("CREATE TABLE unique_events AS SELECT * FROM events")
+        con.execute("CREATE VIEW unique_events AS SELECT * FROM events")
     con.execute(f"""CREATE VIEW base AS SELECT *, CAST(epoch_ms(event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
         CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time FROM unique_events""")
     current = "base"
@@ -456,6 +454,16 @@ def write_table(con: duckdb.DuckDBPyConnection, select: str, folder: str) -> Non
         "(partition_app, partition_year, partition_month, partition_day), OVERWRITE_OR_IGNORE, "
         "FILENAME_PATTERN 'part-{uuid}')"
     )
+
+
+def written_rows(con: duckdb.DuckDBPyConnection, folder: str) -> int:
+    """Rows in the Parquet files written under a folder, from their footers."""
+    if not any(Path(folder).rglob("*.parquet")):
+        return 0
+    found = con.execute(
+        f"SELECT sum(num_rows) FROM parquet_file_metadata('{folder}/**/*.parquet')"
+    ).fetchone()
+    return int(found[0] or 0) if found else 0
 
 
 def scratch_dir(cfg: JobConfig) -> Path:

@@ -287,11 +287,10 @@ def _process_duckdb(
         )
         for i, (name, select) in enumerate(selects.items()):
             progress(30 + 15 * i, f"writing {name}")
-            if name == "event_v2":
-                con.execute(f"CREATE TABLE event_out AS {select}")
-                counts["event_v2"] = con.execute("SELECT count(*) FROM event_out").fetchone()[0]
-                select = "SELECT * FROM event_out"
             duck.write_table(con, select, layout.out_store.url(_key(layout.job_data, "runs", run, name)))
+        counts["event_v2"] = duck.written_rows(
+            con, layout.out_store.url(_key(layout.job_data, "runs", run, "event_v2"))
+        )
         counts["filtered_bot"] = counts["unique"] - counts["event_v2"]
         con.close()
     finally:

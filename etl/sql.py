@@ -261,7 +261,9 @@ def event_columns() -> dict[str, str]:
 def _except(map_sql: str, known: frozenset[str] | set[str]) -> str:
     """The map without the known keys (one compiled pattern: a list constant would be built per row)."""
     pattern = q("|".join(re.escape(k) for k in sorted(known)))
-    return f"map_from_entries(list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern})))"
+    return (
+        f"map_from_entries(list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern})))"
+    )
 
 
 def _process_info(cfg: JobConfig) -> str:
@@ -324,7 +326,7 @@ WITH lines AS (
   FROM requests
 ), parsed AS (
   SELECT * EXCLUDE (u), u.pos AS pos, u.event AS event,
-    CASE WHEN request_error IS NULL AND json_type(u.event) = 'OBJECT' THEN from_json(u.event, {q(EVENT_STRUCT)}) END AS e
+    CASE WHEN request_error IS NULL AND starts_with(u.event, '{{') THEN from_json(u.event, {q(EVENT_STRUCT)}) END AS e
   FROM exploded
 ), mapped AS (
   SELECT *, json_map(e.attributes) AS attrs, json_map(e.user) AS user_map FROM parsed

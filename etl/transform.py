@@ -104,20 +104,15 @@ def corrupted_records(parsed: Parsed) -> DataFrame:
 
 
 def _process_info(cfg: JobConfig) -> Column:
+    """Lineage of a GTM or Sensors event. Their event time is the ingest time, never adjusted, so there are
+    no `event_timestamp_adjusted*` entries (the Clickstream SDK's are in etl/sql.py)."""
     iso = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
-    shifted = F.col("time_diff") != 0
     entries = {
         "rid": F.col("rid"),
         "ingest_time": F.date_format(F.timestamp_millis("ingest_ms"), iso),
         "input_file_name": F.col("input_file_name"),
         "source_ip": F.col("ip"),
         "upload_time": F.date_format(F.timestamp_millis("upload_ms"), iso),
-        "event_timestamp_adjusted": F.when(shifted, F.lit("true")),
-        "event_timestamp_adjusted_from": F.when(shifted, F.col("client_ts").cast("string")),
-        "event_timestamp_adjusted_to": F.when(
-            shifted, (F.col("client_ts") + F.col("time_diff")).cast("string")
-        ),
-        "event_timestamp_adjusted_reason": F.when(shifted, F.lit("event timestamp is in the future")),
         "process_job_id": F.lit(cfg.job_name),
         "process_time": F.lit(cfg.process_time_iso),
     }
@@ -148,15 +143,6 @@ def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
         F.timestamp_millis("event_time_msec").alias("event_timestamp"),
         F.lit(cfg.created_time).cast("timestamp").alias("created_time"),
         "ip_first",
-    )
-
-
-def _user_values() -> Column:
-    """User attributes `{value, set_timestamp}` (or a bare value) → map<string, struct<x, set_time_msec>>."""
-    return F.expr(
-        """case when size(user_map) > 0 then transform_values(user_map, (k, x) -> struct(
-            coalesce(try_variant_get(x, '$.value', 'variant'), x) as x,
-            try_variant_get(x, '$.set_timestamp', 'bigint') as set_time_msec)) end"""
     )
 
 
