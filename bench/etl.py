@@ -1,13 +1,12 @@
-"""ETL benchmark: generate realistic raw data, run the full local job, and compare with the I/O floor.
+"""ETL benchmark: generate realistic raw data, run the whole job (all four tables) on each engine, compare.
 
-    .venv/bin/python bench/etl.py --events 1000000 [--workdir var/bench-etl] [--keep]
+    .venv/bin/python bench/etl.py --events 1000000 [--engines duckdb,spark] [--workdir var/bench-etl] [--keep]
 
-The floor is a plain Spark job that reads the same raw files and writes them as Parquet; the figure that
-matters is the ratio of the two speeds measured in the same run (the machine is shared, so absolute numbers
-are noisy). Target: full job ≥ 0.5 × the floor.
-
-A second reference, the output floor, is the time Spark takes only to write the job's own event_v2 rows as
-Parquet again, from memory: no job that produces that table can take less, whatever it computes.
+Per engine, in a child process of its own (so its peak memory is measured, a JVM's included): the whole job's
+events/s, its own output floor (writing its event_v2 rows again as Parquet, from memory: no job producing that
+table can take less) and the ratio, and peak memory. Spark's read-and-write floor (read the raw files, write
+them as Parquet) is measured after Spark's job. The machine is shared: ratios measured side by side are the
+figures that matter, absolute figures are noisy.
 """
 
 from __future__ import annotations
@@ -119,15 +118,15 @@ def generate(root: Path, events: int, seed: int = 7) -> int:
 
 
 def floor(spark: object, root: Path) -> float:
-    """The I/O floor: read the raw files and write them as Parquet, nothing else."""
+    """Spark's read-and-write floor: read the raw files and write them as Parquet, nothing else."""
     started = time.time()
     raw = sorted(str(p) for p in (root / f"clickstream/{PROJECT}/data/buffer").rglob("*.log.gz"))
     spark.read.schema(RAW_SCHEMA).json(raw).write.mode("overwrite").parquet(str(root / "floor"))  # type: ignore[attr-defined]
     return time.time() - started
 
 
-def output_floor(spark: object, root: Path) -> tuple[int, float]:
-    """The event_v2 rows the job wrote, held in memory, then timed while they are written as Parquet again."""
+def output_floor_spark(spark: object, root: Path) -> tuple[int, float]:
+    """Spark's output floor: its event_v2 rows, held in memory, timed while written as Parquet again."""
     written = spark.read.parquet(str(root / f"clickstream/{PROJECT}/data/ods/event_v2")).cache()  # type: ignore[attr-defined]
     rows = written.count()
     started = time.time()
@@ -137,33 +136,101 @@ def output_floor(spark: object, root: Path) -> tuple[int, float]:
     return rows, elapsed
 
 
+def output_floor_duckdb(root: Path) -> tuple[int, float]:
+    """DuckDB's output floor: its event_v2 rows loaded in memory, timed while written partitioned again."""
+    import duckdb
+
+    con = duckdb.connect()
+    ods = root / f"clickstream/{PROJECT}/data/ods/event_v2"
+    con.execute(
+        f"CREATE TABLE t AS SELECT * FROM read_parquet('{ods}/**/*.parquet', hive_partitioning = true)"
+    )
+    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+    started = time.time()
+    con.execute(
+        f"COPY t TO '{root / 'output-floor-duckdb'}' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY "
+        "(partition_app, partition_year, partition_month, partition_day), OVERWRITE_OR_IGNORE)"
+    )
+    return rows, time.time() - started
+
+
+def _reset(root: Path) -> None:
+    for sub in ("data/ods", "job-data"):
+        shutil.rmtree(root / f"clickstream/{PROJECT}/{sub}", ignore_errors=True)
+
+
+def run_engine(engine: str, root: Path) -> None:
+    """One whole job (all four tables) in this process; prints its figures as JSON (run as a child, so the
+    parent reads the child's peak memory, the JVM's included)."""
+    spark = None
+    if engine == "spark":
+        spark = build_session(
+            "local[*]", **{"spark.driver.memory": "8g", "spark.sql.shuffle.partitions": "8"}
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+    cfg = JobConfig(project_id=PROJECT, app_ids=list(APPS), freshness_hours=10**6)
+    started = time.time()
+    result = run_job(spark, lake_layout(str(root.resolve()), PROJECT), cfg)
+    result["job_s"] = time.time() - started
+    if spark is not None:
+        result["floor_s"] = floor(spark, root)
+        result["output_floor_rows"], result["output_floor_s"] = output_floor_spark(spark, root)
+    else:
+        result["output_floor_rows"], result["output_floor_s"] = output_floor_duckdb(root)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _child(engine: str, root: Path) -> dict:
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run(
+        [sys.executable, __file__, "--engine-child", engine, "--workdir", str(root)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line[len("RESULT ") :])
+    result["peak_mib"] = round(max(peak, before) / 1024)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workdir", default="var/bench-etl")
+    parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    parser.add_argument("--engine-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     root = Path(args.workdir)
+    if args.engine_child:
+        run_engine(args.engine_child, root)
+        return
     shutil.rmtree(root, ignore_errors=True)
     t = time.time()
     count = generate(root, args.events)
     print(f"generated {count} events in {time.time() - t:.1f}s", flush=True)
-    spark = build_session("local[*]", **{"spark.driver.memory": "8g", "spark.sql.shuffle.partitions": "8"})
-    spark.sparkContext.setLogLevel("ERROR")
-    floor_s = floor(spark, root)
-    print(f"floor (read raw, write parquet): {floor_s:.1f}s = {count / floor_s:,.0f} events/s", flush=True)
-    cfg = JobConfig(project_id=PROJECT, app_ids=list(APPS), freshness_hours=10**6)
-    started = time.time()
-    result = run_job(spark, lake_layout(str(root.resolve()), PROJECT), cfg)
-    job_s = time.time() - started
-    print(json.dumps(result))
-    print(f"full job: {job_s:.1f}s = {count / job_s:,.0f} events/s")
-    print(f"ratio (job speed / floor speed): {floor_s / job_s:.3f} (target ≥ 0.5)")
-    rows, out_s = output_floor(spark, root)
-    print(f"output floor (write the {rows} event_v2 rows again, from memory): {out_s:.1f}s")
-    print(
-        f"ratio (output floor / job time): {out_s / job_s:.3f}; (output floor / floor): {out_s / floor_s:.2f}"
-    )
+    results = {}
+    for engine in args.engines.split(","):
+        _reset(root)
+        started = time.time()
+        r = _child(engine, root)
+        r["end_to_end_s"] = time.time() - started
+        results[engine] = r
+        print(
+            f"{engine}: whole job {r['job_s']:.1f}s = {count / r['job_s']:,.0f} events/s "
+            f"({r['end_to_end_s']:.1f}s end to end, process start included); {r['rows_out']} event_v2 rows; "
+            f"output floor {r['output_floor_s']:.1f}s; job / output floor = {r['job_s'] / r['output_floor_s']:.1f}x; "
+            f"peak memory {r['peak_mib']} MiB",
+            flush=True,
+        )
+    if "spark" in results:
+        floor_s = results["spark"]["floor_s"]
+        print(f"spark read-and-write floor: {floor_s:.1f}s = {count / floor_s:,.0f} events/s")
+        for engine, r in results.items():
+            print(f"{engine}: job speed / spark floor speed = {floor_s / r['job_s']:.3f}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 

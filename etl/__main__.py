@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--anonymise-ip", action="store_true")
     run.add_argument("--geo-mmdb", help="MaxMind .mmdb file (default: geoip2fast's bundled country data)")
     run.add_argument("--rules-dir", help="traffic rule files: <dir>/<app_id>/traffic_source_*_rule_v1.json")
+    run.add_argument(
+        "--engine", choices=("duckdb", "spark"), default="duckdb", help="duckdb (in-process) or spark"
+    )
     run.add_argument("--master", default="local[*]", help="Spark master; 'cluster' keeps the cluster's")
     run.add_argument("--job-name")
     deps = sub.add_parser("emr-dependencies", help="build the dependencies archive for EMR Serverless")
@@ -106,9 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     layout, cfg = _layout(args), _config(args)
     check_input(layout)
     from etl.job import run_job
-    from etl.session import build_session
 
-    spark = build_session(None if args.master == "cluster" else args.master)
+    spark = None
+    if args.engine == "spark":
+        from etl.session import build_session
+
+        spark = build_session(None if args.master == "cluster" else args.master)
     print(json.dumps(run_job(spark, layout, cfg)))
     return 0
 

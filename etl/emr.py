@@ -35,7 +35,10 @@ from etl.__main__ import main
 sys.exit(main())
 """
 # What the job imports besides PySpark (which the EMR release provides), at the versions tested here.
-RUNTIME_DISTRIBUTIONS = ("ua-parser", "ua-parser-builtins", "geoip2fast", "maxminddb", "pyarrow", "pandas")
+# duckdb: Spark's tasks run the shared per-request SQL (etl/sql.py) in DuckDB.
+RUNTIME_DISTRIBUTIONS = (
+    "ua-parser", "ua-parser-builtins", "geoip2fast", "maxminddb", "pyarrow", "pandas", "duckdb",
+)  # fmt: skip
 EMR_PYTHON = "3.11"
 EMR_PLATFORM = "manylinux_2_28_x86_64"  # Amazon Linux 2023: glibc 2.34
 
@@ -116,7 +119,7 @@ def job_arguments(
 ) -> list[str]:
     return [
         "run", "--lake", lake, "--project-id", project_id, "--app-ids", ",".join(app_ids),
-        "--plugins", ",".join(plugins), "--master", "cluster", "--job-name", job_name,
+        "--plugins", ",".join(plugins), "--engine", "spark", "--master", "cluster", "--job-name", job_name,
     ]  # fmt: skip
 
 

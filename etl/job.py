@@ -12,11 +12,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pyspark import StorageLevel
@@ -134,10 +137,11 @@ def _no_progress(percent: int, step: str) -> None:
 
 
 def run_job(
-    spark: SparkSession, layout: Layout, cfg: JobConfig, progress: Progress = _no_progress
+    spark: SparkSession | None, layout: Layout, cfg: JobConfig, progress: Progress = _no_progress
 ) -> dict[str, Any]:
     """Runs once over the pending raw files; returns the run's figures (see `result`). `progress(percent,
-    step)` is told as each stage starts (the local runner shows it on the Job row)."""
+    step)` is told as each stage starts (the local runner shows it on the Job row). With a Spark session
+    the run uses Spark (EMR Serverless, or a local check of that path); with `None`, DuckDB in this process."""
     started = time.time()
     records = recover(layout)
     pending = pending_files(layout, records)
@@ -145,7 +149,10 @@ def run_job(
         progress(95, "no raw files pending")
         return result(cfg, started, {}, files=0)
     progress(15, f"transforming {len(pending)} raw files")
-    counts = _process(spark, layout, cfg, records, sorted(pending), progress)
+    if spark is None:
+        counts = _process_duckdb(layout, cfg, records, sorted(pending), progress)
+    else:
+        counts = _process(spark, layout, cfg, records, sorted(pending), progress)
     return result(cfg, started, counts, files=len(pending))
 
 
@@ -234,6 +241,63 @@ def _process(
     for df in built.cached:
         df.unpersist()
     return built.counts
+
+
+def _process_duckdb(
+    layout: Layout, cfg: JobConfig, records: dict[str, dict[str, Any]], raw: list[str], progress: Progress
+) -> dict[str, int]:
+    """The same run on the DuckDB engine (etl/duck.py): same staging, commit record and published names."""
+    from etl import duck
+    from etl.plugins import chain
+
+    transformer, enrichers = chain(cfg.plugins)
+    unsupported = [p.name for p in (transformer, *enrichers) if p.name not in duck.ENGINE_PLUGINS]
+    if unsupported:
+        raise ValueError(f"plugins {', '.join(unsupported)} run on the Spark engine only (--engine spark)")
+    if layout.out_store.is_s3:
+        raise ValueError("the DuckDB engine writes to a local lake; use --engine spark for an s3:// lake")
+    run = cfg.job_name
+    scratch = duck.scratch_dir(cfg)
+    try:
+        con = duck.connect(cfg, scratch)
+        duck.transform(con, layout, cfg, raw)
+        counts = duck.counts(con)
+        corrupted = duck.corrupted(con, cfg)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in corrupted)
+        layout.out_store.write_bytes(
+            _key(layout.job_data, "runs", run, "corrupted", "part-00000.json.gz"),
+            gzip.compress(text.encode()),
+        )
+        states = [r["user_state"] for r in records.values() if r.get("user_state")]
+        previous_state = []
+        if states:
+            folder = sorted(states)[-1]
+            previous_state = [
+                layout.out_store.url(k) for k in layout.out_store.list(folder) if k.endswith(".parquet")
+            ]
+        selects = duck.build(
+            con, cfg, [e.name for e in enrichers], duck.previous_ids(con, layout), previous_state
+        )
+        counts["unique"] = con.execute("SELECT count(*) FROM unique_events").fetchone()[0]
+        counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
+        staged_state = layout.out_store.url(_key(layout.job_data, "runs", run, "user_state"))
+        Path(staged_state).mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"COPY new_state TO '{staged_state}/part-00000.parquet' (FORMAT parquet, COMPRESSION snappy)"
+        )
+        for i, (name, select) in enumerate(selects.items()):
+            progress(30 + 15 * i, f"writing {name}")
+            duck.write_table(con, select, layout.out_store.url(_key(layout.job_data, "runs", run, name)))
+        counts["event_v2"] = duck.written_rows(
+            con, layout.out_store.url(_key(layout.job_data, "runs", run, "event_v2"))
+        )
+        counts["filtered_bot"] = counts["unique"] - counts["event_v2"]
+        con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    progress(90, "committing the run")
+    _commit(layout, run, raw, _key(layout.job_data, "user_state", run), counts)
+    return counts
 
 
 def _commit(layout: Layout, run: str, raw: list[str], state_key: str, counts: dict[str, int]) -> None:

@@ -66,6 +66,21 @@ class Store:
         path = Path(self.url(key))
         return path.read_text() if path.exists() else None
 
+    def read_bytes(self, key: str) -> bytes:
+        if self.is_s3:
+            bucket, k = _s3_split(self.url(key))
+            return self._s3().get_object(Bucket=bucket, Key=k)["Body"].read()
+        return Path(self.url(key)).read_bytes()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        if self.is_s3:
+            bucket, k = _s3_split(self.url(key))
+            self._s3().put_object(Bucket=bucket, Key=k, Body=data)
+            return
+        path = Path(self.url(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
     def write_text(self, key: str, text: str) -> None:
         """Atomic: an S3 PUT, or a local write to a temporary name and a rename."""
         if self.is_s3:

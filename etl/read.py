@@ -1,21 +1,18 @@
 """Reading raw request records and splitting them into per-event JSON strings (spec/etl.md §1.3, §2.1).
 
-Everything here is Spark SQL except the gunzip of compressed bodies, which Spark has no built-in for: it runs as
-a vectorised (Arrow) Python UDF that is sent the compressed bodies only, so its cost scales with requests, not
-events.
+Used by the Spark engine (the Clickstream transformer runs the shared DuckDB SQL of `etl/sql.py` over these raw
+rows; the GTM and Sensors transformers explode bodies here). The gunzip of compressed bodies (`etl/body.py`)
+runs as a vectorised (Arrow) Python UDF that is sent the compressed bodies only.
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
-
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType
+from pyspark.sql.types import StringType, StructField, StructType
 
-from etl import parse
+from etl.body import NOT_PACKED, inflate
 
 # Every field is read as a string and cast afterwards: a collector that writes `client_timestamp` as a string
 # (ours and the original's Vector both do) must not turn the whole line into a corrupt record.
@@ -53,18 +50,11 @@ def read_raw(spark: SparkSession, paths: list[str]) -> DataFrame:
     )
 
 
-def _gunzip(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return gzip.decompress(base64.b64decode(value.strip())).decode("utf-8")
-    except (ValueError, OSError, EOFError, UnicodeDecodeError):
-        return None
-
-
-@F.pandas_udf(StringType())  # type: ignore[call-overload]
-def _gunzip_all(values: pd.Series) -> pd.Series:
-    return values.map(_gunzip)
+@F.pandas_udf(StructType([StructField("body", StringType()), StructField("reason", StringType())]))  # type: ignore[call-overload]
+def _inflate_all(values: pd.Series) -> pd.DataFrame:
+    """etl.body.inflate per value (null stays null): the body, or null and the reason."""
+    results = [inflate(v) if isinstance(v, str) else (None, None) for v in values]
+    return pd.DataFrame(results, columns=["body", "reason"])
 
 
 def _is_plain(data: Column) -> Column:
@@ -79,15 +69,20 @@ def decode_bodies(raw: DataFrame) -> DataFrame:
     to Python."""
     data = F.col("data")
     plain = data.isNull() | _is_plain(data)
-    unpacked = raw.withColumn("__unpacked", _gunzip_all(F.when(~plain, data)))
-    return unpacked.withColumn("body", F.when(plain, data).otherwise(F.col("__unpacked"))).drop("__unpacked")
+    unpacked = raw.withColumn("__unpacked", _inflate_all(F.when(~plain, data)))
+    return unpacked.withColumns(
+        {
+            "body": F.when(plain, data).otherwise(F.col("__unpacked.body")),
+            "body_error": F.when(~plain, F.col("__unpacked.reason")),
+        }
+    ).drop("__unpacked")
 
 
 def _line_error() -> Column:
     return (
         F.when(F.col("_corrupt_record").isNotNull(), F.lit("line is not a JSON object"))
         .when(F.col("data").isNull() | (F.trim("data") == ""), F.lit("data is null or empty"))
-        .when(F.col("body").isNull(), F.lit("data is neither a JSON array nor base64 gzip"))
+        .when(F.col("body").isNull(), F.coalesce(F.col("body_error"), F.lit(NOT_PACKED)))
         .when(F.col("events").isNull(), F.lit("data is not a JSON array"))
     )
 
@@ -103,20 +98,4 @@ def explode_events(decoded: DataFrame) -> DataFrame:
     return with_error.select(
         *[F.when(bad, F.col(c)).alias(c) if c == "data" else c for c in with_error.columns],
         F.posexplode_outer(F.when(~bad, F.col("events"))).alias("pos", "event"),
-    ).drop("events", "body")
-
-
-def event_error() -> Column:
-    """Why an exploded event is corrupt (spec/etl.md §2.1 step 4, plus size and sanity limits), or null.
-
-    Reads the parsed event `e` (etl.parse.parse_event)."""
-    timestamp = parse.top("timestamp", "bigint")
-    return (
-        F.when(F.col("error").isNotNull(), F.col("error"))
-        .when(F.length("event") > MAX_EVENT_BYTES, F.lit("event larger than 1 MiB"))
-        .when(parse.invalid_event(), F.lit("invalid event JSON"))
-        .when(parse.top("event_id").isNull(), F.lit("missing event_id"))
-        .when(parse.top("app_id").isNull(), F.lit("missing app_id"))
-        .when(timestamp.isNull(), F.lit("missing or invalid timestamp"))
-        .when(timestamp < F.lit(946684800000), F.lit("timestamp before the year 2000"))
-    )
+    ).drop("events", "body", "body_error")

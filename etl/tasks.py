@@ -1,4 +1,5 @@
-"""The local runner: a django-q2 job that runs one project's ETL with Spark `local[*]`, recorded as a Job row.
+"""The local runner: a django-q2 job that runs one project's ETL in-process with DuckDB (or Spark `local[*]`
+when `CLICKSTREAM_ETL_ENGINE=spark`), recorded as a Job row.
 
 This is the only part of `etl/` that uses Django (the job itself runs on EMR Serverless too). Per-pipeline
 schedules come with the pipelines work: a schedule calls `etl_run_enqueue` for its project.
@@ -35,7 +36,6 @@ def etl_run_local(*, job: Job, project_pk: int, plugins: list[str] | None = None
     from etl.config import JobConfig
     from etl.job import run_job
     from etl.lake import lake_layout
-    from etl.session import build_session
 
     project = Project.objects.unscoped().get(pk=project_pk)
     app_ids = list(project.apps.values_list("app_id", flat=True))
@@ -49,8 +49,12 @@ def etl_run_local(*, job: Job, project_pk: int, plugins: list[str] | None = None
     if plugins:
         options["plugins"] = plugins
     cfg = JobConfig(**options)
-    job.set_progress(5, "starting Spark")
-    spark = build_session("local[*]")
+    spark = None
+    if settings.CLICKSTREAM_ETL_ENGINE == "spark":
+        from etl.session import build_session
+
+        job.set_progress(5, "starting Spark")
+        spark = build_session("local[*]")
     job.set_progress(10, "listing pending raw files")
 
     def progress(percent: int, step: str) -> None:

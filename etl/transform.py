@@ -7,13 +7,16 @@ and parsed once and no column is computed twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from etl import model, parse, read
+from etl import model, parse, read, sql
 from etl.config import JobConfig
 from etl.results import CORRUPT, FUTURE, OK, STALE, UNKNOWN_APP
 
@@ -40,58 +43,56 @@ def _status(cfg: JobConfig) -> Column:
     )
 
 
-def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Parsed:
-    """Reads, decodes, explodes, parses and classifies every event, computes its columns; caches the result."""
-    raw = read.read_raw(spark, paths)
-    if cfg.anonymise_ip:
-        from etl.enrich.geo import anonymised
+def _duckdb_schema(cfg: JobConfig) -> Any:
+    """The Spark schema of the shared SQL's output (its Arrow schema, from a run over no rows)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
 
-        raw = raw.withColumn("ip", anonymised(F.col("ip")))
-    exploded = read.explode_events(read.decode_bodies(raw))
-    parsed = exploded.withColumn("e", parse.parse_event(F.col("event")))
-    base = parsed.select("*", *[c.alias(n) for n, c in parse.event_base_columns().items()])
-    too_many = F.size(F.coalesce("attrs", F.create_map())) > parse.MAX_ATTRIBUTES
-    checked = base.withColumn(
-        "error", F.coalesce(read.event_error(), F.when(too_many, F.lit("more than 1000 attributes")))
-    )
-    classified = checked.withColumns({"status": _status(cfg), "row_id": F.monotonically_increasing_id()})
-    rows = _with_event_columns(classified, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    return from_arrow_schema(_run_sql(cfg, pa.table(_empty_raw())).schema)
+
+
+def _empty_raw() -> dict[str, pa.Array]:
+    return {
+        name: pa.array([], pa.string()) for name in ("input_file_name", *read.RAW_FIELDS, "_corrupt_record")
+    }
+
+
+def _run_sql(cfg: JobConfig, raw: pa.Table, con: Any = None) -> pa.Table:
+    con = con or sql.connect(cfg, threads=1)
+    con.register("raw", raw)
+    try:
+        return con.execute(sql.event_sql(cfg)).fetch_arrow_table()
+    finally:
+        con.unregister("raw")
+
+
+def _in_tasks(cfg: JobConfig) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function `mapInArrow` runs in each Spark task: the shared DuckDB SQL over each Arrow batch of raw
+    lines, in a DuckDB connection of the task's own (one thread: Spark already runs a task per core)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        con = sql.connect(cfg, threads=1)
+        for batch in batches:
+            yield from _run_sql(cfg, pa.Table.from_batches([batch]), con).to_batches()
+
+    return run
+
+
+def parse_requests(spark: SparkSession, paths: list[str], cfg: JobConfig) -> Parsed:
+    """Reads the raw lines, runs the shared per-request SQL (etl/sql.py) over them in Spark's tasks, and
+    caches the resulting per-event rows; counts them by status."""
+    raw = read.read_raw(spark, paths).select("input_file_name", *read.RAW_FIELDS, "_corrupt_record")
+    out = raw.mapInArrow(_in_tasks(cfg), _duckdb_schema(cfg))  # type: ignore[arg-type]
+    rows = out.withColumns(
+        {
+            "items": F.from_json("items", "array<map<string,variant>>"),
+            "row_id": F.monotonically_increasing_id(),
+        }
+    ).persist(StorageLevel.MEMORY_AND_DISK)
     counts: dict[str, int] = {"requests": 0}
-    for row in rows.groupBy("status", F.coalesce(F.col("pos"), F.lit(0)) == 0).count().collect():
+    for row in rows.groupBy("status", "first").count().collect():
         counts[row[0]] = counts.get(row[0], 0) + row[2]
         counts["requests"] += row[2] if row[1] else 0
     return Parsed(rows, counts)
-
-
-# Parsed values only needed to compute the event columns, and raw line fields nothing reads after it: dropped
-# before the cache, which is built once but is the widest data the job holds.
-_PARSED = ("e", "attrs", "user_map", "user_values", "custom_raw", "latest_referrer_raw")
-_UNUSED_RAW = ("date", "source_type", "m", "method", "path", "compression", "server_ingest_time", "timestamp")
-
-
-def _with_event_columns(rows: DataFrame, cfg: JobConfig) -> DataFrame:
-    """The event_v2 columns known before enrichment, `items` and the user properties, for every row. The event
-    text is kept only on corrupt rows (it is written aside); the rest of the raw line stays for lineage."""
-    with_diff = rows.withColumns(
-        {"time_diff": parse.time_diff(F.lit(cfg.now_ms)), "user_values": _user_values()}
-    )
-    cols = {**parse.event_columns(), **parse.traffic_client_columns()}
-    with_custom = with_diff.withColumn("custom_raw", parse.custom_map())
-    raw = [c for c in with_custom.columns if c not in cols and c not in ("event", "custom_raw")]
-    with_cols = with_custom.select(
-        *raw,  # the raw line's fields but its `platform`, which the event's replaces
-        F.when(F.col("error").isNotNull(), F.col("event")).alias("event"),
-        *[c.alias(n) for n, c in cols.items()],
-        F.when(F.size("custom_raw") > 0, F.col("custom_raw")).alias("custom_raw"),
-        F.col("e.items").alias("items"),
-        _user_properties().alias("user_properties"),
-        _user_properties_json().alias("user_properties_json_str"),
-    )
-    return with_cols.select(
-        "*",
-        parse.typed_map("custom_raw").alias("custom_parameters"),
-        F.to_json("custom_raw").alias("custom_parameters_json_str"),
-    ).drop(*_PARSED, *_UNUSED_RAW)
 
 
 def corrupted_records(parsed: Parsed) -> DataFrame:
@@ -103,20 +104,15 @@ def corrupted_records(parsed: Parsed) -> DataFrame:
 
 
 def _process_info(cfg: JobConfig) -> Column:
+    """Lineage of a GTM or Sensors event. Their event time is the ingest time, never adjusted, so there are
+    no `event_timestamp_adjusted*` entries (the Clickstream SDK's are in etl/sql.py)."""
     iso = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
-    shifted = F.col("time_diff") != 0
     entries = {
         "rid": F.col("rid"),
         "ingest_time": F.date_format(F.timestamp_millis("ingest_ms"), iso),
         "input_file_name": F.col("input_file_name"),
         "source_ip": F.col("ip"),
         "upload_time": F.date_format(F.timestamp_millis("upload_ms"), iso),
-        "event_timestamp_adjusted": F.when(shifted, F.lit("true")),
-        "event_timestamp_adjusted_from": F.when(shifted, F.col("client_ts").cast("string")),
-        "event_timestamp_adjusted_to": F.when(
-            shifted, (F.col("client_ts") + F.col("time_diff")).cast("string")
-        ),
-        "event_timestamp_adjusted_reason": F.when(shifted, F.lit("event timestamp is in the future")),
         "process_job_id": F.lit(cfg.job_name),
         "process_time": F.lit(cfg.process_time_iso),
     }
@@ -139,25 +135,14 @@ KEPT = (
 def event_rows(parsed: Parsed, cfg: JobConfig) -> DataFrame:
     """Accepted events with every event_v2 column known before enrichment, plus `ua`, `ip` and `items`."""
     ok = parsed.rows.where(F.col("status") == OK)
-    computed = ("event_timestamp", "process_info", "created_time", "project_id")
+    computed = ("event_timestamp", "created_time")
     event_cols = [n for n, _ in model.EVENT_V2_COLUMNS if n in ok.columns and n not in computed]
     return ok.select(
         *event_cols,
         *KEPT,
         F.timestamp_millis("event_time_msec").alias("event_timestamp"),
-        _process_info(cfg).alias("process_info"),
         F.lit(cfg.created_time).cast("timestamp").alias("created_time"),
-        F.lit(cfg.project_id).alias("project_id"),
-        F.trim(F.split(F.col("ip"), ",")[0]).alias("ip_first"),
-    )
-
-
-def _user_values() -> Column:
-    """User attributes `{value, set_timestamp}` (or a bare value) → map<string, struct<x, set_time_msec>>."""
-    return F.expr(
-        """case when size(user_map) > 0 then transform_values(user_map, (k, x) -> struct(
-            coalesce(try_variant_get(x, '$.value', 'variant'), x) as x,
-            try_variant_get(x, '$.set_timestamp', 'bigint') as set_time_msec)) end"""
+        "ip_first",
     )
 
 

@@ -150,3 +150,10 @@ def anonymise_corrupted(corrupted: DataFrame) -> DataFrame:
             if name in corrupted.columns
         }
     )
+
+
+def anonymise_arrow(values: Any) -> Any:
+    """`anonymise` over an Arrow array (the DuckDB function the shared SQL calls per request)."""
+    import pyarrow as pa
+
+    return pa.array([anonymise(v) for v in values.to_pylist()], type=pa.string())

@@ -197,6 +197,8 @@ SPECTACULAR_SETTINGS = {
 
 # Where the local provider keeps its data lake and the collector's allow-list.
 CLICKSTREAM_LAKE_DIR = Path(env_str("CLICKSTREAM_LAKE_DIR", str(VAR_DIR / "lake")))
+# The local runner's ETL engine: duckdb (in-process, the default) or spark (local[*], to check the EMR path).
+CLICKSTREAM_ETL_ENGINE = env_str("CLICKSTREAM_ETL_ENGINE", "duckdb")
 CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http://127.0.0.1:8001/collect")
 
 # How long a running job's claim lasts without a heartbeat; the sweeper retries or fails a job whose worker

@@ -35,6 +35,22 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(params=["duckdb", "spark"], scope="module")
+def engine(request: pytest.FixtureRequest) -> SparkSession | None:
+    """Each engine in turn: `None` runs the job on DuckDB, a session on Spark (`etl.job.run_job`)."""
+    return None if request.param == "duckdb" else request.getfixturevalue("spark")
+
+
+def read_table(folder: Path) -> list[dict[str, Any]]:
+    """Every row of a written table (either engine's Parquet), maps as dicts, with its partition columns."""
+    import duckdb
+
+    if not any(folder.rglob("*.parquet")):
+        return []
+    rel = duckdb.sql(f"SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true)")
+    return [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
+
+
 def job_config(app_ids: list[str] | None = None, **options: Any) -> JobConfig:
     """The original's test settings: project `test_project_id_01`, job `test-job`, no freshness limit."""
     defaults: dict[str, Any] = {"freshness_hours": 10**6, "job_name": "test-job"}

@@ -116,6 +116,8 @@ def test_the_job_run_gets_the_packaged_code_and_arguments(aws: str, deps: Path) 
     driver = run["jobDriver"]["sparkSubmit"]
     assert driver["entryPoint"] == f"s3://{BUCKET}/clickstream/shop/job-data/emr/run-1/{emr.ENTRY_POINT}"
     assert driver["entryPointArguments"][:3] == ["run", "--lake", f"s3://{BUCKET}"]
+    engine = driver["entryPointArguments"].index("--engine")
+    assert driver["entryPointArguments"][engine + 1] == "spark"  # EMR runs Spark; DuckDB is the local default
     assert "spark.submit.pyFiles=s3://" in driver["sparkSubmitParameters"]
     archive = f"s3://{BUCKET}/clickstream/shop/job-data/emr/{deps.name}#deps"
     assert f"spark.archives={archive}" in driver["sparkSubmitParameters"]

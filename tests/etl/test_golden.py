@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from etl.job import build_tables
-from etl.plugins import Context
-from tests.etl.conftest import differences, job_config, read_expected
+from etl.job import TABLE_NAMES, run_job
+from etl.lake import dir_layout
+from tests.etl.conftest import copy_raw, differences, job_config, read_expected, read_table
 
 pytestmark = pytest.mark.spark
 
@@ -46,12 +46,17 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def golden_tables(spark: SparkSession, anchor_fixtures: Path) -> dict[str, list[dict[str, Any]]]:
-    """All golden inputs in one transformation (no de-duplication: several fixtures reuse event ids), with
-    the original's TransformerV3 plugins only, as its expected files were produced before UA/IP enrichment."""
+def golden_tables(
+    engine: SparkSession | None, anchor_fixtures: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict[str, Any]]]:
+    """All golden inputs in one run on each engine (no de-duplication: several fixtures reuse event ids),
+    with the original's TransformerV3 plugins only, as its expected files were produced before UA/IP
+    enrichment."""
     cfg = job_config(["uba-app", "maxLenTestItemUser"], deduplicate=False, plugins=["clickstream", "traffic"])
-    built = build_tables(Context(spark, cfg), [str(anchor_fixtures / name) for name in INPUTS])
-    return {name: [r.asDict(recursive=True) for r in df.collect()] for name, df in built.tables.items()}
+    root = tmp_path_factory.mktemp("golden")
+    raw = copy_raw(anchor_fixtures, INPUTS, root / "raw")
+    run_job(engine, dir_layout(str(raw), str(root / "out")), cfg)
+    return {name: read_table(root / "out" / name) for name in TABLE_NAMES}
 
 
 @pytest.mark.parametrize(("table", "key", "expected_file"), CASES)

@@ -1,4 +1,5 @@
-"""Request bodies: plain JSON arrays, and base64(gzip(JSON)) unpacked by the job's JVM function."""
+"""Request bodies on the Spark reader the GTM and Sensors transformers use: plain JSON arrays, and
+base64(gzip(JSON)) unpacked by etl.body.inflate in an Arrow UDF, with the reason when refused."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ def test_bodies_are_unpacked_or_null_with_the_reason(spark: SparkSession) -> Non
         "gzip but not UTF-8": _b64gzip(b"[\xff\xfe]"),
     }
     raw = spark.createDataFrame([(k, v) for k, v in cases.items()], "case string, data string")
-    bodies = {r["case"]: r["body"] for r in read.decode_bodies(raw).collect()}
+    decoded = {r["case"]: r for r in read.decode_bodies(raw).collect()}
+    bodies = {case: r["body"] for case, r in decoded.items()}
+    assert decoded["gzip but not UTF-8"]["body_error"] == "inflated body is not UTF-8"
+    assert decoded["truncated gzip"]["body_error"] == "gzip body is truncated"
+    assert decoded["plain"]["body_error"] is None
     assert bodies["plain"] == EVENTS
     assert bodies["gzip"] == EVENTS
     assert bodies["gzip with line breaks"] == EVENTS

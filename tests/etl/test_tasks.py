@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
 
 from portal.choices import JobStatus
 from projects.models import App
@@ -14,15 +13,21 @@ from projects.models import App
 
 @pytest.mark.spark
 @pytest.mark.django_db
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_a_local_run_is_recorded_as_a_job(
     cast,
     settings,
     tmp_path: Path,
     anchor_fixtures: Path,
-    spark: SparkSession,
+    engine: str,
+    request: pytest.FixtureRequest,
     django_capture_on_commit_callbacks,
 ) -> None:  # type: ignore[no-untyped-def]
     from etl.tasks import etl_run_enqueue
+
+    if engine == "spark":
+        request.getfixturevalue("spark")  # the suite's one session, which the runner's getOrCreate reuses
+    settings.CLICKSTREAM_ETL_ENGINE = engine
 
     App.objects.unscoped().create(organization=cast.org_a, project=cast.project_a, app_id="uba_app", name="x")
     settings.CLICKSTREAM_LAKE_DIR = tmp_path

@@ -1,0 +1,474 @@
+"""The DuckDB engine: one run of the job on one machine, in-process (the local runner's default).
+
+The per-request transformation is the shared SQL of `etl/sql.py`; this module reads the raw lines, runs it,
+and derives the four tables in DuckDB SQL (de-duplication, enrichment on distinct values, user state, items,
+sessions, the final projection). Publishing uses the same staging folders, commit records and lake layout
+as the Spark engine (`etl/job.py`), so a lake can be processed by either engine, run after run.
+
+Memory is bounded: the run's rows live in a DuckDB database file in a scratch folder, and DuckDB spills
+joins and aggregates to that folder past `memory_limit`, instead of growing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from etl import model, sql, tables
+from etl.config import DEFAULT_RULES_DIR, JobConfig
+from etl.lake import Layout
+from etl.results import CORRUPT
+
+DEFAULT_MEMORY_LIMIT = os.environ.get("CLICKSTREAM_ETL_MEMORY_LIMIT", "4GB")
+# Raw text per chunk handed to the SQL at once: bounds the Python side's memory as well.
+CHUNK_BYTES = 64 << 20
+RAW_STRUCT = json.dumps(dict.fromkeys(sql.RAW_FIELDS, "VARCHAR"))
+# The plugins this engine runs; the others (gtm, sensors, third-party wheels) are Spark plugins.
+ENGINE_PLUGINS = ("clickstream", "traffic", "ua", "geo")
+Progress = Callable[[int, str], None]
+
+
+def _type(spark_type: str) -> str:
+    """A model type (Spark's notation) in DuckDB's."""
+    simple = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
+              "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ", "date": "DATE"}  # fmt: skip
+    if spark_type in simple:
+        return simple[spark_type]
+    if spark_type.startswith("map<string,"):
+        return f"MAP(VARCHAR, {_type(spark_type[len('map<string,') : -1])})"
+    if spark_type.startswith("struct<"):
+        fields = []
+        for part in spark_type[len("struct<") : -1].split(","):
+            name, type_ = part.split(":")
+            fields.append(f"{name} {_type(type_)}")
+        return f"STRUCT({', '.join(fields)})"
+    raise ValueError(f"no DuckDB type for {spark_type}")
+
+
+def _truncate(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    return value.encode()[:limit].decode("utf-8", "ignore")
+
+
+def _truncate_arrow(values: pa.Array, limits: pa.Array) -> pa.Array:
+    return pa.array(
+        [_truncate(v, n) for v, n in zip(values.to_pylist(), limits.to_pylist(), strict=True)], pa.string()
+    )
+
+
+def connect(cfg: JobConfig, scratch: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    con = sql.connect(
+        cfg, memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT, temp_directory=str(scratch / "spill")
+    )
+    con.create_function("truncate_utf8", _truncate_arrow, ["VARCHAR", "INTEGER"], "VARCHAR", type="arrow")
+    return con
+
+
+def _lines(data: bytes) -> list[bytes]:
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return [line for line in data.split(b"\n") if line.strip()]
+
+
+def _chunks(layout: Layout, keys: list[str]) -> Iterator[pa.Table]:
+    """The raw lines of the files, as Arrow tables of (input_file_name, line), about CHUNK_BYTES each."""
+    names: list[str] = []
+    lines: list[bytes] = []
+    size = 0
+    for key in keys:
+        url = layout.raw_store.url(key)
+        try:
+            found = _lines(layout.raw_store.read_bytes(key))
+        except (OSError, EOFError, zlib.error):
+            found = []  # an unreadable file has no lines; it is still committed, as Spark's reader skips it
+        names += [url] * len(found)
+        lines += found
+        size += sum(len(x) for x in found)
+        if size >= CHUNK_BYTES:
+            yield _table(names, lines)
+            names, lines, size = [], [], 0
+    if lines:
+        yield _table(names, lines)
+
+
+def _table(names: list[str], lines: list[bytes]) -> pa.Table:
+    text = [line.decode("utf-8", "replace") for line in lines]
+    return pa.table({"input_file_name": pa.array(names, pa.string()), "line": pa.array(text, pa.string())})
+
+
+_RAW_COLS = ", ".join(f'CASE WHEN ok THEN r."{c}" END AS "{c}"' for c in sql.RAW_FIELDS)
+RAW_SELECT = f"""
+SELECT input_file_name, {_RAW_COLS},
+  CASE WHEN NOT ok THEN line END AS _corrupt_record
+FROM (SELECT input_file_name, line, ok, CASE WHEN ok THEN from_json(line, {sql.q(RAW_STRUCT)}) END AS r
+      FROM (SELECT *, starts_with(ltrim(line), '{{') AND json_valid(line) AS ok FROM lines))
+"""
+
+
+def transform(con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, keys: list[str]) -> None:
+    """Raw files → the table `rows` (one row per event, sql.event_sql's columns plus `row_id`)."""
+    query = sql.event_sql(cfg)
+    first = True
+    for chunk in _chunks(layout, keys):
+        con.register("lines", chunk)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {RAW_SELECT}")
+        verb = "CREATE TABLE rows AS" if first else "INSERT INTO rows"
+        con.execute(f"{verb} {query}")
+        con.unregister("lines")
+        first = False
+    if first:  # no lines at all: an empty table of the right shape
+        con.register(
+            "lines",
+            pa.table({"input_file_name": pa.array([], pa.string()), "line": pa.array([], pa.string())}),
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {RAW_SELECT}")
+        con.execute(f"CREATE TABLE rows AS {query}")
+        con.unregister("lines")
+    con.execute("CREATE VIEW events AS SELECT *, rowid AS row_id FROM rows WHERE status = 'ok'")
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    out: dict[str, int] = {"requests": 0}
+    for status, first, n in con.execute("SELECT status, first, count(*) FROM rows GROUP BY ALL").fetchall():
+        out[status] = out.get(status, 0) + n
+        out["requests"] += n if first else 0
+    return out
+
+
+CORRUPTED_FIELDS = (
+    "input_file_name",
+    "rid",
+    "appId",
+    "ingest_time",
+    "uri",
+    "ip",
+    "data",
+    "_corrupt_record",
+    "event",
+)
+
+
+def corrupted(con: duckdb.DuckDBPyConnection, cfg: JobConfig) -> list[dict[str, Any]]:
+    """The corrupted records, as Spark writes them (null fields left out), anonymised when asked."""
+    cols = ", ".join(f'"{c}"' for c in CORRUPTED_FIELDS)
+    cursor = con.execute(f"SELECT {cols}, error AS reason FROM rows WHERE status = {sql.q(CORRUPT)}")
+    names = [d[0] for d in cursor.description]
+    records = [{k: v for k, v in zip(names, row, strict=True) if v is not None} for row in cursor.fetchall()]
+    if cfg.anonymise_ip:
+        from etl.enrich.geo import anonymise, anonymise_text
+
+        for record in records:
+            if "ip" in record:
+                record["ip"] = anonymise(record["ip"])
+            if "_corrupt_record" in record:
+                record["_corrupt_record"] = anonymise_text(record["_corrupt_record"])
+    return records
+
+
+def previous_ids(con: duckdb.DuckDBPyConnection, layout: Layout) -> str | None:
+    """Parquet files of event_v2 already published for the (app, day) partitions this batch touches."""
+    days = con.execute(
+        "SELECT DISTINCT app_id, strftime(epoch_ms(event_time_msec), '%Y/%m/%d') FROM events"
+    ).fetchall()
+    files = []
+    for app, day in days:
+        y, m, d = day.split("/")
+        key = f"{layout.ods}/event_v2/partition_app={app}/partition_year={y}/partition_month={m}/partition_day={d}"
+        key = key.lstrip("/")
+        files += [layout.out_store.url(k) for k in layout.out_store.list(key) if k.endswith(".parquet")]
+    if not files:
+        return None
+    listed = ", ".join(sql.q(f) for f in files)
+    return f"SELECT partition_app AS app_id, event_id FROM read_parquet([{listed}], hive_partitioning = true)"
+
+
+def deduplicate(con: duckdb.DuckDBPyConnection, previous: str | None) -> None:
+    """One row per (app_id, event_id): the first within the run, none already written by an earlier run."""
+    seen = (
+        f"AND NOT EXISTS (SELECT 1 FROM ({previous}) p WHERE p.app_id = e.app_id AND p.event_id = e.event_id)"
+        if previous
+        else ""
+    )
+    con.execute(f"""
+        CREATE VIEW unique_events AS SELECT e.* FROM events e
+        JOIN (SELECT app_id, event_id, min(row_id) AS keep FROM events GROUP BY ALL) k
+          ON k.app_id = e.app_id AND k.event_id = e.event_id AND k.keep = e.row_id
+        WHERE true {seen}
+    """)
+
+
+def lookup(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    target: str,
+    keys: list[str],
+    fn: Callable[[dict[str, Any]], dict[str, Any]],
+    outputs: list[str],
+) -> None:
+    """`target` = `source` with the `outputs` columns replaced by `fn` applied once per distinct key."""
+    cols = ", ".join(f'"{k}"' for k in keys)
+    distinct = con.execute(f"SELECT DISTINCT {cols} FROM {source}").fetch_arrow_table()
+    rows = distinct.to_pylist()
+    results = [fn(row) for row in rows]
+    table = {f"__k{i}": distinct.column(k) for i, k in enumerate(keys)}
+    for name in outputs:
+        table[name] = pa.array([r.get(name) for r in results], pa.string())
+    con.register("__lookup", pa.table(table))
+    on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM l.__k{i}' for i, k in enumerate(keys))
+    replaced = ", ".join(f'"{c}"' for c in outputs)
+    existing = {r[0] for r in con.execute(f"DESCRIBE {source}").fetchall()}
+    exclude = [c for c in outputs if c in existing]
+    star = f"s.* EXCLUDE ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in exclude)})" if exclude else "s.*"
+    con.execute(f"CREATE TABLE {target}_lookup AS SELECT * FROM __lookup")
+    con.unregister("__lookup")
+    picked = ", ".join(f"l.{c}" for c in outputs)
+    con.execute(
+        f"CREATE VIEW {target} AS SELECT {star}, {picked} FROM {source} s LEFT JOIN {target}_lookup l ON {on}"
+    )
+    del replaced
+
+
+def enrich_traffic(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
+    from etl.enrich.traffic import KEY_COLUMNS, OUTPUTS, enrich_row, load_rules
+
+    rules = load_rules(Path(cfg.rules_dir or DEFAULT_RULES_DIR), cfg.app_ids)
+    client = [f"traffic_source_{k}" for k in OUTPUTS]
+    keys = ["app_id", *KEY_COLUMNS.values(), *client]
+
+    def fn(row: dict[str, Any]) -> dict[str, Any]:
+        plain = {k: row[src] for k, src in KEY_COLUMNS.items()} | {
+            f"traffic_source_{k}": row[f"traffic_source_{k}"] for k in OUTPUTS
+        }
+        result = enrich_row(rules.get(row["app_id"]), plain)
+        return {f"traffic_source_{k}": v for k, v in result.items()}
+
+    lookup(con, source, target, keys, fn, client)
+
+
+def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
+    from etl.enrich.ua import OUTPUTS, parse_ua
+
+    lookup(con, source, f"{target}_ua", ["ua"], parse_ua, list(OUTPUTS))
+    bot = "coalesce(device_ua_device_category = 'Bot', false)"
+    where = f"WHERE NOT {bot}" if cfg.bot_mode == "drop" else ""
+    info = (
+        f"CASE WHEN {bot} THEN map_concat(process_info, MAP {{'is_bot': 'true'}}) ELSE process_info END"
+        if cfg.bot_mode == "flag"
+        else "process_info"
+    )
+    con.execute(f"""
+        CREATE VIEW {target} AS SELECT * EXCLUDE (device_ua, process_info, ua_user_agent_json, ua_os_json, ua_device_json),
+          CASE WHEN ua_user_agent_json IS NOT NULL THEN MAP {{'string': ua, 'userAgent': ua_user_agent_json,
+            'os': ua_os_json, 'device': ua_device_json}} END AS device_ua,
+          {info} AS process_info
+        FROM {target}_ua {where}
+    """)
+
+
+def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
+    from etl.enrich.geo import OUTPUTS, locate
+
+    lookup(
+        con, source, target, ["ip_first"], lambda row: locate(row["ip_first"], cfg.geo_mmdb), list(OUTPUTS)
+    )
+
+
+ENRICHERS = {"traffic": enrich_traffic, "ua": enrich_ua, "geo": enrich_geo}
+
+
+def _first_fields() -> dict[str, str]:
+    return {
+        "first_touch_time_msec": "user_first_touch_time_msec",
+        "first_visit_date": "CAST(epoch_ms(user_first_touch_time_msec) AS DATE)",
+        "first_referrer": "page_view_page_referrer",
+        **{f"first_traffic_{k}": f"traffic_source_{k}" for k in tables.TRAFFIC},
+        "first_traffic_channel_group": "traffic_source_channel_group",
+        "first_traffic_category": "traffic_source_category",
+        "first_app_install_source": "app_install_source",
+        "first_event_name": "event_name",
+    }
+
+
+_FIRST_FIELDS = _first_fields()
+
+
+def _first_struct() -> str:
+    """The first-touch block of a user (spec/etl.md §2.10), as the Spark engine's `tables.first_fields`."""
+    return "{" + ", ".join(f"{sql.q(k)}: {v}" for k, v in _FIRST_FIELDS.items()) + "}"
+
+
+def user_state(con: duckdb.DuckDBPyConnection, previous_state: list[str], cfg: JobConfig) -> None:
+    """The batch's aggregate per user, merged with the earlier state (same shape as the Spark engine's)."""
+    first = ", ".join(sql.q(e) for e in tables.FIRST_TOUCH_EVENTS)
+    profile = "user_properties IS NOT NULL AND event_name = '_profile_set'"
+    con.execute(f"""
+        CREATE TABLE batch_state AS SELECT app_id, user_pseudo_id, max(user_id) AS user_id,
+          max(event_timestamp) AS event_timestamp,
+          arg_max({{'user_properties': user_properties, 'user_properties_json_str': user_properties_json_str}},
+            event_timestamp) FILTER (WHERE {profile}) AS latest,
+          max(event_timestamp) FILTER (WHERE {profile}) AS latest_ts,
+          arg_min({_first_struct()}, event_timestamp) FILTER (WHERE event_name IN ({first})) AS first,
+          min(event_timestamp) FILTER (WHERE event_name IN ({first})) AS first_ts
+        FROM enriched WHERE user_pseudo_id IS NOT NULL GROUP BY ALL
+    """)
+    parts = "SELECT * FROM batch_state"
+    if previous_state:
+        listed = ", ".join(sql.q(f) for f in previous_state)
+        cols = "app_id, user_pseudo_id, user_id, event_timestamp, latest, latest_ts, first, first_ts"
+        parts += f" UNION ALL BY NAME SELECT {cols} FROM read_parquet([{listed}])"
+    con.execute(f"""
+        CREATE TABLE merged_state AS SELECT app_id, user_pseudo_id, max(user_id) AS user_id,
+          max(event_timestamp) AS event_timestamp, arg_max(latest, latest_ts) AS latest, max(latest_ts) AS latest_ts,
+          arg_min(first, first_ts) AS first, min(first_ts) AS first_ts
+        FROM ({parts}) GROUP BY ALL
+    """)
+    keep_from = cfg.now_ms - cfg.user_keep_days * 86_400_000
+    con.execute(
+        f"CREATE TABLE new_state AS SELECT * FROM merged_state WHERE epoch_ms(event_timestamp) >= {keep_from}"
+    )
+
+
+def _partitions(ts: str = "event_timestamp") -> str:
+    return (
+        f"lpad(CAST(year({ts}) AS VARCHAR), 4, '0') AS partition_year, "
+        f"lpad(CAST(month({ts}) AS VARCHAR), 2, '0') AS partition_month, "
+        f"lpad(CAST(day({ts}) AS VARCHAR), 2, '0') AS partition_day"
+    )
+
+
+def _project(source: str, table: str, cfg: JobConfig, existing: set[str]) -> str:
+    """SELECT of the table's columns in order, typed and truncated, plus the partition columns."""
+    limits = model.MAX_LENGTHS[table] if cfg.max_length else {}
+    cols = []
+    for name, type_ in model.TABLES[table]:
+        value = f'CAST("{name}" AS {_type(type_)})' if name in existing else f"CAST(NULL AS {_type(type_)})"
+        if name in limits:
+            n = limits[name]
+            value = f"CASE WHEN {value} IS NULL OR strlen({value}) <= {n} THEN {value} ELSE truncate_utf8({value}, {n}) END"
+        cols.append(f'{value} AS "{name}"')
+    return f"SELECT {', '.join(cols)}, app_id AS partition_app, {_partitions()} FROM {source}"
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    cfg: JobConfig,
+    enrichers: list[str],
+    previous: str | None,
+    previous_state: list[str],
+) -> dict[str, str]:
+    """De-duplication, enrichers, and the four tables' SELECTs (spec/etl.md §2.9–§2.12)."""
+    if cfg.deduplicate:
+        deduplicate(con, previous)
+    else:
+        con.execute("CREATE VIEW unique_events AS SELECT * FROM events")
+    con.execute(f"""CREATE VIEW base AS SELECT *, CAST(epoch_ms(event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
+        CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time FROM unique_events""")
+    current = "base"
+    for i, name in enumerate(n for n in enrichers if n == "traffic"):
+        ENRICHERS[name](con, current, f"enriched_{i}", cfg)
+        current = f"enriched_{i}"
+    # Materialised once: the user state, items, sessions and event_v2 all read it.
+    con.execute(f"CREATE TABLE enriched AS SELECT * FROM {current}")
+    user_state(con, previous_state, cfg)
+    final = "enriched"
+    for i, name in enumerate(n for n in enrichers if n != "traffic"):
+        ENRICHERS[name](con, final, f"final_{i}", cfg)
+        final = f"final_{i}"
+
+    def columns(rel: str) -> set[str]:
+        return {r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()}
+
+    item_fields = []
+    for key, names in tables.ITEM_FIELDS.items():
+        cast = "jcast_double" if key in ("price", "quantity") else "jtext"
+        item_fields.append(f"coalesce({', '.join(f'{cast}(m[{sql.q(n)}])' for n in names)}) AS {key}")
+    con.execute(f"""
+        CREATE VIEW items_rows AS SELECT * FROM (
+          SELECT event_timestamp, event_id, event_name, platform, user_pseudo_id, user_id, app_id, created_time,
+            map_from_entries(list_filter(map_entries(process_info), x -> x.key IN ('process_job_id', 'process_time'))) AS process_info,
+            coalesce(jtext(m['id']), jtext(m['item_id'])) AS item_id, {", ".join(item_fields)},
+            {sql._except("m", tables.KNOWN_ITEM_KEYS)} AS custom_raw
+          FROM (SELECT *, json_map(item) AS m FROM (
+            SELECT *, unnest(from_json(items, '["JSON"]')) AS item FROM enriched WHERE json_valid(items)))
+        ) WHERE coalesce(item_id, '') != ''
+        QUALIFY row_number() OVER (PARTITION BY event_id, user_pseudo_id, item_id) = 1
+    """)
+    con.execute("""CREATE VIEW items_out AS SELECT *, typed_map(custom_raw) AS custom_parameters,
+        CASE WHEN cardinality(custom_raw) > 0 THEN to_json(custom_raw)::VARCHAR END AS custom_parameters_json_str
+        FROM items_rows""")
+    session_events = ", ".join(sql.q(e) for e in tables.SESSION_EVENTS)
+    session_fields = ", ".join(
+        [
+            f"{sql.q(c)}: {c}"
+            for c in ("event_timestamp", "user_id", "session_number", "session_start_time_msec")
+        ]
+        + [f"{sql.q(b)}: {a}" for a, b in tables.SESSION_TRAFFIC.items()]
+        + [
+            "'process_info': map_concat(process_info, map(['event_name'], [event_name]))",
+            "'created_time': created_time",
+        ]
+    )
+    sourced = "traffic_source_source IS NOT NULL AND traffic_source_source != 'Direct'"
+    con.execute(f"""
+        CREATE VIEW sessions_out AS SELECT app_id, user_pseudo_id, session_id, s.* FROM (
+          SELECT app_id, user_pseudo_id, session_id,
+            coalesce(arg_min({{{session_fields}}}, event_timestamp) FILTER (WHERE {sourced}),
+                     arg_min({{{session_fields}}}, event_timestamp)) AS s
+          FROM enriched WHERE session_id IS NOT NULL AND event_name IN ({session_events}) GROUP BY ALL)
+    """)
+    first_names = [n for n in _FIRST_FIELDS if n != "first_event_name"]
+    first_cols = ", ".join(f"m.first.{n} AS {n}" for n in first_names)
+    con.execute(f"""
+        CREATE VIEW users_out AS SELECT m.app_id, m.event_timestamp, m.user_pseudo_id, m.user_id,
+          m.latest.user_properties AS user_properties, m.latest.user_properties_json_str AS user_properties_json_str,
+          {first_cols},
+          map(['first_event_name', 'latest_event_name', 'process_job_id', 'process_time'],
+              [m.first.first_event_name, CASE WHEN m.latest IS NOT NULL THEN '_profile_set' END,
+               {sql.q(cfg.job_name)}, {sql.q(cfg.process_time_iso)}]) AS process_info,
+          CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time
+        FROM merged_state m SEMI JOIN batch_state b ON b.app_id = m.app_id AND b.user_pseudo_id = m.user_pseudo_id
+    """)
+    return {
+        "item_v2": _project("items_out", "item_v2", cfg, columns("items_out")),
+        "session": _project("sessions_out", "session", cfg, columns("sessions_out")),
+        "user_v2": _project("users_out", "user_v2", cfg, columns("users_out")),
+        "event_v2": _project(final, "event_v2", cfg, columns(final)),
+    }
+
+
+def write_table(con: duckdb.DuckDBPyConnection, select: str, folder: str) -> None:
+    """Partitioned, snappy Parquet; an empty result writes no file (as Spark's writer)."""
+    con.execute(
+        f"COPY ({select}) TO {sql.q(folder)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY "
+        "(partition_app, partition_year, partition_month, partition_day), OVERWRITE_OR_IGNORE, "
+        "FILENAME_PATTERN 'part-{uuid}')"
+    )
+
+
+def written_rows(con: duckdb.DuckDBPyConnection, folder: str) -> int:
+    """Rows in the Parquet files written under a folder, from their footers."""
+    if not any(Path(folder).rglob("*.parquet")):
+        return 0
+    found = con.execute(
+        f"SELECT sum(num_rows) FROM parquet_file_metadata('{folder}/**/*.parquet')"
+    ).fetchone()
+    return int(found[0] or 0) if found else 0
+
+
+def scratch_dir(cfg: JobConfig) -> Path:
+    base = os.environ.get("CLICKSTREAM_ETL_SCRATCH") or tempfile.gettempdir()
+    path = Path(base) / f"clickstream-etl-{cfg.job_name}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path

@@ -1,0 +1,393 @@
+"""The per-request transformation, defined once, in DuckDB SQL (spec/etl.md §2.1–§2.8).
+
+`event_sql(cfg)` turns a relation `raw` (one row per raw line: the line's fields as text, `_corrupt_record`
+for a line that is not a JSON object, `input_file_name`) into one row per event with every event_v2 column
+known before enrichment, its status and, for a corrupt event, the reason. Both engines run this same text:
+the DuckDB engine over the raw files (`etl/duck.py`), the Spark engine inside its tasks, over Arrow batches
+of the raw lines (`etl/transform.py`, `mapInArrow`). So the two cannot drift; what each engine keeps in its
+own SQL is only what needs the whole batch: de-duplication, the user state, items and sessions.
+
+Lenient, as the original's deserializers: a value of the wrong type becomes null, never a failed row. Each
+event is parsed once into a struct of its known fields; nested objects stay JSON until their maps are built.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import duckdb
+
+from etl import body, parse
+from etl.config import JobConfig
+from etl.results import CORRUPT, FUTURE, OK, STALE, UNKNOWN_APP
+
+RAW_FIELDS = (
+    "date", "data", "ip", "source_type", "rid", "ua", "m", "method", "uri", "platform", "path", "appId",
+    "compression", "ingest_time", "client_timestamp", "server_ingest_time", "timestamp",
+)  # fmt: skip
+# The raw line fields the output keeps (lineage, corrupted records, enrichment inputs).
+KEPT_RAW = ("input_file_name", "rid", "appId", "ingest_time", "uri", "ip", "ua", "_corrupt_record")
+MAX_EVENT_BYTES = 1 << 20
+MIN_TIMESTAMP_MS = 946684800000  # 2000-01-01
+_JSON_KEYS = ("attributes", "user", "items")
+EVENT_STRUCT = json.dumps(
+    {
+        k: "JSON" if k in parse.NUMBER_KEYS or k in _JSON_KEYS else "VARCHAR"
+        for k in sorted(parse.KNOWN_TOP_KEYS)
+    }
+)
+
+# Macros shared by the SQL below: JSON values (type JSON) → typed values, maps, URLs.
+MACROS = r"""
+CREATE OR REPLACE MACRO jtext(x) AS x->>'$';
+CREATE OR REPLACE MACRO jcast_bigint(x) AS TRY_CAST(x->>'$' AS BIGINT);
+CREATE OR REPLACE MACRO jcast_int(x) AS TRY_CAST(x->>'$' AS INTEGER);
+CREATE OR REPLACE MACRO jcast_double(x) AS TRY_CAST(x->>'$' AS DOUBLE);
+CREATE OR REPLACE MACRO jcast_boolean(x) AS TRY_CAST(x->>'$' AS BOOLEAN);
+-- A JSON object → MAP(VARCHAR, JSON); with a repeated key (rare), its first value.
+CREATE OR REPLACE MACRO json_map(x) AS CASE WHEN json_type(x) = 'OBJECT' THEN
+    CASE WHEN len(json_keys(x)) = len(list_distinct(json_keys(x))) THEN from_json(x, '"MAP(VARCHAR, JSON)"')
+    ELSE map_from_entries(list_transform(
+        list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
+        jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')})) END END;
+-- {value, type} of a custom parameter or user property (spec/etl.md §2.6).
+CREATE OR REPLACE MACRO typed_value(x) AS {
+    'value': CASE WHEN x IS NULL THEN 'null' WHEN json_type(x) = 'VARCHAR' THEN x->>'$' ELSE CAST(x AS VARCHAR) END,
+    'type': CASE WHEN x IS NULL THEN 'object' ELSE CASE json_type(x) WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean'
+        WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'object' WHEN 'NULL' THEN 'object' ELSE 'number' END END};
+CREATE OR REPLACE MACRO typed_map(m) AS CASE WHEN len(map_keys(m)) > 0 THEN
+    map(map_keys(m), list_transform(map_values(m), x -> typed_value(x))) END;
+-- URL decoding as java.net.URLDecoder ('+' is a space); a value it would refuse is kept as it is.
+CREATE OR REPLACE MACRO decoded(x) AS CASE
+    WHEN x IS NULL OR NOT contains(x, '%') AND NOT contains(x, '+') THEN x
+    WHEN regexp_matches(x, '%([^0-9A-Fa-f]|.[^0-9A-Fa-f]|.?$)') THEN x
+    ELSE coalesce(try(url_decode(replace(x, '+', ' '))), x) END;
+CREATE OR REPLACE MACRO with_scheme(u) AS CASE WHEN u IS NULL OR u = '' THEN NULL
+    WHEN strpos(left(u, 15), '://') = 0 THEN 'https://' || u ELSE u END;
+-- scheme://[user@]host[:port]path[?query][#fragment], as java.net.URI splits it (a URL with a space or
+-- another character URI refuses has no parts).
+CREATE OR REPLACE MACRO url_parts(u) AS CASE WHEN regexp_matches(u, '[\s"<>\\^`{|}]') THEN NULL ELSE
+    regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::[0-9]*)?([^?#]*)(?:\?([^#]*))?',
+        ['host', 'path', 'query']) END;
+CREATE OR REPLACE MACRO url_host(u) AS nullif(url_parts(with_scheme(u)).host, '');
+CREATE OR REPLACE MACRO url_path(u) AS url_parts(with_scheme(u)).path;
+-- Query parameters → map<param, values joined by ','>, values URL-decoded; null without parameters.
+CREATE OR REPLACE MACRO query_pairs(u) AS list_transform(
+    list_filter(string_split(nullif(url_parts(with_scheme(u)).query, ''), '&'), qp -> qp != ''),
+    qp -> [split_part(qp, '=', 1), decoded(CASE WHEN strpos(qp, '=') > 0 THEN qp[strpos(qp, '=') + 1:] ELSE '' END)]);
+CREATE OR REPLACE MACRO uri_param(uri, name) AS nullif(regexp_extract(uri, '[?&]' || name || '=([^&#]*)', 1), '');
+CREATE OR REPLACE MACRO iso_ms(ms) AS CASE WHEN ms BETWEEN 0 AND 253402300799999
+    THEN strftime(epoch_ms(ms), '%Y-%m-%dT%H:%M:%S.%gZ') END;
+"""
+
+
+def q(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connect(
+    cfg: JobConfig | None = None,
+    *,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the functions the SQL needs. Memory is bounded: past `memory_limit` DuckDB
+    spills to `temp_directory` (joins, aggregates, sorts) instead of growing."""
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {q(memory_limit)}")
+    if temp_directory:
+        con.execute(f"SET temp_directory = {q(temp_directory)}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.create_function(
+        "inflate_body", body.inflate_arrow, ["VARCHAR"], "STRUCT(body VARCHAR, reason VARCHAR)", type="arrow"
+    )
+    if cfg is not None and cfg.anonymise_ip:
+        from etl.enrich.geo import anonymise_arrow
+
+        con.create_function("anonymised", anonymise_arrow, ["VARCHAR"], "VARCHAR", type="arrow")
+    con.execute(MACROS)
+    return con
+
+
+def _attr(name: str, cast: str = "") -> str:
+    value = f"attrs[{q(name)}]"
+    return f"jcast_{cast}({value})" if cast else f"jtext({value})"
+
+
+def _attrs(*names: str, cast: str = "") -> str:
+    return (
+        f"coalesce({', '.join(_attr(n, cast) for n in names)})" if len(names) > 1 else _attr(names[0], cast)
+    )
+
+
+def _top(name: str, cast: str = "") -> str:
+    value = f"e.{name}"
+    if name in parse.NUMBER_KEYS:
+        return f"jcast_{cast}({value})" if cast else f"jtext({value})"
+    return value
+
+
+def _user(name: str, cast: str = "") -> str:
+    value = f"json_extract(user_map[{q(name)}], '$.value')"
+    return f"jcast_{cast}({value})" if cast else f"jtext({value})"
+
+
+def _query_map(pairs: str) -> str:
+    """Query parameters → map<param, values joined by ','>, values URL-decoded; null without parameters.
+    (Inline SQL, not a macro, and no macro inside the nested lambda: DuckDB 1.4 cannot bind those.)"""
+    keys = f"list_filter(list_transform({pairs}, qa -> qa[1]), (fk, fi) -> list_position(list_transform({pairs}, qb -> qb[1]), fk) = fi)"
+    values = f"list_transform({keys}, qk -> list_aggr(list_transform(list_filter({pairs}, qc -> qc[1] = qk), qd -> qd[2]), 'string_agg', ','))"
+    return f"CASE WHEN len({pairs}) > 0 THEN map({keys}, {values}) END"
+
+
+def _only_for(event: str, value: str) -> str:
+    return f"CASE WHEN event_name = {q(event)} THEN {value} END"
+
+
+def event_columns() -> dict[str, str]:
+    """event_v2 columns known before enrichment, as SQL over the parsed event (spec/etl.md §2.3–§2.5)."""
+    value = f"coalesce({_top('event_value', 'double')}, {_top('event_value_in_usd', 'double')})"
+    currency = "coalesce(e.event_value_currency, e.currency)"
+    mobile = "|".join(parse.MOBILE_OS)
+    gclid = _attr("_gclid")
+    return {
+        "event_id": "event_id",
+        "event_time_msec": "client_ts + time_diff",
+        "event_name": "event_name",
+        "event_value": value,
+        "event_value_currency": f"CASE WHEN {value} IS NOT NULL THEN coalesce({currency}, 'USD') ELSE {currency} END",
+        "event_bundle_sequence_id": "TRY_CAST(uri_param(uri, 'event_bundle_sequence_id') AS BIGINT)",
+        "ingest_time_msec": "ingest_ms",
+        "device_mobile_brand_name": "e.brand",
+        "device_mobile_model_name": "e.model",
+        "device_manufacturer": "e.make",
+        "device_carrier": "e.carrier",
+        "device_network_type": "e.network_type",
+        "device_operating_system": f"CASE WHEN regexp_matches(e.platform, '^(?i)({mobile})$') THEN e.platform END",
+        "device_operating_system_version": "e.os_version",
+        "device_vendor_id": "e.device_id",
+        "device_advertising_id": "coalesce(e.device_unique_id, e.advertising_id)",
+        "device_system_language": "e.system_language",
+        "device_time_zone_offset_seconds": f"TRY_CAST(trunc({_top('zone_offset', 'bigint')} / 1000) AS INTEGER)",
+        "device_ua": "CASE WHEN ua IS NOT NULL THEN map(['string'], [ua]) END",
+        "device_screen_width": _top("screen_width", "int"),
+        "device_screen_height": _top("screen_height", "int"),
+        "device_viewport_width": _top("viewport_width", "int"),
+        "device_viewport_height": _top("viewport_height", "int"),
+        "geo_locale": "e.locale",
+        "traffic_source_source": _attrs("_traffic_source_source", "_utm_source"),
+        "traffic_source_medium": _attrs("_traffic_source_medium", "_utm_medium"),
+        "traffic_source_campaign": _attrs("_traffic_source_campaign", "_utm_campaign"),
+        "traffic_source_content": _attrs("_traffic_source_content", "_utm_content"),
+        "traffic_source_term": _attrs("_traffic_source_term", "_utm_term"),
+        "traffic_source_campaign_id": _attrs("_traffic_source_campaign_id", "_utm_id"),
+        "traffic_source_clid_platform": _attrs("_traffic_source_clid_platform", "_utm_source_platform"),
+        "traffic_source_clid": f"coalesce({_attr('_traffic_source_clid')}, CASE WHEN {gclid} IS NOT NULL"
+        f" THEN to_json({{'type': 'gclid', 'value': {gclid}}})::VARCHAR END)",
+        "traffic_source_channel_group": _attr("_traffic_source_channel_group"),
+        "traffic_source_category": _attr("_traffic_source_category"),
+        "user_first_touch_time_msec": f"{_user('_user_first_touch_timestamp', 'bigint')} + time_diff",
+        "app_package_id": "e.app_package_name",
+        "app_version": "e.app_version",
+        "app_title": "e.app_title",
+        "app_install_source": _attrs("_app_install_channel", "_app_install_source", "_install_channel"),
+        "platform": "coalesce(e.platform, 'Web')",
+        "project_id": "project_id",
+        "app_id": "app_id",
+        "screen_view_screen_name": _attr("_screen_name"),
+        "screen_view_screen_id": _attr("_screen_id"),
+        "screen_view_screen_unique_id": _attr("_screen_unique_id"),
+        "screen_view_previous_screen_name": _attr("_previous_screen_name"),
+        "screen_view_previous_screen_id": _attr("_previous_screen_id"),
+        "screen_view_previous_screen_unique_id": _attr("_previous_screen_unique_id"),
+        "screen_view_previous_time_msec": _only_for(
+            "_screen_view", f"{_attr('_previous_timestamp', 'bigint')} + time_diff"
+        ),
+        "screen_view_engagement_time_msec": _only_for(
+            "_screen_view", _attr("_engagement_time_msec", "bigint")
+        ),
+        "screen_view_entrances": _attr("_entrances", "boolean"),
+        "page_view_page_referrer": f"decoded({_attr('_page_referrer')})",
+        "page_view_page_referrer_title": f"decoded({_attr('_page_referrer_title')})",
+        "page_view_previous_time_msec": _only_for(
+            "_page_view", f"{_attr('_previous_timestamp', 'bigint')} + time_diff"
+        ),
+        "page_view_engagement_time_msec": _only_for("_page_view", _attr("_engagement_time_msec", "bigint")),
+        "page_view_page_title": f"decoded({_attr('_page_title')})",
+        "page_view_page_url": "decoded(page_url_raw)",
+        "page_view_page_url_path": "url_path(page_url_raw)",
+        "page_view_page_url_query_parameters": _query_map("url_pairs"),
+        "page_view_hostname": "coalesce(e.host_name, url_host(page_url_raw))",
+        "page_view_latest_referrer": "decoded(latest_referrer_raw)",
+        "page_view_latest_referrer_host": f"coalesce({_attr('_latest_referrer_host')}, url_host(latest_referrer_raw))",
+        "page_view_entrances": _attr("_entrances", "boolean"),
+        "app_start_is_first_time": _only_for("_app_start", _attr("_is_first_time", "boolean")),
+        "upgrade_previous_app_version": _attr("_previous_app_version"),
+        "upgrade_previous_os_version": _attr("_previous_os_version"),
+        "search_key": _attr("_search_key"),
+        "search_term": _attr("_search_term"),
+        "outbound_link_classes": _attr("_link_classes"),
+        "outbound_link_domain": _attr("_link_domain"),
+        "outbound_link_id": _attr("_link_id"),
+        "outbound_link_url": _attr("_link_url"),
+        "outbound_link": _attr("_outbound", "boolean"),
+        "user_engagement_time_msec": _only_for("_user_engagement", _attr("_engagement_time_msec", "bigint")),
+        "user_id": _user("_user_id"),
+        "user_pseudo_id": "coalesce(e.unique_id, e.user_pseudo_id)",
+        "session_id": _attr("_session_id"),
+        "session_start_time_msec": f"{_attrs('_session_start_time_msec', '_session_start_timestamp', cast='bigint')}"
+        " + time_diff",
+        "session_duration": _attr("_session_duration", "bigint"),
+        "session_number": _attr("_session_number", "bigint"),
+        "scroll_engagement_time_msec": _only_for("_scroll", _attr("_engagement_time_msec", "bigint")),
+        "sdk_error_code": _attr("_error_code"),
+        "sdk_error_message": _attr("_error_message"),
+        "sdk_version": "e.sdk_version",
+        "sdk_name": "e.sdk_name",
+        "app_exception_message": _attr("_exception_message"),
+        "app_exception_stack": _attr("_exception_stack"),
+        "custom_parameters_json_str": "CASE WHEN cardinality(custom_raw) > 0 THEN to_json(custom_raw)::VARCHAR END",
+        "custom_parameters": "typed_map(custom_raw)",
+        "process_info": "process_info",
+    }
+
+
+def _except(map_sql: str, known: frozenset[str] | set[str]) -> str:
+    """The map without the known keys (one compiled pattern: a list constant would be built per row)."""
+    pattern = q("|".join(re.escape(k) for k in sorted(known)))
+    return (
+        f"map_from_entries(list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern})))"
+    )
+
+
+def _process_info(cfg: JobConfig) -> str:
+    """Lineage and time adjustment of one event (spec/etl.md §2.4, §2.8), null entries left out. An event
+    from the future is adjusted: the reason says by how much and why, in the original's words."""
+    entries = {
+        "rid": "rid",
+        "ingest_time": "iso_ms(ingest_ms)",
+        "input_file_name": "input_file_name",
+        "source_ip": "ip",
+        "upload_time": "iso_ms(upload_ms)",
+        "event_timestamp_adjusted": "CASE WHEN future THEN 'true' END",
+        "event_timestamp_adjusted_from": "CASE WHEN future THEN CAST(client_ts AS VARCHAR) END",
+        "event_timestamp_adjusted_to": "CASE WHEN future THEN CAST(client_ts + time_diff AS VARCHAR) END",
+        "event_timestamp_adjusted_reason": "CASE WHEN future THEN concat_ws('|', "
+        "CASE WHEN upload_ms IS NOT NULL THEN 'ingestTimestamp is ' || (ingest_ms - upload_ms) "
+        "|| ' millis ahead of uploadTimestamp, isFutureEvent: true' END, "
+        "CASE WHEN still_future THEN 'eventTimestamp is in the future, set to ingestTimestamp' END) END",
+        "process_job_id": q(cfg.job_name),
+        "process_time": q(cfg.process_time_iso),
+    }
+    structs = ", ".join(f"{{'k': {q(k)}, 'v': {v}}}" for k, v in entries.items())
+    return f"map_from_entries(list_filter([{structs}], x -> x.v IS NOT NULL))"
+
+
+def event_sql(cfg: JobConfig) -> str:
+    """SELECT over `raw` → one row per event (or per bad request), with `status`, `error`, `pos`, `first`."""
+    lifecycle = ", ".join(q(n) for n in parse.LIFECYCLE_EVENTS)
+    apps = ", ".join(q(a) for a in cfg.app_ids)
+    now, fresh = int(cfg.now_ms), int(cfg.freshness_hours) * 3_600_000
+    ip = "anonymised(ip)" if cfg.anonymise_ip else "ip"
+    raw_cols = ", ".join(f'"{c}"' for c in KEPT_RAW if c != "ip")
+    columns = ",\n    ".join(f"{sql} AS {name}" for name, sql in event_columns().items())
+    known_count = " + ".join(f"(e.{k} IS NOT NULL)::INT" for k in sorted(parse.KNOWN_TOP_KEYS))
+    return f"""
+WITH lines AS (
+  SELECT {raw_cols}, {ip} AS ip, data, client_timestamp,
+    CASE WHEN data IS NULL OR trim(data) = '' THEN NULL
+      WHEN starts_with(trim(data), '[') AND ends_with(trim(data), ']') THEN NULL
+      ELSE inflate_body(data) END AS inflated,
+    CASE WHEN starts_with(trim(data), '[') AND ends_with(trim(data), ']') THEN data END AS plain
+  FROM raw
+), bodies AS (
+  SELECT *, coalesce(plain, inflated.body) AS body FROM lines
+), requests AS (
+  SELECT *,
+    CASE WHEN json_valid(body) THEN from_json(body, '["JSON"]') END AS events,
+    CASE WHEN _corrupt_record IS NOT NULL THEN 'line is not a JSON object'
+      WHEN data IS NULL OR trim(data) = '' THEN 'data is null or empty'
+      WHEN body IS NULL THEN coalesce(inflated.reason, {q(body.NOT_PACKED)})
+    END AS line_error
+  FROM bodies
+), exploded AS (
+  SELECT * EXCLUDE (events, body, inflated, plain, data, line_error),
+    coalesce(line_error, CASE WHEN events IS NULL THEN 'data is not a JSON array' END) AS request_error,
+    CASE WHEN coalesce(line_error, CASE WHEN events IS NULL THEN 'x' END) IS NOT NULL THEN data END AS data,
+    unnest(CASE WHEN line_error IS NULL AND len(events) > 0
+      THEN list_transform(events, (x, i) -> {{'pos': i - 1, 'event': x::VARCHAR}})
+      ELSE [{{'pos': NULL::BIGINT, 'event': NULL::VARCHAR}}] END) AS u
+  FROM requests
+), parsed AS (
+  SELECT * EXCLUDE (u), u.pos AS pos, u.event AS event,
+    CASE WHEN request_error IS NULL AND starts_with(u.event, '{{') THEN from_json(u.event, {q(EVENT_STRUCT)}) END AS e
+  FROM exploded
+), mapped AS (
+  SELECT *, json_map(e.attributes) AS attrs, json_map(e.user) AS user_map FROM parsed
+), base AS (
+  SELECT *,
+    e.event_id AS event_id,
+    coalesce(e.event_type, e.event_name) AS event_name,
+    e.app_id AS app_id,
+    jcast_bigint(e.timestamp) AS client_ts,
+    TRY_CAST(ingest_time AS BIGINT) AS ingest_ms,
+    coalesce(TRY_CAST(client_timestamp AS BIGINT), TRY_CAST(uri_param(uri, 'upload_timestamp') AS BIGINT)) AS upload_ms,
+    jtext(attrs['_page_url']) AS page_url_raw,
+    jtext(attrs['_latest_referrer']) AS latest_referrer_raw
+  FROM mapped
+), checked AS (
+  SELECT *,
+    CASE WHEN request_error IS NOT NULL THEN request_error
+      WHEN length(event) > {MAX_EVENT_BYTES} THEN 'event larger than 1 MiB'
+      WHEN e IS NULL THEN 'invalid event JSON'
+      WHEN event_id IS NULL THEN 'missing event_id'
+      WHEN app_id IS NULL THEN 'missing app_id'
+      WHEN client_ts IS NULL THEN 'missing or invalid timestamp'
+      WHEN client_ts < {MIN_TIMESTAMP_MS} THEN 'timestamp before the year 2000'
+      WHEN cardinality(attrs) > {parse.MAX_ATTRIBUTES} THEN 'more than 1000 attributes'
+    END AS error,
+    client_ts > {now} AS future,
+    coalesce(upload_ms IS NULL OR client_ts + (ingest_ms - upload_ms) > {now}, true) AS still_future
+  FROM base
+), classified AS (
+  SELECT *,
+    CASE WHEN error IS NOT NULL THEN {q(CORRUPT)}
+      WHEN event_name NOT IN ({lifecycle}) AND client_ts > {now} THEN {q(FUTURE)}
+      WHEN event_name NOT IN ({lifecycle}) AND ingest_ms - client_ts > {fresh} THEN {q(STALE)}
+      WHEN NOT (app_id IN ({apps}) AND trim(coalesce(appId, '')) != '') THEN {q(UNKNOWN_APP)}
+      ELSE {q(OK)} END AS status,
+    CASE WHEN NOT future THEN 0
+      WHEN upload_ms IS NOT NULL AND client_ts + (ingest_ms - upload_ms) <= {now} THEN ingest_ms - upload_ms
+      ELSE ingest_ms - client_ts END AS time_diff,
+    {q(cfg.project_id)} AS project_id,
+    CASE WHEN {known_count} < len(json_keys(event)) THEN {_except("json_map(event::JSON)", parse.KNOWN_TOP_KEYS)} END AS unknown_top,
+    {_except("attrs", parse.KNOWN_ATTRIBUTES)} AS unknown_attrs
+  FROM checked
+), prepared AS (
+  SELECT *, query_pairs(page_url_raw) AS url_pairs,
+    map_concat(coalesce(unknown_top, MAP {{}}::MAP(VARCHAR, JSON)), coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) AS custom_raw,
+    {_process_info(cfg)} AS process_info,
+    CASE WHEN cardinality(user_map) > 0 THEN map(map_keys(user_map), list_transform(map_values(user_map), x -> {{
+      'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}})) END AS user_values
+  FROM classified
+)
+SELECT {", ".join(f'"{c}"' for c in KEPT_RAW)}, data,
+  CASE WHEN error IS NOT NULL THEN event END AS event, error, status, pos, coalesce(pos, 0) = 0 AS first,
+  client_ts, upload_ms, time_diff,
+  {columns},
+  CAST(e.items AS VARCHAR) AS items,
+  CASE WHEN user_values IS NOT NULL THEN map(map_keys(user_values), list_transform(map_values(user_values),
+    s -> {{'value': typed_value(s.x).value, 'type': typed_value(s.x).type, 'set_time_msec': s.t}})) END AS user_properties,
+  CASE WHEN user_values IS NOT NULL THEN to_json(map(map_keys(user_values), list_transform(map_values(user_values),
+    s -> CASE WHEN s.t IS NULL THEN json_object('value', s.x) ELSE json_object('set_time_msec', s.t, 'value', s.x) END)))::VARCHAR
+    END AS user_properties_json_str,
+  page_url_raw,
+  trim(split_part(ip, ',', 1)) AS ip_first
+FROM prepared
+"""

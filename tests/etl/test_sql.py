@@ -1,0 +1,62 @@
+"""The shared per-request SQL (etl/sql.py), which both engines run: time adjustment of future events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from etl import sql
+from tests.etl.conftest import job_config
+
+NOW = 1_764_000_000_000
+INGEST = NOW - 1_000
+
+
+def _rows(events: list[dict[str, Any]], **fields: str) -> list[dict[str, Any]]:
+    cfg = job_config(now_ms=NOW)
+    raw = {
+        name: pa.array([None], pa.string())
+        for name in ("input_file_name", *sql.RAW_FIELDS, "_corrupt_record")
+    }
+    line = {"data": json.dumps(events), "appId": "uba-app", "ingest_time": str(INGEST), "rid": "r1"} | fields
+    for name, value in line.items():
+        raw[name] = pa.array([value], pa.string())
+    con = sql.connect(cfg)
+    con.register("raw", pa.table(raw))
+    return con.execute(sql.event_sql(cfg)).fetch_arrow_table().to_pylist()
+
+
+def _event(event_id: str, timestamp: int) -> dict[str, Any]:
+    return {"event_id": event_id, "app_id": "uba-app", "event_type": "_first_open", "timestamp": timestamp}
+
+
+def test_a_future_event_says_what_was_adjusted_and_why() -> None:
+    # The SDK's clock runs 1 h ahead: the upload time says so, and shifting by it puts the event in the past.
+    ahead = 3_600_000
+    rows = _rows(
+        [_event("e1", INGEST - 5_000 + ahead)], uri=f"/collect?upload_timestamp={INGEST - 2_000 + ahead}"
+    )
+    info = dict(rows[0]["process_info"])
+    assert rows[0]["status"] == "ok"
+    assert info["event_timestamp_adjusted"] == "true"
+    diff = 2_000 - ahead  # ingest − upload: negative, as the original writes it ("-10 millis ahead")
+    reason = f"ingestTimestamp is {diff} millis ahead of uploadTimestamp, isFutureEvent: true"
+    assert info["event_timestamp_adjusted_reason"] == reason
+    assert int(info["event_timestamp_adjusted_to"]) == INGEST - 3_000 == rows[0]["event_time_msec"]
+
+
+def test_a_future_event_without_upload_time_is_set_to_the_ingest_time() -> None:
+    rows = _rows([_event("e2", NOW + 86_400_000)])
+    info = dict(rows[0]["process_info"])
+    # The original joins an empty first part with "|" (a leading bar); we leave the empty part out.
+    assert (
+        info["event_timestamp_adjusted_reason"] == "eventTimestamp is in the future, set to ingestTimestamp"
+    )
+    assert rows[0]["event_time_msec"] == INGEST
+
+
+def test_an_event_on_time_is_not_adjusted() -> None:
+    info = dict(_rows([_event("e3", INGEST - 5_000)])[0]["process_info"])
+    assert not any(k.startswith("event_timestamp_adjusted") for k in info)
