@@ -85,7 +85,7 @@ class PipelineVersion(OrganizationOwned):
         ]
 
     def __str__(self) -> str:
-        return f"version {self.number} of {self.pipeline}"
+        return f"version {self.number}"  # no lookup: the audit log names it while its pipeline goes
 
     def get_absolute_url(self) -> str:
         project = self.pipeline.project

@@ -58,7 +58,7 @@ def pipeline_save(*, project: Project, spec: Any, author: Any, expected_version:
     with transaction.atomic():
         pipeline = (
             Pipeline.objects.for_organization(project.organization)
-            .select_for_update()
+            .select_for_update(of=("self",))
             .select_related("current_version")
             .filter(project=project)
             .first()
