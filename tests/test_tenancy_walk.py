@@ -77,6 +77,10 @@ def world(cast):
         accept_url=str,
     )
     cast.invitation = invitation
+    from pipelines.services import pipeline_save
+    from tests.pipelines.specs import local_spec
+
+    pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
     return cast
 
 
@@ -112,6 +116,7 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         "key": world.invitation.key,
         "pk": by_name.get(key),
         "uuid": by_name.get(key),
+        "number": 1,  # the first version of project A's pipeline (made by `world`)
     }
     return {p: values[p] for p in route.params}
 

@@ -14,15 +14,21 @@ from tests.pipelines.specs import aws_spec, local_spec
 @pytest.fixture
 def saved(cast, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        return services.pipeline_save(project=cast.project_a, spec=aws_spec(), author=cast.alice, expected_version=0)
+        return services.pipeline_save(
+            project=cast.project_a, spec=aws_spec(), author=cast.alice, expected_version=0
+        )
 
 
-def test_first_save_creates_the_pipeline_at_version_1_and_tells_provisioning(cast, django_capture_on_commit_callbacks):
+def test_first_save_creates_the_pipeline_at_version_1_and_tells_provisioning(
+    cast, django_capture_on_commit_callbacks
+):
     received = []
     pipeline_saved.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t1")
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            version = services.pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
+            version = services.pipeline_save(
+                project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0
+            )
     finally:
         pipeline_saved.disconnect(dispatch_uid="t1")
     pipeline = Pipeline.objects.for_organization(cast.org_a).get()
@@ -36,24 +42,42 @@ def test_every_save_keeps_the_previous_version(cast, saved):
         project=cast.project_a, spec=aws_spec(ingestion__server_max=8), author=cast.olivia, expected_version=1
     )
     assert second.number == 2 and second.summary == "Changed ingestion.server_max."
-    assert list(PipelineVersion.objects.for_organization(cast.org_a).values_list("number", flat=True)) == [2, 1]
-    assert PipelineVersion.objects.for_organization(cast.org_a).get(number=1).spec["ingestion"]["server_max"] == 4
+    assert list(PipelineVersion.objects.for_organization(cast.org_a).values_list("number", flat=True)) == [
+        2,
+        1,
+    ]
+    assert (
+        PipelineVersion.objects.for_organization(cast.org_a).get(number=1).spec["ingestion"]["server_max"]
+        == 4
+    )
 
 
 def test_saving_the_same_spec_again_adds_no_version(cast, saved):
-    assert services.pipeline_save(project=cast.project_a, spec=aws_spec(), author=cast.alice, expected_version=1) == saved
+    assert (
+        services.pipeline_save(project=cast.project_a, spec=aws_spec(), author=cast.alice, expected_version=1)
+        == saved
+    )
 
 
 def test_a_stale_version_token_is_a_conflict_not_a_lost_update(cast, saved):
-    services.pipeline_save(project=cast.project_a, spec=aws_spec(ingestion__server_max=8), author=cast.olivia, expected_version=1)
+    services.pipeline_save(
+        project=cast.project_a, spec=aws_spec(ingestion__server_max=8), author=cast.olivia, expected_version=1
+    )
     with pytest.raises(services.VersionConflict, match="Someone else saved"):
-        services.pipeline_save(project=cast.project_a, spec=aws_spec(ingestion__server_max=6), author=cast.alice, expected_version=1)
+        services.pipeline_save(
+            project=cast.project_a,
+            spec=aws_spec(ingestion__server_max=6),
+            author=cast.alice,
+            expected_version=1,
+        )
     assert Pipeline.objects.for_organization(cast.org_a).get().spec["ingestion"]["server_max"] == 8
 
 
 def test_a_second_pipeline_for_the_project_is_a_conflict(cast, saved):
     with pytest.raises(services.VersionConflict):
-        services.pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
+        services.pipeline_save(
+            project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0
+        )
 
 
 @pytest.mark.parametrize(
@@ -71,17 +95,28 @@ def test_a_second_pipeline_for_the_project_is_a_conflict(cast, saved):
 )  # fmt: skip
 def test_fields_the_original_fixes_after_creation_are_refused_by_name(cast, saved, changes, path, words):
     with pytest.raises(SpecError) as error:
-        services.pipeline_save(project=cast.project_a, spec=aws_spec(**changes), author=cast.alice, expected_version=1)
+        services.pipeline_save(
+            project=cast.project_a, spec=aws_spec(**changes), author=cast.alice, expected_version=1
+        )
     found = {p.path: p.message for p in error.value.problems}
     assert path in found and words in found[path], found
 
 
 def test_editable_fields_change(cast, saved):
-    spec = aws_spec(ingestion__server_max=10, processing__schedule="rate(2 hours)", tags=[{"key": "team", "value": "web"}])
-    assert services.pipeline_save(project=cast.project_a, spec=spec, author=cast.alice, expected_version=1).number == 2
+    spec = aws_spec(
+        ingestion__server_max=10, processing__schedule="rate(2 hours)", tags=[{"key": "team", "value": "web"}]
+    )
+    assert (
+        services.pipeline_save(
+            project=cast.project_a, spec=spec, author=cast.alice, expected_version=1
+        ).number
+        == 2
+    )
 
 
-def test_delete_is_requested_then_the_pipeline_refuses_changes(cast, saved, django_capture_on_commit_callbacks):
+def test_delete_is_requested_then_the_pipeline_refuses_changes(
+    cast, saved, django_capture_on_commit_callbacks
+):
     received = []
     pipeline_delete_requested.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t2")
     try:
@@ -91,7 +126,12 @@ def test_delete_is_requested_then_the_pipeline_refuses_changes(cast, saved, djan
         pipeline_delete_requested.disconnect(dispatch_uid="t2")
     assert received and received[0]["pipeline"].delete_requested is not None
     with pytest.raises(SpecError, match="being deleted"):
-        services.pipeline_save(project=cast.project_a, spec=aws_spec(ingestion__server_max=8), author=cast.alice, expected_version=1)
+        services.pipeline_save(
+            project=cast.project_a,
+            spec=aws_spec(ingestion__server_max=8),
+            author=cast.alice,
+            expected_version=1,
+        )
     services.pipeline_remove(pipeline=received[0]["pipeline"])
     assert not Pipeline.objects.for_organization(cast.org_a).exists()
     assert not PipelineVersion.objects.for_organization(cast.org_a).exists()
