@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from portal.models import (
     ApiToken,
     AuditLogEntry,
+    AwsAccount,
     ExternalIdentity,
     GroupMapping,
     Invitation,
@@ -113,3 +114,13 @@ class ExternalIdentityAdmin(admin.ModelAdmin):
     search_fields = ["subject", "user__email"]
     readonly_fields = ["groups", "created", "last_login"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(AwsAccount)
+class AwsAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "role_arn", "region", "last_test_ok", "last_tested_at"]
+    list_filter = ["organization", "last_test_ok"]
+    search_fields = ["name", "role_arn", "organization__slug"]
+    readonly_fields = ["uuid", "external_id", "created", "updated", "last_tested_at", "last_test_ok",
+                       "last_test_message"]  # fmt: skip
+    autocomplete_fields = ["organization", "created_by"]

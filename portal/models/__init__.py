@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from portal.models.audit import AuditLogEntry
+from portal.models.aws import AwsAccount
 from portal.models.jobs import Job
 from portal.models.scoping import OrganizationOwned, OrganizationScopedManager, UnscopedQueryError
 from portal.models.sso import ExternalIdentity, GroupMapping
@@ -10,6 +11,7 @@ from portal.models.tokens import ApiToken
 __all__ = [
     "ApiToken",
     "AuditLogEntry",
+    "AwsAccount",
     "ExternalIdentity",
     "GroupMapping",
     "Invitation",

@@ -184,6 +184,14 @@ SPECTACULAR_SETTINGS = {
 CLICKSTREAM_LAKE_DIR = Path(env_str("CLICKSTREAM_LAKE_DIR", str(VAR_DIR / "lake")))
 CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http://127.0.0.1:8001/collect")
 
+# AWS (portal/aws.py): our own principal comes from the environment as boto3 finds it; AWS_ENDPOINT_URL points
+# every client at an emulator. The principal's ARN goes into the trust policy of the role template (found with
+# GetCallerIdentity when not given); a template bucket makes the console's quick-create link possible.
+CLICKSTREAM_AWS_REGION = env_str("CLICKSTREAM_AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
+CLICKSTREAM_AWS_MAX_ATTEMPTS = env_int("CLICKSTREAM_AWS_MAX_ATTEMPTS", 8)
+CLICKSTREAM_AWS_PRINCIPAL_ARN = env_str("CLICKSTREAM_AWS_PRINCIPAL_ARN", "")
+CLICKSTREAM_AWS_TEMPLATE_BUCKET = env_str("CLICKSTREAM_AWS_TEMPLATE_BUCKET", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
