@@ -8,6 +8,7 @@ from pipelines.models import Pipeline, PipelineVersion
 from pipelines.plan import ProjectFacts
 from pipelines.plugins import plugin_names
 from pipelines.spec import Context
+from portal.models.aws import AwsAccount
 from projects.models import Project
 
 
@@ -29,7 +30,12 @@ def validation_context(*, project: Project, subnet_azs: dict[str, str] | None = 
         enrichers=plugin_names("enricher"),
         subnet_azs=subnet_azs or {},
         region_az_count=region_az_count,
+        aws_accounts=tuple(str(a.uuid) for a in aws_accounts(organization=project.organization)),
     )
+
+
+def aws_accounts(*, organization: Any) -> list[AwsAccount]:
+    return list(AwsAccount.objects.for_organization(organization).order_by("name"))
 
 
 def project_facts(*, project: Project, pipeline: Pipeline | None) -> ProjectFacts:

@@ -123,6 +123,9 @@ class Context:
     enrichers: tuple[str, ...] = ("traffic", "ua", "geo")
     subnet_azs: dict[str, str] = field(default_factory=dict)
     region_az_count: int | None = None
+    aws_accounts: tuple[str, ...] | None = (
+        None  # ids of the organization's connected accounts (None: unknown)
+    )
 
 
 class SpecError(ValueError):
@@ -371,7 +374,17 @@ def validate(spec: Any, *, ctx: Context) -> list[Problem]:
     elif provider == "aws":
         if spec.get("local") is not None:
             c.add("local", "Only the local provider has a lake folder; the aws provider uses the bucket.")
-        region = c.choice("aws.region", PIPELINE_REGIONS) if c.object("aws") is not None else None
+        region = None
+        if c.object("aws") is not None:
+            region = c.choice("aws.region", PIPELINE_REGIONS)
+            account = c.value("aws.account", "")
+            if ctx.aws_accounts is not None and account not in ctx.aws_accounts:
+                c.add(
+                    "aws.account",
+                    "Choose one of the organization's connected AWS accounts."
+                    if ctx.aws_accounts
+                    else "Connect an AWS account first, or choose the local provider.",
+                )
         _check_network(c, ctx)
         if c.object("bucket") is not None:
             c.pattern("bucket.name", "bucket", hint="3–63 lowercase letters, digits, dots and hyphens.")

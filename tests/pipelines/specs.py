@@ -7,6 +7,7 @@ from typing import Any
 from pipelines.spec import default_spec
 
 ACCOUNT = "123456789012"
+ACCOUNT_UUID = "5b0e3c1e-0000-4000-8000-000000000001"
 
 
 def aws_spec(**changes: Any) -> dict[str, Any]:
@@ -17,6 +18,7 @@ def aws_spec(**changes: Any) -> dict[str, Any]:
         "private_subnet_ids": ["subnet-1a", "subnet-1b"],
         "type": "General",
     }
+    spec["aws"]["account"] = ACCOUNT_UUID
     spec["bucket"] = {"name": "shop-data", "prefix": ""}
     spec["ingestion"]["domain_name"] = "collect.example.com"
     spec["ingestion"]["certificate_arn"] = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abc-123"
