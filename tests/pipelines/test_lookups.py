@@ -214,11 +214,11 @@ def test_secrets_and_the_keys_authentication_needs(session):
 def _stubbed(session, service, monkeypatch):
     client = session.client(service, region_name=REGION)
     monkeypatch.setattr(lookups, "_client", lambda s, name, region: client)
-    return client, Stubber(client)
+    return Stubber(client)
 
 
 def test_redshift_serverless_workgroups_stubbed(session, monkeypatch):
-    client, stub = _stubbed(session, "redshift-serverless", monkeypatch)
+    stub = _stubbed(session, "redshift-serverless", monkeypatch)
     stub.add_response("list_workgroups", {"workgroups": [{
         "workgroupId": "0b1c", "workgroupArn": f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:workgroup/0b1c",
         "workgroupName": "analytics", "namespaceName": "shop", "status": "AVAILABLE"}]})  # fmt: skip
@@ -227,7 +227,7 @@ def test_redshift_serverless_workgroups_stubbed(session, monkeypatch):
 
 
 def test_quicksight_users_stubbed(session, monkeypatch):
-    client, stub = _stubbed(session, "quicksight", monkeypatch)
+    stub = _stubbed(session, "quicksight", monkeypatch)
     arn = f"arn:aws:quicksight:{REGION}:{ACCOUNT}:user/default/ana"
     stub.add_response("list_users", {"UserList": [{"Arn": arn, "UserName": "ana", "Email": "ana@example.com",
                                                    "Role": "ADMIN", "Active": True}], "Status": 200},
@@ -239,7 +239,7 @@ def test_quicksight_users_stubbed(session, monkeypatch):
 
 
 def test_msk_brokers_stubbed(session, monkeypatch):
-    client, stub = _stubbed(session, "kafka", monkeypatch)
+    stub = _stubbed(session, "kafka", monkeypatch)
     arn = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/events/1"
     stub.add_response("list_nodes", {"NodeInfoList": [
         {"BrokerNodeInfo": {"Endpoints": ["b-1.events.kafka.us-east-1.amazonaws.com"]}},
@@ -252,7 +252,7 @@ def test_msk_brokers_stubbed(session, monkeypatch):
 
 
 def test_services_offered_in_the_region_stubbed(session, monkeypatch):
-    client, stub = _stubbed(session, "cloudformation", monkeypatch)
+    stub = _stubbed(session, "cloudformation", monkeypatch)
     stub.add_response("describe_type", {"Arn": f"arn:aws:cloudformation:{REGION}::type/resource/AWS-EMRServerless-Application"},
                       {"Type": "RESOURCE", "TypeName": "AWS::EMRServerless::Application"})  # fmt: skip
     stub.add_client_error("describe_type", "TypeNotFoundException", "not found", 404)
@@ -263,7 +263,7 @@ def test_services_offered_in_the_region_stubbed(session, monkeypatch):
 
 
 def test_a_failing_call_says_which_and_why(session, monkeypatch):
-    client, stub = _stubbed(session, "ec2", monkeypatch)
+    stub = _stubbed(session, "ec2", monkeypatch)
     stub.add_client_error(
         "describe_vpcs", "UnauthorizedOperation", "You are not authorized to perform this operation.", 403
     )
