@@ -595,3 +595,31 @@ def account_check(session: boto3.Session, *, spec: dict[str, Any], account_id: s
     for step in (network, bucket, certificate, secret, redshift, msk):
         attempt(step)
     return AccountCheck(problems=problems, subnet_azs=azs, failed=failed)
+
+
+# --- by name, for the API and the wizard's pickers ------------------------------------------------------
+
+LOOKUPS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "regions": (regions, ()), "vpcs": (vpcs, ()), "subnets": (subnets, ("vpc_id",)),
+    "security_groups": (security_groups, ("vpc_id",)), "buckets": (buckets, ()),
+    "msk_clusters": (msk_clusters, ("vpc_id",)), "msk_brokers": (msk_brokers, ("cluster_arn",)),
+    "redshift_clusters": (redshift_clusters, ()), "redshift_workgroups": (redshift_workgroups, ()),
+    "quicksight_users": (quicksight_users, ("account_id",)), "certificates": (certificates, ()),
+    "secrets": (secrets, ()), "services": (services_available, ("services",)),
+}  # fmt: skip
+
+
+class MissingParameter(ValueError):
+    pass
+
+
+def lookup(session: boto3.Session, region: str, kind: str, params: dict[str, Any]) -> list[Any]:
+    """Run the look-up `kind` with the parameters it needs (others are ignored)."""
+    fn, needed = LOOKUPS[kind]
+    missing = [p for p in needed if not params.get(p)]
+    if missing:
+        raise MissingParameter(f"The {kind} look-up needs {', '.join(missing)}.")
+    kwargs = {p: params[p] for p in needed}
+    if kind == "redshift_clusters" and params.get("vpc_id"):
+        kwargs["vpc_id"] = params["vpc_id"]
+    return fn(session, region, **kwargs)

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from pipelines.models import Pipeline, PipelineVersion
 from pipelines.plan import plan_for, refused_changes
-from pipelines.selectors import project_facts, validation_context
+from pipelines.selectors import aws_accounts, project_facts, validation_context
 from pipelines.signals import pipeline_delete_requested, pipeline_saved
-from pipelines.spec import Problem, SpecError, diff, normalized, validate
+from pipelines.spec import PIPELINE_REGIONS, Problem, SpecError, diff, normalized, validate
+from portal.models.aws import AwsAccount
 from projects.models import Project
 
 
@@ -45,6 +46,35 @@ def pipeline_check(*, project: Project, spec: Any, pipeline: Pipeline | None,
         return problems
     flagged = {p.path for p in problems}
     return problems + [p for p in refused if p.path not in flagged]
+
+
+def pipeline_validate(
+    *, project: Project, spec: Any, pipeline: Pipeline | None
+) -> tuple[list[Problem], list[str]]:
+    """Every rule, the account's included: `(problems, look-ups that could not run)`. For an aws spec with a
+    connected account, its resources are looked up first (read-only calls), so zone rules see real zones."""
+    account = _account_of(project=project, spec=spec)
+    if account is None:
+        return pipeline_check(project=project, spec=spec, pipeline=pipeline), []
+    from pipelines.lookups import account_check
+    from portal.aws import aws_session
+
+    region = str(spec["aws"].get("region"))
+    check = account_check(
+        aws_session(account=account, region=region), spec=spec, account_id=account.account_id
+    )
+    problems = pipeline_check(project=project, spec=spec, pipeline=pipeline, subnet_azs=check.subnet_azs)
+    flagged = {(p.path, p.message) for p in problems}
+    return problems + [p for p in check.problems if (p.path, p.message) not in flagged], check.failed
+
+
+def _account_of(*, project: Project, spec: Any) -> AwsAccount | None:
+    if not isinstance(spec, dict) or spec.get("provider") != "aws" or not isinstance(spec.get("aws"), dict):
+        return None
+    if spec["aws"].get("region") not in PIPELINE_REGIONS:
+        return None
+    account = str(spec["aws"].get("account") or "")
+    return next((a for a in aws_accounts(organization=project.organization) if str(a.uuid) == account), None)
 
 
 def pipeline_save(*, project: Project, spec: Any, author: Any, expected_version: int,

@@ -14,5 +14,6 @@ urlpatterns = [
     path(f"{P}history/", views.PipelineHistoryView.as_view(), name="history"),
     path(f"{P}versions/<int:number>/", views.PipelineVersionView.as_view(), name="version"),
     path(f"{P}delete/", views.PipelineDeleteView.as_view(), name="pipeline_delete"),
+    path(f"{P}lookups/<str:kind>/", views.LookupPickerView.as_view(), name="lookup"),
     path("plugins/", views.PluginListView.as_view(), name="plugins"),
 ]

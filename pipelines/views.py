@@ -11,12 +11,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from pipelines import selectors, services
+from pipelines import lookups, selectors, services
 from pipelines.forms import PICKERS, SHOWN_FOR, STEPS, PipelineForm
 from pipelines.models import Pipeline
 from pipelines.plan import plan_changes, plan_for
 from pipelines.plugins import installed_plugins
-from pipelines.spec import SpecError, default_spec
+from pipelines.spec import PIPELINE_REGIONS, SpecError, default_spec
+from portal.aws import aws_session
 from portal.roles import Perm
 from portal.views.base import OrganizationMixin
 from portal.views.generic import redirect
@@ -121,13 +122,13 @@ class PipelineWizardView(ProjectPipelineMixin, TemplateView):
             return self.page(form, status=400)
         return self.review(spec, version=_int(request.POST.get("version")))
 
-    def review(self, spec: dict[str, Any], *, version: int) -> HttpResponse:
+    def review(self, spec: dict[str, Any], *, version: int, failed: list[str]) -> HttpResponse:
         pipeline = self.get_pipeline()
         changes = self.plan(spec, pipeline)
         context = self.get_context_data(
             pipeline=pipeline, changes=changes, spec=spec, spec_json=json.dumps(spec), version=version,
             live=pipeline is not None and pipeline.current_version is not None,
-            nothing_changes=all(c.action == "unchanged" for c in changes),
+            nothing_changes=all(c.action == "unchanged" for c in changes), lookup_failures=failed,
         )  # fmt: skip
         return render(self.request, "pipelines/pipeline_review.html", context)
 
@@ -227,4 +228,56 @@ class PluginListView(OrganizationMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["plugins"] = installed_plugins()
+        return context
+
+
+PICK_LABELS: dict[str, tuple[str, Any]] = {
+    "regions": ("id", lambda r: r["id"]),
+    "vpcs": ("id", lambda v: f"{v['name'] or '(no name)'} — {v['id']} {v['cidr']}{' default' if v['is_default'] else ''}"),
+    "subnets": ("id", lambda s: f"{s['name'] or '(no name)'} — {s['id']} {s['availability_zone']} {s['type']}"),
+    "security_groups": ("id", lambda g: f"{g['name']} — {g['id']}"),
+    "buckets": ("name", lambda b: b["name"]),
+    "msk_clusters": ("arn", lambda c: f"{c['name']} ({c['state']})"),
+    "redshift_clusters": ("name", lambda c: f"{c['name']} ({c['status']})"),
+    "redshift_workgroups": ("name", lambda w: f"{w['name']} ({w['status']})"),
+    "quicksight_users": ("arn", lambda u: f"{u['name']} {u['email']} ({u['role']})"),
+    "certificates": ("arn", lambda c: c["domain"]),
+    "secrets": ("arn", lambda s: s["name"]),
+}  # fmt: skip
+
+
+class LookupPickerView(ProjectPipelineMixin, TemplateView):
+    """An htmx fragment that puts a choice of the account's resources in a wizard field's place, or says
+    which call failed and why, keeping the field so the form stays usable."""
+
+    permission = Perm.MANAGE_PROJECTS
+    template_name = "pipelines/_picker.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET
+        default = next((f for f, k in PICKERS.items() if k == kwargs["kind"]), "")
+        name = query.get("field") or default
+        form = PipelineForm(accounts=[], initial={})
+        if kwargs["kind"] not in PICK_LABELS or name not in form.fields:
+            raise Http404("No such picker.")
+        field = form[name]
+        context.update(field=field, multiple=name.endswith("_ids"), current=set(query.getlist(name)))
+        account = next((a for a in selectors.aws_accounts(organization=self.organization)
+                        if str(a.uuid) == query.get("aws_account")), None)  # fmt: skip
+        region = query.get("region") or ""
+        if account is None or region not in PIPELINE_REGIONS:
+            context["error"] = "Choose a connected AWS account and a region first."
+            return context
+        vpc = query.get("redshift_vpc_id") if name.startswith("redshift_") else query.get("vpc_id")
+        params = {"vpc_id": vpc or "", "account_id": account.account_id}
+        try:
+            items = lookups.lookup(
+                aws_session(account=account, region=region), region, kwargs["kind"], params
+            )
+        except (lookups.LookupFailed, lookups.MissingParameter) as exc:
+            context["error"] = str(exc).replace("vpc_id", "a VPC")
+            return context
+        value, label = PICK_LABELS[kwargs["kind"]]
+        context["options"] = [(item[value], label(item)) for item in items]
         return context

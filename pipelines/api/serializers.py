@@ -69,6 +69,10 @@ class SpecSerializer(serializers.Serializer):
 class ValidationResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     problems = ProblemSerializer(many=True)
+    lookup_failures = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Account look-ups that could not run: the call and AWS's reason.",
+    )
     plan = PlanItemSerializer(many=True, help_text="Present when the spec is valid.")
 
 
@@ -94,3 +98,15 @@ class PipelineVersionDetailSerializer(PipelineVersionSerializer):
     class Meta(PipelineVersionSerializer.Meta):
         fields = [*PipelineVersionSerializer.Meta.fields, "spec", "changes"]
         read_only_fields = fields
+
+
+class LookupResultSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    region = serializers.CharField()
+    items = serializers.ListField(child=serializers.JSONField())
+
+
+class LookupFailureSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    call = serializers.CharField(help_text="The AWS call that failed, e.g. `ec2:DescribeVpcs`.")
+    reason = serializers.CharField(help_text="What AWS answered.")

@@ -14,4 +14,6 @@ urlpatterns = [
     path(f"{BASE}versions/", views.PipelineVersionViewSet.as_view({"get": "list"}), name="pipelineversion-list"),
     path(f"{BASE}versions/<int:number>/", views.PipelineVersionViewSet.as_view({"get": "retrieve"}),
          name="pipelineversion-detail"),
+    path("organizations/<str:org>/aws-accounts/<uuid:account>/lookups/<str:kind>/",
+         views.AwsLookupViewSet.as_view({"get": "retrieve"}), name="aws-lookup"),
 ]  # fmt: skip

@@ -4,18 +4,20 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pipelines import selectors, services
+from pipelines import lookups, selectors, services
 from pipelines.api import serializers
 from pipelines.models import Pipeline, PipelineVersion
 from pipelines.plan import plan_changes, plan_for
-from pipelines.spec import Problem, SpecError
+from pipelines.spec import PIPELINE_REGIONS, Problem, SpecError
 from portal.api.exceptions import Conflict
 from portal.api.viewsets import OrganizationViewSet
+from portal.aws import aws_session
+from portal.models.aws import AwsAccount
 from portal.roles import Perm
 from projects.models import Project
 
@@ -112,9 +114,11 @@ class PipelineValidateViewSet(ProjectPipelineMixin, OrganizationViewSet):
 
     def result(self, spec: Any) -> Response:
         pipeline = selectors.pipeline_of(project=self.get_project())
-        problems = services.pipeline_check(project=self.get_project(), spec=spec, pipeline=pipeline)
+        problems, failed = services.pipeline_validate(
+            project=self.get_project(), spec=spec, pipeline=pipeline
+        )
         return Response({
-            "valid": not problems, "problems": [p.as_dict() for p in problems],
+            "valid": not problems, "problems": [p.as_dict() for p in problems], "lookup_failures": failed,
             "plan": [] if problems else self.plan_items(spec, pipeline),
         })  # fmt: skip
 
@@ -158,3 +162,48 @@ class PipelineVersionViewSet(ProjectPipelineMixin, OrganizationViewSet):
         version = super().get_object()
         version.diff = selectors.version_diff(version=version)  # type: ignore[attr-defined]
         return version
+
+
+class AwsLookupViewSet(OrganizationViewSet):
+    """Resources of a connected AWS account, for choosing rather than typing (the original's `/env`).
+
+    `kind` is one of regions, vpcs, subnets, security_groups, buckets, msk_clusters, msk_brokers,
+    redshift_clusters, redshift_workgroups, quicksight_users, certificates, secrets, services; `region`
+    defaults to the account's; some kinds need `vpc_id`, `cluster_arn` or `services` (comma list). A call AWS
+    refuses is a 502 naming the call and AWS's reason.
+    """
+
+    model = AwsAccount
+    serializer_class = serializers.LookupResultSerializer
+    read_permission = Perm.MANAGE_PROJECTS
+    write_permission = Perm.MANAGE_PROJECTS
+
+    @extend_schema(
+        parameters=[OpenApiParameter(n, str, description=d) for n, d in (
+            ("region", "AWS region (default: the account's)."), ("vpc_id", "For subnets, security groups, MSK, Redshift."),
+            ("cluster_arn", "For msk_brokers."), ("services", "For services: comma-separated names."))],
+        responses={200: serializers.LookupResultSerializer, 502: serializers.LookupFailureSerializer},
+    )  # fmt: skip
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if kwargs["kind"] not in lookups.LOOKUPS:
+            raise exceptions.NotFound(
+                f"No look-up {kwargs['kind']}; choose from {', '.join(lookups.LOOKUPS)}."
+            )
+        account = get_object_or_404(
+            AwsAccount.objects.for_organization(self.organization), uuid=kwargs["account"]
+        )
+        region = request.query_params.get("region") or account.region
+        if region not in PIPELINE_REGIONS:
+            raise exceptions.ValidationError({"region": [f"{region} is not a pipeline region."]})
+        params = {**request.query_params.dict(), "account_id": account.account_id}
+        if "services" in params:
+            params["services"] = [s for s in params["services"].split(",") if s]
+        try:
+            items = lookups.lookup(
+                aws_session(account=account, region=region), region, kwargs["kind"], params
+            )
+        except lookups.MissingParameter as exc:
+            raise exceptions.ValidationError({"detail": str(exc)}) from None
+        except lookups.LookupFailed as exc:
+            return Response({"detail": str(exc), "call": exc.call, "reason": exc.reason}, status=502)
+        return Response({"kind": kwargs["kind"], "region": region, "items": items})
