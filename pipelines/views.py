@@ -114,13 +114,12 @@ class PipelineWizardView(ProjectPipelineMixin, TemplateView):
         if not form.is_valid():
             return self.page(form, status=400)
         spec = form.spec(project_id=self.get_project().project_id)
-        problems = services.pipeline_check(
-            project=self.get_project(), spec=spec, pipeline=self.get_pipeline()
-        )
+        project, pipeline = self.get_project(), self.get_pipeline()
+        problems, failed = services.pipeline_validate(project=project, spec=spec, pipeline=pipeline)
         if problems:
             form.add_problems(problems)
-            return self.page(form, status=400)
-        return self.review(spec, version=_int(request.POST.get("version")))
+            return self.page(form, status=400, top_errors=[f"Could not check: {f}" for f in failed])
+        return self.review(spec, version=_int(request.POST.get("version")), failed=failed)
 
     def review(self, spec: dict[str, Any], *, version: int, failed: list[str]) -> HttpResponse:
         pipeline = self.get_pipeline()
