@@ -110,3 +110,14 @@ class LookupFailureSerializer(serializers.Serializer):
     detail = serializers.CharField()
     call = serializers.CharField(help_text="The AWS call that failed, e.g. `ec2:DescribeVpcs`.")
     reason = serializers.CharField(help_text="What AWS answered.")
+
+
+class PluginSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        help_text="What a spec names in processing.transformer / processing.enrichers."
+    )
+    kind = serializers.ChoiceField(choices=["transformer", "enricher"])
+    description = serializers.CharField()
+    version = serializers.CharField()
+    source = serializers.CharField(help_text="`built-in`, or the installed distribution that provides it.")
+    original_id = serializers.CharField(help_text="The original's built-in id (BUILT-IN-n), if any.")

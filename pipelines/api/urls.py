@@ -16,4 +16,5 @@ urlpatterns = [
          name="pipelineversion-detail"),
     path("organizations/<str:org>/aws-accounts/<uuid:account>/lookups/<str:kind>/",
          views.AwsLookupViewSet.as_view({"get": "retrieve"}), name="aws-lookup"),
+    path("organizations/<str:org>/plugins/", views.PluginViewSet.as_view({"get": "list"}), name="plugin-list"),
 ]  # fmt: skip

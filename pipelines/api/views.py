@@ -13,6 +13,7 @@ from pipelines import lookups, selectors, services
 from pipelines.api import serializers
 from pipelines.models import Pipeline, PipelineVersion
 from pipelines.plan import plan_changes, plan_for
+from pipelines.plugins import installed_plugins
 from pipelines.spec import PIPELINE_REGIONS, Problem, SpecError
 from portal.api.exceptions import Conflict
 from portal.api.viewsets import OrganizationViewSet
@@ -207,3 +208,16 @@ class AwsLookupViewSet(OrganizationViewSet):
         except lookups.LookupFailed as exc:
             return Response({"detail": str(exc), "call": exc.call, "reason": exc.reason}, status=502)
         return Response({"kind": kwargs["kind"], "region": region, "items": items})
+
+
+class PluginViewSet(OrganizationViewSet):
+    """The transformers and enrichers a pipeline may name: built-ins and installed `clickstream.plugins`."""
+
+    model = Pipeline
+    serializer_class = serializers.PluginSerializer
+    read_permission = Perm.VIEW_PROJECTS
+    write_permission = Perm.MANAGE_PROJECTS
+    pagination_class = None
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(serializers.PluginSerializer(installed_plugins(), many=True).data)
