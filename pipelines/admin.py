@@ -30,7 +30,7 @@ class VersionInline(ReadOnly, admin.TabularInline):
     model = PipelineVersion
     extra = 0
     fields = ["number", "author", "summary", "created"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     show_change_link = True
 
 
@@ -47,7 +47,7 @@ class PipelineAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["project__project_id", "uuid"]
     fields = ["project", "organization", "provider", "version_number", "ingestion_endpoint", "delete_requested",
               "problems", "spec_json", "created", "updated"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     inlines = [VersionInline]
 
     @admin.display(description="Problems under today's rules")
@@ -69,7 +69,7 @@ class PipelineVersionAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["organization"]
     search_fields = ["pipeline__project__project_id", "summary", "author__email"]
     fields = ["pipeline", "number", "author", "summary", "created", "changes", "spec_json"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
 
     @admin.display(description="Changes from the version before")
     def changes(self, obj: PipelineVersion) -> str:

@@ -260,8 +260,8 @@ class PipelineForm(Form):
         self, *args: Any, accounts: list[tuple[str, str]], live: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["aws_account"].choices = [("", "—"), *accounts]
-        self.fields["transformer"].choices = [(n, n) for n in plugin_names("transformer")]
+        self.fields["aws_account"].choices = [("", "—"), *accounts]  # type: ignore[attr-defined]
+        self.fields["transformer"].choices = [(n, n) for n in plugin_names("transformer")]  # type: ignore[attr-defined]
         self.fields["enrichers"].help_text = "Installed: " + ", ".join(plugin_names("enricher")) + "."
         if live:
             for name in FIXED_ON_UPDATE:

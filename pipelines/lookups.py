@@ -197,7 +197,7 @@ def subnet_reachability(session: boto3.Session, region: str, *, vpc_id: str, sub
     route table or an interface endpoint in their zone whose security groups allow HTTPS from the subnet;
     subnets routed through NAT need the NAT gateway to sit in a public subnet. Empty lists = all reachable."""
     ec2 = _client(session, "ec2", region)
-    known = {s["id"]: s for s in subnets.__wrapped__(session, region, vpc_id=vpc_id)}
+    known = {s["id"]: s for s in subnets(session, region, vpc_id=vpc_id)}
     endpoints = list(
         _pages(
             ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
@@ -266,7 +266,7 @@ def _zone_of(ec2: Any, subnet_id: str) -> str:
 
 
 def _allows_https_from(ec2: Any, group_ids: list[str], cidr: str) -> bool:
-    network = ipaddress.ip_network(cidr)
+    network = ipaddress.IPv4Network(cidr)
     for group in ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"]:
         for rule in group.get("IpPermissions", []):
             protocol = str(rule.get("IpProtocol"))
@@ -274,7 +274,7 @@ def _allows_https_from(ec2: Any, group_ids: list[str], cidr: str) -> bool:
                 protocol == "tcp" and rule.get("FromPort", 0) <= 443 <= rule.get("ToPort", 0)
             )
             if ports_ok and any(
-                network.subnet_of(ipaddress.ip_network(r["CidrIp"])) for r in rule.get("IpRanges", [])
+                network.subnet_of(ipaddress.IPv4Network(r["CidrIp"])) for r in rule.get("IpRanges", [])
             ):
                 return True
     return False

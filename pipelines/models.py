@@ -55,6 +55,13 @@ class Pipeline(OrganizationOwned):
         return self.current_version.number if self.current_version else 0
 
     @property
+    def status_label(self) -> str:
+        """The project list's pipeline column until the providers report a status of their own."""
+        if self.delete_requested:
+            return "Deletion requested"
+        return f"{self.get_provider_display().split(' ')[0]} · version {self.version_number}"
+
+    @property
     def spec(self) -> dict:
         return self.current_version.spec if self.current_version else {}
 

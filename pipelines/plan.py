@@ -124,10 +124,10 @@ def refused_changes(
                 )
             )
     for resource in new.resources:
-        before = live.get(resource.name)
-        if before is None:
+        existing = live.get(resource.name)
+        if existing is None:
             continue
-        old_values = before.values()
+        old_values = existing.values()
         for param in resource.parameters:
             if (
                 param.key in old_values

@@ -119,5 +119,5 @@ class PluginSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["transformer", "enricher"])
     description = serializers.CharField()
     version = serializers.CharField()
-    source = serializers.CharField(help_text="`built-in`, or the installed distribution that provides it.")
+    source = serializers.CharField(help_text="`built-in`, or the installed distribution that provides it.")  # type: ignore[assignment]
     original_id = serializers.CharField(help_text="The original's built-in id (BUILT-IN-n), if any.")

@@ -50,7 +50,7 @@ class ProjectPipelineMixin:
             raise exceptions.NotFound("This project has no pipeline yet; PUT one with version 0.")
         return pipeline
 
-    def plan_items(self, spec: dict[str, Any], pipeline: Pipeline | None) -> list[Any]:
+    def plan_items(self, spec: dict[str, Any], pipeline: Pipeline | None) -> Any:
         project = self.get_project()
         facts = selectors.project_facts(project=project, pipeline=pipeline)
         old = plan_for(spec=pipeline.spec, facts=facts) if pipeline and pipeline.current_version else None
