@@ -135,3 +135,17 @@ def test_delete_is_requested_then_the_pipeline_refuses_changes(
     services.pipeline_remove(pipeline=received[0]["pipeline"])
     assert not Pipeline.objects.for_organization(cast.org_a).exists()
     assert not PipelineVersion.objects.for_organization(cast.org_a).exists()
+
+
+def test_an_account_of_another_organization_is_refused(cast):
+    from portal.models.aws import AwsAccount
+
+    other = AwsAccount.objects.unscoped().create(
+        organization=cast.org_b, name="Globex", role_arn="arn:aws:iam::210987654321:role/Portal"
+    )
+    with pytest.raises(SpecError) as error:
+        services.pipeline_save(project=cast.project_a, spec=aws_spec(aws__account=str(other.uuid)), author=cast.alice,
+                               expected_version=0)  # fmt: skip
+    assert {p.path: p.message for p in error.value.problems}["aws.account"] == (
+        "Choose one of the organization's connected AWS accounts."
+    )
