@@ -39,6 +39,12 @@ class ProjectPipelineMixin(OrganizationMixin):
     def get_pipeline(self) -> Pipeline | None:
         return selectors.pipeline_of(project=self.get_project())
 
+    def require_pipeline(self) -> Pipeline:
+        pipeline = self.get_pipeline()
+        if pipeline is None:
+            raise Http404("This project has no pipeline.")
+        return pipeline
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(project=self.get_project(), can_manage=self.membership.has_perm(Perm.MANAGE_PROJECTS))
@@ -173,9 +179,7 @@ class PipelineHistoryView(ProjectPipelineMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        pipeline = self.get_pipeline()
-        if pipeline is None:
-            raise Http404("This project has no pipeline.")
+        pipeline = self.require_pipeline()
         versions = selectors.version_list(pipeline=pipeline)
         context.update(pipeline=pipeline, versions=[(v, selectors.version_diff(version=v)) for v in versions])
         return context
@@ -187,9 +191,7 @@ class PipelineVersionView(ProjectPipelineMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        pipeline = self.get_pipeline()
-        if pipeline is None:
-            raise Http404("This project has no pipeline.")
+        pipeline = self.require_pipeline()
         version = get_object_or_404(pipeline.versions.select_related("author"), number=self.kwargs["number"])
         context.update(pipeline=pipeline, version=version, changes=selectors.version_diff(version=version),
                        spec_json=json.dumps(version.spec, indent=2))  # fmt: skip
@@ -202,15 +204,11 @@ class PipelineDeleteView(ProjectPipelineMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["pipeline"] = self.get_pipeline()
-        if context["pipeline"] is None:
-            raise Http404("This project has no pipeline.")
+        context["pipeline"] = self.require_pipeline()
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        pipeline = self.get_pipeline()
-        if pipeline is None:
-            raise Http404("This project has no pipeline.")
+        pipeline = self.require_pipeline()
         services.pipeline_delete_request(pipeline=pipeline)
         messages.success(
             request, "Deletion requested: the provider removes the pipeline's resources, then the pipeline."

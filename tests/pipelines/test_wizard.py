@@ -168,3 +168,14 @@ def test_plugins_page_lists_built_ins(login, cast):
     for name in ("clickstream", "gtm", "sensors", "traffic", "ua", "geo"):
         assert f"<code>{name}</code>" in page
     assert "BUILT-IN-4" in page
+
+
+def test_delete_from_the_page_requests_deletion(login, cast):
+    from pipelines import services
+
+    services.pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
+    assert login(cast.ann).post(URL + "delete/").status_code == 403
+    response = login(cast.olivia).post(URL + "delete/")
+    assert response.status_code == 302
+    assert Pipeline.objects.for_organization(cast.org_a).get().delete_requested is not None
+    assert "Deletion requested" in login(cast.olivia).get(URL).content.decode()
