@@ -1,24 +1,38 @@
-"""Data pipelines. This holds only what the portal foundation needs (a project's pipeline exists or not);
-the versioned spec, stacks and status arrive with the pipelines work."""
+"""Data pipelines: one per project, a versioned desired spec (`pipelines.spec`) that providers make real."""
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from pipelines.choices import Provider
 from portal.models import OrganizationOwned
 
 
 class Pipeline(OrganizationOwned):
-    """The data pipeline of one project. A project with a pipeline cannot be deleted before it."""
+    """The data pipeline of one project. A project with a pipeline cannot be deleted before it.
+
+    The pipeline row is the stable identity (its uuid names the stacks); what it should be lives in its
+    versions, and `current_version` is the one providers make real.
+    """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # RESTRICT, not PROTECT: the project alone cannot go while its pipeline exists, but deleting the whole
     # organization (which cascades to both) is not blocked.
     project = models.OneToOneField("projects.Project", on_delete=models.RESTRICT, related_name="pipeline")
+    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.LOCAL)
+    current_version = models.ForeignKey(
+        "PipelineVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
     ingestion_endpoint = models.URLField(blank=True, help_text="Where the SDKs send events.")
+    delete_requested = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When someone asked to delete the pipeline; the provider removes its resources, then it.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -30,5 +44,61 @@ class Pipeline(OrganizationOwned):
 
     def get_absolute_url(self) -> str:
         return reverse(
-            "projects:project", kwargs={"org": self.organization.slug, "project": self.project.project_id}
+            "pipelines:pipeline", kwargs={"org": self.organization.slug, "project": self.project.project_id}
+        )
+
+    @property
+    def pipeline_id(self) -> str:
+        """The id in stack names: 32 hex characters, as the original's pipelineId."""
+        return self.uuid.hex
+
+    @property
+    def version_number(self) -> int:
+        return self.current_version.number if self.current_version else 0
+
+    @property
+    def status_label(self) -> str:
+        """The project list's pipeline column until the providers report a status of their own."""
+        if self.delete_requested:
+            return "Deletion requested"
+        return f"{self.get_provider_display().split(' ')[0]} · version {self.version_number}"
+
+    @property
+    def spec(self) -> dict:
+        return self.current_version.spec if self.current_version else {}
+
+
+class PipelineVersion(OrganizationOwned):
+    """One saved spec of a pipeline. Versions are never changed or deleted while the pipeline lives: the
+    history page diffs them, and a provider can always tell what was asked for and by whom."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    spec = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=500, blank=True, help_text="What changed, in a few words.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta(OrganizationOwned.Meta):
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "number"],
+                name="pipelineversion_unique_number",
+                violation_error_message="This version number exists already: someone else saved first.",
+            ),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="pipelineversion_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.number}"  # no lookup: the audit log names it while its pipeline goes
+
+    def get_absolute_url(self) -> str:
+        project = self.pipeline.project
+        return reverse(
+            "pipelines:version",
+            kwargs={"org": self.organization.slug, "project": project.project_id, "number": self.number},
         )

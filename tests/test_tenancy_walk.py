@@ -82,6 +82,18 @@ def test_routes_are_discovered():
 
 @pytest.fixture
 def world(cast):
+    from moto import mock_aws
+
+    from portal.models.aws import AwsAccount
+
+    with mock_aws():  # look-up endpoints call AWS: moto answers them
+        cast.aws_account = AwsAccount.objects.unscoped().create(
+            organization=cast.org_a, name="walk", role_arn="arn:aws:iam::123456789012:role/Walk"
+        )
+        yield _world(cast)
+
+
+def _world(cast):
     invitation = services.invitation_create(
         organization=cast.org_a,
         email="new@example.com",
@@ -90,6 +102,10 @@ def world(cast):
         accept_url=str,
     )
     cast.invitation = invitation
+    from pipelines.services import pipeline_save
+    from tests.pipelines.specs import local_spec
+
+    pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
     return cast
 
 
@@ -130,6 +146,9 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         "key": world.invitation.key,
         "pk": by_name.get(key),
         "uuid": by_name.get(key),
+        "number": 1,  # the first version of project A's pipeline (made by `world`)
+        "account": world.aws_account.uuid,
+        "kind": "vpcs",
     }
     return {p: values[p] for p in route.params}
 
