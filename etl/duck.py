@@ -23,6 +23,8 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import PythonUDFType
+from duckdb.sqltypes import INTEGER, VARCHAR
 
 from etl import model, sql, tables
 from etl.config import DEFAULT_RULES_DIR, JobConfig
@@ -71,7 +73,9 @@ def connect(cfg: JobConfig, scratch: Path, memory_limit: str | None = None) -> d
     con = sql.connect(
         cfg, memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT, temp_directory=str(scratch / "spill")
     )
-    con.create_function("truncate_utf8", _truncate_arrow, ["VARCHAR", "INTEGER"], "VARCHAR", type="arrow")
+    con.create_function(
+        "truncate_utf8", _truncate_arrow, [VARCHAR, INTEGER], VARCHAR, type=PythonUDFType.ARROW
+    )
     return con
 
 

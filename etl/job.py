@@ -278,7 +278,7 @@ def _process_duckdb(
         selects = duck.build(
             con, cfg, [e.name for e in enrichers], duck.previous_ids(con, layout), previous_state
         )
-        counts["unique"] = con.execute("SELECT count(*) FROM unique_events").fetchone()[0]
+        (counts["unique"],) = con.execute("SELECT count(*) FROM unique_events").fetchone() or (0,)
         counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
         staged_state = layout.out_store.url(_key(layout.job_data, "runs", run, "user_state"))
         Path(staged_state).mkdir(parents=True, exist_ok=True)

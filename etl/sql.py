@@ -17,6 +17,8 @@ import json
 import re
 
 import duckdb
+from duckdb.func import PythonUDFType
+from duckdb.sqltypes import VARCHAR
 
 from etl import body, parse
 from etl.config import JobConfig
@@ -96,7 +98,8 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the functions the SQL needs. Memory is bounded: past `memory_limit` DuckDB
     spills to `temp_directory` (joins, aggregates, sorts) instead of growing."""
-    con = duckdb.connect(config={"preserve_insertion_order": False})
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
     con.execute("SET TimeZone = 'UTC'")
     if memory_limit:
         con.execute(f"SET memory_limit = {q(memory_limit)}")
@@ -104,13 +107,12 @@ def connect(
         con.execute(f"SET temp_directory = {q(temp_directory)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    con.create_function(
-        "inflate_body", body.inflate_arrow, ["VARCHAR"], "STRUCT(body VARCHAR, reason VARCHAR)", type="arrow"
-    )
+    inflated = duckdb.struct_type({"body": VARCHAR, "reason": VARCHAR})
+    con.create_function("inflate_body", body.inflate_arrow, [VARCHAR], inflated, type=PythonUDFType.ARROW)
     if cfg is not None and cfg.anonymise_ip:
         from etl.enrich.geo import anonymise_arrow
 
-        con.create_function("anonymised", anonymise_arrow, ["VARCHAR"], "VARCHAR", type="arrow")
+        con.create_function("anonymised", anonymise_arrow, [VARCHAR], VARCHAR, type=PythonUDFType.ARROW)
     con.execute(MACROS)
     return con
 

@@ -117,7 +117,7 @@ def test_both_engines_write_the_same_tables(spark: SparkSession, tmp_path: Path)
     )  # one clock for both engines: process_time and created_time are compared too
     for engine, session in (("duckdb", None), ("spark", spark)):
         layout = dir_layout(str(raw), str(tmp_path / engine))
-        options = {
+        options: dict[str, Any] = {
             "app_ids": list(bench.APPS),
             "plugins": ["clickstream", "traffic", "ua", "geo"],
             "now_ms": now,
