@@ -46,6 +46,10 @@ class PipelineSerializer(serializers.ModelSerializer):
         source="version_number", read_only=True, help_text="Send it back with PUT: the optimistic lock token."
     )
     spec = serializers.JSONField(read_only=True)
+    # Plain text, not a URL field: it is empty until the provider knows the endpoint.
+    ingestion_endpoint = serializers.CharField(
+        read_only=True, help_text="Where the SDKs send events; empty until the pipeline has one."
+    )
 
     class Meta:
         model = Pipeline

@@ -177,7 +177,7 @@ class JobDetailSerializer(JobSerializer):
 class AwsAccountSerializer(TenantModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     account_id = serializers.CharField(read_only=True, help_text="From the role ARN.")
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    created_by = serializers.SerializerMethodField(help_text="Who connected it; null once they are gone.")
 
     class Meta:
         model = AwsAccount
@@ -186,6 +186,9 @@ class AwsAccountSerializer(TenantModelSerializer):
             "updated", "last_tested_at", "last_test_ok", "last_test_message",
         ]  # fmt: skip
         read_only_fields = ["external_id", "last_tested_at", "last_test_ok", "last_test_message"]
+
+    def get_created_by(self, account: AwsAccount) -> str | None:
+        return account.created_by.email if account.created_by else None
 
 
 class AwsConnectionTestSerializer(serializers.Serializer):

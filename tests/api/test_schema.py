@@ -20,12 +20,15 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
+from moto import mock_aws
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from pipelines.services import pipeline_save
 from portal import services
-from portal.models import AuditLogEntry, GroupMapping, Invitation, Job
+from portal.models import AuditLogEntry, AwsAccount, GroupMapping, Invitation, Job
+from tests.pipelines.specs import local_spec
 
 ERRORS = {"400", "401", "403", "404", "409"}
 
@@ -78,6 +81,10 @@ def org_with_data(cast) -> SimpleNamespace:
     )
     Job.objects.for_organization(org).create(organization=org, kind="etl.local", name="ETL run")
     GroupMapping.objects.for_organization(org).create(organization=org, group="engineers", roles=["operator"])
+    AwsAccount.objects.for_organization(org).create(
+        organization=org, name="fuzz", role_arn="arn:aws:iam::123456789012:role/Fuzz"
+    )
+    pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
     services.api_token_create(
         organization=org,
         user=cast.alice,
@@ -96,7 +103,15 @@ def discover_objects(org: str, token: str) -> dict[str, str]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     found = {}
-    for collection in ["members", "invitations", "audit-log", "tokens", "jobs", "group-mappings"]:
+    for collection in [
+        "members",
+        "invitations",
+        "audit-log",
+        "tokens",
+        "jobs",
+        "group-mappings",
+        "aws-accounts",
+    ]:
         results = client.get(f"/api/v1/organizations/{org}/{collection}/").json()["results"]
         assert results, f"no {collection} to aim the generated requests at"
         found[collection] = str(results[-1]["id"])
@@ -116,7 +131,8 @@ def api_schema(org_with_data) -> Iterator[object]:
 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+    with mock_aws():  # the AWS account endpoints (test, look-ups) call AWS: moto answers
+        yield schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
@@ -132,7 +148,9 @@ def aim_at_real_objects(case: object, data: SimpleNamespace) -> None:
     parameters = case.path_parameters  # type: ignore[attr-defined]
     if not parameters:
         return
-    known = {"org": data.org.slug, "project": "shop", "app": "web"}
+    # The first version of the project's pipeline, and an account look-up moto answers (see `api_schema`).
+    known = {"org": data.org.slug, "project": "shop", "app": "web", "number": 1, "kind": "vpcs"}
+    known["account"] = data.objects["aws-accounts"]
     for name in parameters:
         if name in known:
             parameters[name] = known[name]
