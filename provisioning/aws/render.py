@@ -28,6 +28,7 @@ from provisioning.aws.stacks import (
     redshift,
     reporting,
 )
+from provisioning.aws.stacks.ingestion import GLOBAL_ACCELERATOR_REGIONS
 
 BUILDERS: dict[str, Callable[[RenderContext], Stack]] = {
     "ServiceCatalogAppRegistry": appregistry.build,
@@ -39,31 +40,6 @@ BUILDERS: dict[str, Callable[[RenderContext], Stack]] = {
     "DataModelingRedshift": redshift.build,
     "Reporting": reporting.build,
 }
-# Regions where AWS::GlobalAccelerator and Redshift Serverless exist (a spec asking for them elsewhere is refused
-# by `RenderError`, before anything reaches CloudFormation).
-GLOBAL_ACCELERATOR_REGIONS = frozenset(
-    [
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "ap-east-1",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-south-1",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ca-central-1",
-        "eu-central-1",
-        "eu-north-1",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "sa-east-1",
-        "me-south-1",
-    ]
-)
 
 
 class RenderError(ValueError):

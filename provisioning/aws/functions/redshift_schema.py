@@ -46,15 +46,16 @@ def set_up(props: dict[str, Any], *, data: Any, secrets: Any, redshift: Any = No
     return {"Database": database, "Schemas": ",".join(sql.schema_name(a) for a in apps), "BIUserName": user}
 
 
-def on_event(request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def on_event(request: dict[str, Any], *, make_client: Any = None) -> tuple[str, dict[str, Any]]:
     import boto3
 
+    client = make_client or boto3.client
     props = request["ResourceProperties"]
     physical_id = f"clickstream-schemas-{props['Database']}"
     if request["RequestType"] == "Delete":
         return request.get("PhysicalResourceId") or physical_id, {}
-    data = set_up(props, data=boto3.client("redshift-data"), secrets=boto3.client("secretsmanager"),
-                  redshift=boto3.client("redshift") if props.get("ClusterIdentifier") else None)  # fmt: skip
+    data = set_up(props, data=client("redshift-data"), secrets=client("secretsmanager"),
+                  redshift=client("redshift") if props.get("ClusterIdentifier") else None)  # fmt: skip
     return physical_id, data
 
 

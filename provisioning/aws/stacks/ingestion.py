@@ -42,6 +42,30 @@ from provisioning.aws.common import Stack, alarm_name, alarm_topic_arn, allow, a
 from provisioning.aws.context import RenderContext
 
 PORT = 8088
+# Regions where AWS::GlobalAccelerator endpoints may be (elsewhere the spec's switch is refused by the renderer).
+GLOBAL_ACCELERATOR_REGIONS = frozenset(
+    [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ap-east-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "sa-east-1",
+        "me-south-1",
+    ]
+)
 YES_NO = ["Yes", "No"]
 ECS_AMI = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
 
@@ -68,11 +92,22 @@ def _params(s: Stack, ctx: RenderContext) -> None:
     p("ServerCorsOrigin", default="", description="CORS origins in the stack's pattern form")
     p("ServerMax", type="Number", default="4", min_value=1)
     p("ServerMin", type="Number", default="2", min_value=1)
-    p("WarmPoolSize", type="Number", default="0", min_value=0)
+    if ctx.fargate:  # Fargate has no warm pool (the spec refuses one)
+        p("WarmPoolSize", type="Number", default="0", allowed=["0"])
+    else:
+        p("WarmPoolSize", type="Number", default="0", min_value=0)
     p("ScaleOnCpuUtilizationPercent", type="Number", default="50", min_value=1, max_value=100)
-    p("EnableGlobalAccelerator", default="No", allowed=YES_NO)
+    p(
+        "EnableGlobalAccelerator",
+        default="No",
+        allowed=YES_NO if ctx.region in GLOBAL_ACCELERATOR_REGIONS else ["No"],
+    )
     p("AuthenticationSecretArn", default="")
-    p("EnableAuthentication", default="No", allowed=YES_NO)
+    p(
+        "EnableAuthentication",
+        default="No",
+        allowed=YES_NO if ctx.get("ingestion.authentication_secret_arn") else ["No"],
+    )
     p("EnableApplicationLoadBalancerAccessLog", default="No", allowed=YES_NO)
     p("LogS3Bucket", default=ctx.bucket)
     p("LogS3Prefix", default=f"{ctx.base}logs/alb/")
@@ -161,9 +196,16 @@ def build(ctx: RenderContext) -> Stack:
             IpProtocol="tcp", FromPort=PORT, ToPort=PORT, SourceSecurityGroupId=Ref(alb_sg),
             Description="from the load balancer")], Tags=s.tags()))  # fmt: skip
 
+    if ctx.sink == "kafka":  # the collectors may reach the brokers through the cluster's security group
+        s.condition("HasMskSecurityGroup", Not(Equals(Ref("MskSecurityGroupId"), "")))
+        s.add(ec2.SecurityGroupIngress("CollectorToBrokers", Condition="HasMskSecurityGroup", GroupId=Ref("MskSecurityGroupId"),
+            IpProtocol="tcp", FromPort=9092, ToPort=9098, SourceSecurityGroupId=Ref(ecs_sg),
+            Description=Sub("Clickstream collectors of ${ProjectId} (MSK ${MskClusterName})")))  # fmt: skip
     lb = s.add(elb.LoadBalancer(
         "LoadBalancer", Type="application", Scheme="internet-facing" if public else "internal",
-        Subnets=Ref("PublicSubnetIds"), SecurityGroups=[Ref(alb_sg)], Tags=s.tags(**{"clickstream/protocol": Ref("Protocol")}),
+        Subnets=Ref("PublicSubnetIds"), SecurityGroups=[Ref(alb_sg)], Tags=s.tags(**{"clickstream/protocol": Ref("Protocol"), "clickstream/authentication": Ref("EnableAuthentication"),
+                       "clickstream/authentication-secret": Ref("AuthenticationSecretArn"),
+                       "clickstream/global-accelerator": Ref("EnableGlobalAccelerator")}),
         LoadBalancerAttributes=[
             elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If("AccessLogs", "true", "false")),
             elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=If("AccessLogs", Ref("LogS3Bucket"), Ref("AWS::NoValue"))),
@@ -201,7 +243,7 @@ def build(ctx: RenderContext) -> Stack:
     repo = s.add(ecr.Repository("CollectorRepository", ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
                                 ImageTagMutability="MUTABLE", EmptyOnDelete=True, Tags=s.tags()))  # fmt: skip
     cluster = s.add(ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
-                                Tags=s.tags(**{"clickstream/infra": Ref("EcsInfraType")})))  # fmt: skip
+                                Tags=s.tags(**{"clickstream/infra": Ref("EcsInfraType"), "clickstream/warm-pool": Ref("WarmPoolSize")})))  # fmt: skip
     logs_group = s.log_group("CollectorLogs")
     sink_url, sink_statements, _ = _sink(s, ctx)
     task_role = s.role("CollectorTaskRole", service="ecs-tasks.amazonaws.com",
@@ -212,7 +254,7 @@ def build(ctx: RenderContext) -> Stack:
         allow(["logs:CreateLogStream", "logs:PutLogEvents"], [GetAtt(logs_group, "Arn")]),
     ])  # fmt: skip
     environment = {
-        "COLLECTOR_SINK": Sub(sink_url), "COLLECTOR_PROJECT_ID": Ref("ProjectId"), "COLLECTOR_APP_IDS": Ref("AppIds"),
+        "COLLECTOR_SINK": Sub(sink_url) if "${" in sink_url else sink_url, "COLLECTOR_PROJECT_ID": Ref("ProjectId"), "COLLECTOR_APP_IDS": Ref("AppIds"),
         "COLLECTOR_PATH": Ref("ServerEndpointPath"), "COLLECTOR_CORS_ORIGINS": str(ctx.get("ingestion.cors_origins") or ""),
         "COLLECTOR_CORS_PATTERN": Ref("ServerCorsOrigin"), "COLLECTOR_DEV_MODE": Ref("DevMode"),
         "COLLECTOR_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "COLLECTOR_SINK_TYPE": Ref("SinkType"),
@@ -268,7 +310,7 @@ def build(ctx: RenderContext) -> Stack:
     _alarms(s, cluster, service)
 
     dns = GetAtt(lb, "DNSName")
-    if ctx.get("ingestion.global_accelerator"):
+    if ctx.region in GLOBAL_ACCELERATOR_REGIONS:  # an update may turn it on or off
         s.condition("GlobalAccelerator", Equals(Ref("EnableGlobalAccelerator"), "Yes"))
         acc = s.add(ga.Accelerator("Accelerator", Condition="GlobalAccelerator", Enabled=True, IpAddressType="IPV4",
                                    Name=Sub("clickstream-${ProjectId}")))  # fmt: skip

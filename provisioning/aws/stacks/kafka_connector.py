@@ -3,7 +3,7 @@ custom plugin (from the plugin location), worker configuration and logs (spec/in
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Sub
+from troposphere import Base64, GetAtt, Ref, Sub
 from troposphere import kafkaconnect as kc
 
 from provisioning.aws.common import Stack, allow, arn, s3_list, s3_object_arn
@@ -45,11 +45,11 @@ def build(ctx: RenderContext) -> Stack:
         allow(["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"], [arn("kafka", "group/${MskClusterName}/*")]),
     ])  # fmt: skip
     plugin = s.add(kc.CustomPlugin("S3SinkPlugin", Name=Sub("clickstream-s3-sink-${ProjectId}-${AWS::Region}"), ContentType="ZIP",
-        Location=kc.CustomPluginLocation(S3Location=kc.CustomPluginS3Location(
+        Location=kc.CustomPluginLocation(S3Location=kc.S3Location(
             BucketArn=Sub("arn:${AWS::Partition}:s3:::${PluginS3Bucket}"), FileKey=Sub("${PluginS3Prefix}${PluginFile}")))))  # fmt: skip
     worker = s.add(kc.WorkerConfiguration("WorkerConfiguration", Name=Sub("clickstream-${ProjectId}-${AWS::Region}"),
-        PropertiesFileContent={"Fn::Base64": "key.converter=org.apache.kafka.connect.storage.StringConverter\n"
-                               "value.converter=org.apache.kafka.connect.storage.StringConverter\n"}))  # fmt: skip
+        PropertiesFileContent=Base64("key.converter=org.apache.kafka.connect.storage.StringConverter\n"
+                               "value.converter=org.apache.kafka.connect.storage.StringConverter\n")))  # fmt: skip
     topics_dir = f"{ctx.base}data/buffer"  # the connector adds <topic>/year=…/ below it
     connector = s.add(kc.Connector(
         "Connector", ConnectorName=Sub("clickstream-${ProjectId}-s3-sink"), KafkaConnectVersion="2.7.1",
