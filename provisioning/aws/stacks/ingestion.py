@@ -205,7 +205,8 @@ def build(ctx: RenderContext) -> Stack:
         "LoadBalancer", Type="application", Scheme="internet-facing" if public else "internal",
         Subnets=Ref("PublicSubnetIds"), SecurityGroups=[Ref(alb_sg)], Tags=s.tags(**{"clickstream/protocol": Ref("Protocol"), "clickstream/authentication": Ref("EnableAuthentication"),
                        "clickstream/authentication-secret": Ref("AuthenticationSecretArn"),
-                       "clickstream/global-accelerator": Ref("EnableGlobalAccelerator")}),
+                       "clickstream/global-accelerator": Ref("EnableGlobalAccelerator"),
+                       **({} if https else {"clickstream/domain": Ref("DomainName"), "clickstream/certificate": Ref("ACMCertificateArn")})}),
         LoadBalancerAttributes=[
             elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If("AccessLogs", "true", "false")),
             elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=If("AccessLogs", Ref("LogS3Bucket"), Ref("AWS::NoValue"))),

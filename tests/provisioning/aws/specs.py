@@ -59,7 +59,9 @@ def make_spec(
     if sink == "s3" and infra == "Fargate":
         ing["sink"]["s3"]["buffer_interval_seconds"] = 90
     spec["modeling"] = {"athena": athena, "redshift": _redshift(redshift)}
-    spec["reporting"] = {"quicksight_user_arn": "", "namespace": "default"} if reporting and redshift else None
+    spec["reporting"] = (
+        {"quicksight_user_arn": "", "namespace": "default"} if reporting and redshift else None
+    )
     problems = validate(spec, ctx=Context(project_id=PROJECT, app_ids=tuple(APPS)))
     assert not problems, problems
     return spec
