@@ -18,6 +18,8 @@ from provisioning.aws.functions.cfn import custom_resource
 
 def set_up(props: dict[str, Any], *, data: Any, secrets: Any, redshift: Any = None) -> dict[str, Any]:
     database, apps = props["Database"], [a for a in props["AppIds"].split(",") if a]
+    secret = json.loads(secrets.get_secret_value(SecretId=props["BIUserSecretArn"])["SecretString"])
+    user, password = secret["username"], secret["password"]  # read first: a bad secret changes nothing
     if props.get("ClusterIdentifier") and props.get("CopyRoleArn") and redshift is not None:
         attached = redshift.describe_clusters(ClusterIdentifier=props["ClusterIdentifier"])["Clusters"][0]
         if props["CopyRoleArn"] not in {r["IamRoleArn"] for r in attached.get("IamRoles", [])}:
@@ -32,8 +34,6 @@ def set_up(props: dict[str, Any], *, data: Any, secrets: Any, redshift: Any = No
     statements = [s for app in apps for s in sql.schema_statements(app)]
     if statements:
         sql.run(data, statements, database=database)
-    secret = json.loads(secrets.get_secret_value(SecretId=props["BIUserSecretArn"])["SecretString"])
-    user, password = secret["username"], secret["password"]
     try:
         sql.run(data, [f'CREATE USER "{user}" PASSWORD {sql.quote_literal(password)}'], database=database)
     except RuntimeError as error:
