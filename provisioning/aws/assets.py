@@ -82,3 +82,11 @@ def _b64_sha(name: str) -> str:
     import base64
 
     return base64.b64encode(hashlib.sha256(build(name)).digest()).decode()
+
+
+def upload_job_code(session: Any, *, bucket: str, runtime_prefix: str) -> dict[str, str]:
+    """Puts the `etl` job's code where the DataProcessing stack's submitter starts it from
+    (``<runtime_prefix>etl/etl.zip`` and its entry script), through `etl.emr.package_job`."""
+    from etl import emr
+
+    return emr.package_job(session.client("s3"), bucket, f"{runtime_prefix}etl")

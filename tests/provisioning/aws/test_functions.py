@@ -357,3 +357,25 @@ def test_assets_are_deterministic_self_contained_and_uploaded_once(aws: Any, tmp
     assert s3.get_object(Bucket=BUCKET, Key=keys["redshift"])["Body"].read() == first["redshift"]
     assets.upload_assets(aws, bucket=BUCKET, prefix="clickstream/shop/runtime/")
     assert stamp == {k: s3.head_object(Bucket=BUCKET, Key=k)["LastModified"] for k in keys.values()}
+
+
+def test_job_code_lands_where_the_submitter_starts_it(aws: Any) -> None:
+    from provisioning.aws.context import RenderContext
+    from tests.provisioning.aws.specs import make_spec
+
+    ctx = RenderContext(spec=make_spec(), project_id="shop", app_ids=("web",), region=REGION)
+    code = assets.upload_job_code(aws, bucket=BUCKET, runtime_prefix=ctx.asset_prefix)
+    from provisioning.aws.stacks import processing
+
+    env = processing.build(ctx).to_dict()["Resources"]["JobSubmitter"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert code == {"py_files": env["PY_FILES"], "entry_point": env["ENTRY_POINT"]}
+    names = zipfile.ZipFile(
+        io.BytesIO(
+            aws.client("s3")
+            .get_object(Bucket=BUCKET, Key=code["py_files"].split(f"{BUCKET}/")[1])["Body"]
+            .read()
+        )
+    ).namelist()
+    assert "etl/job.py" in names
