@@ -244,7 +244,8 @@ def build(ctx: RenderContext) -> Stack:
     repo = s.add(ecr.Repository("CollectorRepository", ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
                                 ImageTagMutability="MUTABLE", EmptyOnDelete=True, Tags=s.tags()))  # fmt: skip
     cluster = s.add(ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
-                                Tags=s.tags(**{"clickstream/infra": Ref("EcsInfraType"), "clickstream/warm-pool": Ref("WarmPoolSize")})))  # fmt: skip
+                                Tags=s.tags(**{"clickstream/infra": Ref("EcsInfraType"), "clickstream/warm-pool": Ref("WarmPoolSize"),
+                                               "clickstream/sink": Ref("SinkType"), "clickstream/sdk": Ref("ClickStreamSDK")})))  # fmt: skip
     logs_group = s.log_group("CollectorLogs")
     sink_url, sink_statements, _ = _sink(s, ctx)
     task_role = s.role("CollectorTaskRole", service="ecs-tasks.amazonaws.com",
@@ -257,9 +258,8 @@ def build(ctx: RenderContext) -> Stack:
     environment = {
         "COLLECTOR_SINK": Sub(sink_url) if "${" in sink_url else sink_url, "COLLECTOR_PROJECT_ID": Ref("ProjectId"), "COLLECTOR_APP_IDS": Ref("AppIds"),
         "COLLECTOR_PATH": Ref("ServerEndpointPath"), "COLLECTOR_CORS_ORIGINS": str(ctx.get("ingestion.cors_origins") or ""),
-        "COLLECTOR_CORS_PATTERN": Ref("ServerCorsOrigin"), "COLLECTOR_DEV_MODE": Ref("DevMode"),
-        "COLLECTOR_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "COLLECTOR_SINK_TYPE": Ref("SinkType"),
-        "COLLECTOR_CLICKSTREAM_SDK": Ref("ClickStreamSDK"), "AWS_REGION": Ref("AWS::Region"),
+        "COLLECTOR_DEV_MODE": Ref("DevMode"),
+        "COLLECTOR_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "AWS_REGION": Ref("AWS::Region"),
     }  # fmt: skip
     if ctx.sink == "s3":
         environment |= {
@@ -326,6 +326,10 @@ def build(ctx: RenderContext) -> Stack:
     s.output("IngestionServerDNS", dns)
     s.output("IngestionServerURL", Join("", [f"{scheme}://", host, Ref("ServerEndpointPath")]))
     s.output("CollectorRepositoryUri", GetAtt(repo, "RepositoryUri"))
+    # The collector takes the spec's comma list (COLLECTOR_CORS_ORIGINS); the contract's pattern form is reported.
+    s.output(
+        "ServerCorsOrigin", Ref("ServerCorsOrigin"), description="CORS origins (the original's pattern form)"
+    )
     s.app_registry()
     return s
 
