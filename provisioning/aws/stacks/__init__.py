@@ -1,0 +1,1 @@
+"""One module per stack type; each has `build(ctx) -> Stack`."""

@@ -1,0 +1,47 @@
+"""Write the CloudFormation templates of a project's pipeline: `<stack>.json` and `<stack>.parameters.json` each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pipelines.selectors import pipeline_of
+from portal.models.tenancy import Organization
+from projects.models import Project
+from provisioning.aws.preview import parameters_file, pipeline_templates
+from provisioning.aws.render import RenderError
+
+
+class Command(BaseCommand):
+    help = "Render the pipeline's stack templates and parameters into a directory."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("org", help="Organization slug")
+        parser.add_argument("project", help="Project id")
+        parser.add_argument("--out", required=True, help="Directory to write into (created if missing)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        organization = Organization.objects.filter(slug=options["org"]).first()
+        if organization is None:
+            raise CommandError(f"No organization {options['org']!r}.")
+        project = Project.objects.for_organization(organization).filter(project_id=options["project"]).first()
+        if project is None:
+            raise CommandError(f"No project {options['project']!r} in {organization.slug}.")
+        pipeline = pipeline_of(project=project)
+        if pipeline is None or not pipeline.current_version:
+            raise CommandError(f"Project {project.project_id} has no pipeline yet.")
+        try:
+            stacks = pipeline_templates(pipeline=pipeline)
+        except RenderError as error:
+            raise CommandError(str(error)) from None
+        out = Path(options["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        for name, stack in stacks.items():
+            (out / f"{name}.json").write_text(json.dumps(stack.template, indent=2, sort_keys=True) + "\n")
+            (out / f"{name}.parameters.json").write_text(json.dumps(parameters_file(stack), indent=2) + "\n")
+            self.stdout.write(
+                f"{name}: {len(stack.template['Resources'])} resources, {len(stack.parameters)} parameters"
+            )
