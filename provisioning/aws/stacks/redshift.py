@@ -10,6 +10,7 @@ schedule as a catch-up, so files never wait for the portal.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from troposphere import (
     GetAtt,
@@ -240,7 +241,7 @@ def _load_workflow(s: Stack, plan_fn: object, load_fn: object, check_fn: object)
                 "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException"],
                            "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2}]}  # fmt: skip
 
-    per_manifest = {"StartAt": "Load", "States": {
+    per_manifest: dict[str, Any] = {"StartAt": "Load", "States": {
         "Load": task("LoadManifestArn", "Wait"),
         "Wait": {"Type": "Wait", "Seconds": 10, "Next": "Check"},
         "Check": task("CheckLoadArn", "Done?"),

@@ -204,7 +204,7 @@ def test_role_walk_can_fail() -> None:
     assert any("*" in a for a in statement["Action"])
 
 
-SNAPSHOT_SPECS = {"kinesis": dict(global_accelerator=True, access_logs=True, authentication=True),
+SNAPSHOT_SPECS: dict[str, dict[str, Any]] = {"kinesis": dict(global_accelerator=True, access_logs=True, authentication=True),
                   "kafka": dict(sink="kafka", infra="Fargate", redshift="provisioned")}  # fmt: skip
 
 
