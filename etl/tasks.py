@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from portal.jobs import PermanentJobError, job_enqueue
+from portal.jobs import PermanentJobError, job_enqueue, job_kind
 from portal.models import Job
 from projects.models import Project
 
@@ -23,12 +23,12 @@ def etl_run_enqueue(*, project: Project, plugins: list[str] | None = None) -> Jo
         organization=project.organization,
         kind=JOB_KIND,
         name=f"Data processing — {project.project_id}",
-        func="etl.tasks.etl_run_local",
         kwargs={"project_pk": project.pk, "plugins": plugins},
         obj=project,
     )
 
 
+@job_kind(JOB_KIND, retries=2)
 def etl_run_local(*, job: Job, project_pk: int, plugins: list[str] | None = None) -> dict[str, Any]:
     """Runs the job over the project's pending raw files in the local lake; returns the run's figures
     (rows in / out / corrupted / filtered / de-duplicated, duration), which the Job row stores."""

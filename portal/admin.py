@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.jobs import job_cancel
 from portal.models import (
     ApiToken,
     AuditLogEntry,
@@ -15,6 +16,7 @@ from portal.models import (
     GroupMapping,
     Invitation,
     Job,
+    JobLog,
     Membership,
     Organization,
 )
@@ -93,12 +95,44 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
         return False
 
 
+class JobLogInline(admin.TabularInline):
+    model = JobLog
+    extra = 0
+    fields = readonly_fields = ("at", "attempt", "level", "message")
+    can_delete = False
+    ordering = ["pk"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["name", "kind", "organization", "status", "progress", "created", "started", "finished"]
+    list_display = [
+        "name", "kind", "organization", "status", "progress", "attempts", "max_attempts", "next_try",
+        "lease_expires", "created", "started", "finished",
+    ]  # fmt: skip
     list_filter = ["status", "kind", "organization"]
     search_fields = ["name", "kind", "error"]
     date_hierarchy = "created"
+    inlines = [JobLogInline]
+    actions = ["cancel_jobs"]
+
+    @admin.action(description="Cancel the selected jobs (running ones stop at their next check-in)")
+    def cancel_jobs(self, request: HttpRequest, queryset: Any) -> None:
+        cancelled = sum(job_cancel(job=job) for job in queryset)
+        self.message_user(request, f"Cancelled or asked to stop {cancelled} of {queryset.count()} jobs.")
+
+
+@admin.register(JobLog)
+class JobLogAdmin(ReadOnlyAdmin):
+    list_display = ["at", "job", "attempt", "level", "message"]
+    list_filter = ["level", "job__kind"]
+    search_fields = ["message", "job__name"]
+    list_select_related = ["job"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(GroupMapping)

@@ -10,6 +10,7 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
     @classmethod
     def busy(cls) -> frozenset[str]:
@@ -17,7 +18,7 @@ class JobStatus(models.TextChoices):
 
     @classmethod
     def settled(cls) -> frozenset[str]:
-        return frozenset({cls.SUCCEEDED, cls.FAILED})
+        return frozenset({cls.SUCCEEDED, cls.FAILED, cls.CANCELLED})
 
 
 BADGE_COLOURS: dict[str, str] = {
@@ -25,6 +26,22 @@ BADGE_COLOURS: dict[str, str] = {
     JobStatus.RUNNING: "primary",
     JobStatus.SUCCEEDED: "success",
     JobStatus.FAILED: "danger",
+    JobStatus.CANCELLED: "warning",
+}
+
+
+class LogLevel(models.TextChoices):
+    DEBUG = "debug", "Debug"
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+
+
+LOG_LEVEL_COLOURS: dict[str, str] = {
+    LogLevel.DEBUG: "secondary",
+    LogLevel.INFO: "body",
+    LogLevel.WARNING: "warning",
+    LogLevel.ERROR: "danger",
 }
 
 

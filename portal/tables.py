@@ -164,8 +164,10 @@ class JobTable(Table):
     columns = (
         Column("name", "Job", order_by="name", link=True),
         Column("kind", "Kind", order_by="kind"),
-        Column("status", "Status", order_by="status", value=lambda j: j.get_status_display()),
+        Column("status", "Status", order_by="status", value=lambda j: j.status_text),
         Column("progress", "Progress", order_by="progress", value=lambda j: f"{j.progress}%"),
+        Column("attempts", "Attempts", order_by="attempts", value=lambda j: j.attempts_text),
+        Column("next_try", "Next try", order_by="next_try"),
         Column("created", "Queued", order_by="created"),
         Column("duration", "Duration", value=lambda j: j.duration_text),
     )

@@ -42,6 +42,7 @@ urlpatterns = [
     path(f"{ORG}tokens/<uuid:pk>/delete/", org_views.ApiTokenDeleteView.as_view(), name="token_delete"),
     path(f"{ORG}jobs/", job_views.JobListView.as_view(), name="jobs"),
     path(f"{ORG}jobs/<uuid:pk>/", job_views.JobDetailView.as_view(), name="job"),
+    path(f"{ORG}jobs/<uuid:pk>/cancel/", job_views.JobCancelView.as_view(), name="job_cancel"),
     path(f"{ORG}sign-in/", sso_views.SignInSettingsView.as_view(), name="groupmapping_list"),
     path(f"{ORG}sign-in/groups/add/", sso_views.GroupMappingEditView.as_view(), name="groupmapping_add"),
     path(

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
+from portal.models import ApiToken, AuditLogEntry, Invitation, Job, JobLog, Membership, Organization
 from portal.models.tenancy import validate_roles
 from portal.roles import Role
 
@@ -133,14 +133,33 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
 
 
+class JobLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobLog
+        fields = ["at", "attempt", "level", "message"]
+        read_only_fields = fields
+
+
 class JobSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    cancelling = serializers.BooleanField(source="is_cancelling", read_only=True)
 
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "name", "status", "progress", "step", "log", "result", "error",
+            "id", "kind", "name", "status", "cancelling", "attempts", "max_attempts", "next_try",
+            "lease_seconds", "lease_expires", "cancel_requested", "progress", "step", "result", "error",
             "created", "started", "finished", "duration_seconds",
         ]  # fmt: skip
+        read_only_fields = fields
+
+
+class JobDetailSerializer(JobSerializer):
+    """One job with its latest log lines (the list leaves them out: they can be many)."""
+
+    log = JobLogSerializer(source="recent_log", many=True, read_only=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "log"]
         read_only_fields = fields

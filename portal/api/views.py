@@ -6,15 +6,18 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal import filtersets, services
 from portal.api import serializers
+from portal.api.exceptions import Conflict
 from portal.api.viewsets import OrganizationViewSet, check_token_scope
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
+from portal.jobs import CANCEL_PERMISSION, job_cancel
 from portal.models import ApiToken, AuditLogEntry, Invitation, Job, Membership, Organization
 from portal.roles import Perm
 from portal.views.base import current_user
@@ -156,13 +159,33 @@ class ApiTokenViewSet(OrganizationViewSet):
 
 
 class JobViewSet(OrganizationViewSet):
-    """Background work (ETL runs, provisioning…) with status, progress, log lines and result."""
+    """Background work (ETL runs, provisioning…) with status, attempts, lease, progress, log lines and result.
+
+    Jobs are started by the work they do (an ETL run, a pipeline change), not created here; they can be
+    cancelled.
+    """
 
     model = Job
     serializer_class = serializers.JobSerializer
-    read_permission = write_permission = Perm.VIEW_PROJECTS
+    read_permission = Perm.VIEW_PROJECTS
+    write_permission = CANCEL_PERMISSION
     lookup_field = "uuid"
     http_method_names = ["get", "head", "options"]
     filterset_class = filtersets.JobFilterSet
-    ordering_fields = ["created", "started", "finished", "status", "kind"]
+    ordering_fields = ["created", "started", "finished", "status", "kind", "next_try"]
     ordering = ["-created"]
+
+    def get_serializer_class(self) -> type[serializers.JobSerializer]:
+        if self.action in ("retrieve", "cancel"):
+            return serializers.JobDetailSerializer
+        return serializers.JobSerializer
+
+    @extend_schema(request=None, responses={200: serializers.JobDetailSerializer})
+    @action(detail=True, methods=["post"], http_method_names=["post", "options"])
+    def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Cancel a pending job at once, or ask a running one to stop at its next check-in (409 if the job
+        has already finished)."""
+        job = self.get_object()
+        if not job_cancel(job=job):
+            raise Conflict(f"The job has already finished ({job.get_status_display().lower()}).")
+        return Response(self.get_serializer(job).data)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from portal.models.audit import AuditLogEntry
 from portal.models.aws import AwsAccount
-from portal.models.jobs import Job
+from portal.models.jobs import Job, JobLog
 from portal.models.scoping import OrganizationOwned, OrganizationScopedManager, UnscopedQueryError
 from portal.models.sso import ExternalIdentity, GroupMapping
 from portal.models.tenancy import Invitation, Membership, Organization
@@ -16,6 +16,7 @@ __all__ = [
     "GroupMapping",
     "Invitation",
     "Job",
+    "JobLog",
     "Membership",
     "Organization",
     "OrganizationOwned",

@@ -192,6 +192,10 @@ CLICKSTREAM_AWS_MAX_ATTEMPTS = env_int("CLICKSTREAM_AWS_MAX_ATTEMPTS", 8)
 CLICKSTREAM_AWS_PRINCIPAL_ARN = env_str("CLICKSTREAM_AWS_PRINCIPAL_ARN", "")
 CLICKSTREAM_AWS_TEMPLATE_BUCKET = env_str("CLICKSTREAM_AWS_TEMPLATE_BUCKET", "")
 
+# How long a running job's claim lasts without a heartbeat; the sweeper retries or fails a job whose worker
+# stopped renewing it (a job kind may set its own). Workers renew every third of it.
+CLICKSTREAM_JOB_LEASE_SECONDS = env_int("CLICKSTREAM_JOB_LEASE_SECONDS", 60, minimum=3)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

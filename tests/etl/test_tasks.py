@@ -39,7 +39,7 @@ def test_a_local_run_is_recorded_as_a_job(
     # The fixture's event belongs to app "uba-app", which this project does not have: counted, filtered.
     assert (job.result["files"], job.result["rows_in"], job.result["filtered"]) == (1, 1, 1)
     assert job.result["duration_s"] > 0
-    steps = [entry["message"] for entry in job.log]
+    steps = [line.message for line in job.log_lines.all()]
     assert steps[0] == "transforming 1 raw files" and steps[-2] == "committing the run"
     assert {f"writing {table}" for table in ("event_v2", "item_v2", "user_v2", "session")} <= set(steps)
     assert job.progress == 100
