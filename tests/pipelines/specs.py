@@ -73,17 +73,25 @@ def moto_world(region: str = "us-east-1") -> dict[str, Any]:
     subnets = {}
     for name, cidr, az in [("public-a", "10.1.0.0/24", "a"), ("public-b", "10.1.1.0/24", "b"),
                            ("private-a", "10.1.10.0/24", "a"), ("private-b", "10.1.11.0/24", "b")]:  # fmt: skip
-        subnets[name] = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=region + az)["Subnet"]["SubnetId"]
+        subnets[name] = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=region + az)["Subnet"][
+            "SubnetId"
+        ]
         ec2.create_tags(Resources=[subnets[name]], Tags=[{"Key": "Name", "Value": name}])
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
     public = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
-    nat = ec2.create_nat_gateway(SubnetId=subnets["public-a"], AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])
+    nat = ec2.create_nat_gateway(
+        SubnetId=subnets["public-a"], AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"]
+    )
     private = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    ec2.create_route(RouteTableId=private, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat["NatGateway"]["NatGatewayId"])
+    ec2.create_route(
+        RouteTableId=private, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat["NatGateway"]["NatGatewayId"]
+    )
     for name, subnet in subnets.items():
-        ec2.associate_route_table(RouteTableId=public if name.startswith("public") else private, SubnetId=subnet)
+        ec2.associate_route_table(
+            RouteTableId=public if name.startswith("public") else private, SubnetId=subnet
+        )
     boto3.client("s3", region_name=region).create_bucket(Bucket="shop-data")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "collect.example.com")])

@@ -9,6 +9,7 @@ from django.db import connection
 
 from pipelines.models import Pipeline
 from tests.pipelines.specs import aws_spec, local_spec
+from tests.pipelines.test_spec import RULES
 
 
 def url(org="org-a", project="shop", tail=""):
@@ -43,6 +44,13 @@ def test_bad_spec_is_400_with_every_field(alice):
     errors = response.json()["spec"]
     assert "from 2" in errors["ingestion.server_max"][0] and "6 minutes" in errors["processing.schedule"][0]
     assert not Pipeline.objects.unscoped().exists()
+
+
+@pytest.mark.parametrize(("changes", "path", "words"), RULES, ids=[r[1] for r in RULES])
+def test_each_rule_is_a_400_on_its_field(alice, changes, path, words):
+    response = alice.put(url(), {"version": 0, "spec": aws_spec(**changes)}, format="json")
+    assert response.status_code == 400
+    assert any(words in m for m in response.json()["spec"][path])
 
 
 def test_stale_version_is_409(alice):
