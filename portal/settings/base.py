@@ -183,6 +183,8 @@ SPECTACULAR_SETTINGS = {
 # Where the local provider keeps its data lake and the collector's allow-list.
 CLICKSTREAM_LAKE_DIR = Path(env_str("CLICKSTREAM_LAKE_DIR", str(VAR_DIR / "lake")))
 CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http://127.0.0.1:8001/collect")
+# The allow-list file the local collector re-reads (`--allowlist-file`, shared by every project on this machine).
+CLICKSTREAM_ALLOWLIST_FILE = Path(env_str("CLICKSTREAM_ALLOWLIST_FILE", str(VAR_DIR / "allowlist.json")))
 
 # AWS (portal/aws.py): our own principal comes from the environment as boto3 finds it; AWS_ENDPOINT_URL points
 # every client at an emulator. The principal's ARN goes into the trust policy of the role template (found with

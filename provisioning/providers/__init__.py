@@ -1,0 +1,20 @@
+"""Providers make a pipeline real: `local` (this machine) and, later, `aws` (CloudFormation).
+
+Each implements `providers.base.Provider`; `provider_for(pipeline)` picks one by the pipeline's provider.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.models import Pipeline
+    from provisioning.providers.base import Provider
+
+
+def provider_for(pipeline: Pipeline) -> Provider:
+    if pipeline.provider == "local":
+        from provisioning.providers.local import LocalProvider
+
+        return LocalProvider()
+    raise NotImplementedError(f"the {pipeline.provider} provider is not available yet")
