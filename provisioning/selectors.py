@@ -32,6 +32,10 @@ class PipelineState:
                    for r in self.resources)  # fmt: skip
 
     @property
+    def to_go(self) -> int:
+        return self.total - self.done
+
+    @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else (0 if self.busy else 100)
 

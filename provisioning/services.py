@@ -89,11 +89,11 @@ def pipeline_retry(*, pipeline: Pipeline) -> Deployment:
     """Try again what failed, and what depends on it; nothing else is touched. The last action stays."""
     with transaction.atomic():
         locked = Pipeline.all_tenants.select_for_update().get(pk=pipeline.pk)
-        pipeline_busy_check(pipeline=locked)
         records = list(PipelineResource.all_tenants.filter(pipeline=locked))
         failed = {r.name for r in records if is_failed(r.state)}
         if not failed:
             raise NothingToRetry("Nothing failed: there is nothing to retry.")
+        pipeline_busy_check(pipeline=locked)
         again = _with_dependents(failed, records)
         for record in records:
             if record.name in again:

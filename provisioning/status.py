@@ -3,8 +3,8 @@
 It follows the original (`spec/control-plane.md` §3.12), with these fixes:
 - a planned resource that was never applied counts as not done: the original's "no stacks → COMPLETE" showed
   a pipeline Active before anything existed; here it is Creating (or Updating) until every resource is;
-- a failed run with resources still in progress stays busy until they settle: the original said Failed at
-  once, which let people retry or delete under a change still running;
+- a failed run or resource, with other resources still in progress, stays busy until they settle: the
+  original said Failed at once, which let people retry or delete under a change still running;
 - deleted resources are Deleted only when every one of them is, never by a successful run alone.
 """
 
@@ -47,8 +47,10 @@ def resources_aggregate(resources: Iterable[ResourceView], *, template_version: 
 def pipeline_status(
     *, last_action: str, run_state: str, resources: Iterable[ResourceView], template_version: str = ""
 ) -> PipelineStatus:
-    aggregate = resources_aggregate(resources, template_version=template_version)
-    busy = run_state == RunState.RUNNING or aggregate in ("IN_PROGRESS", "PENDING")
+    items = list(resources)
+    aggregate = resources_aggregate(items, template_version=template_version)
+    moving = any(is_in_progress(r.state) for r in items)
+    busy = run_state == RunState.RUNNING or moving or aggregate == "PENDING"
     if busy:
         return {Action.CREATE: PipelineStatus.CREATING, Action.DELETE: PipelineStatus.DELETING}.get(
             Action(last_action) if last_action in Action.values else Action.UPDATE, PipelineStatus.UPDATING

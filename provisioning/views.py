@@ -1,0 +1,56 @@
+"""The pipeline's provisioning status on the pipeline page (an htmx fragment that polls while busy), and retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.generic import TemplateView
+
+from pipelines.models import Pipeline
+from pipelines.views import ProjectPipelineMixin
+from portal.roles import Perm
+from portal.views.generic import redirect
+from provisioning import services
+from provisioning.selectors import pipeline_state
+
+
+class PipelineRequiredMixin(ProjectPipelineMixin):
+    def pipeline(self) -> Pipeline:
+        pipeline = self.get_pipeline()
+        if pipeline is None:
+            raise Http404("This project has no pipeline.")
+        return pipeline
+
+
+class PipelineStatusView(PipelineRequiredMixin, TemplateView):
+    """Status, steps done and to go, each resource's state, reason and latest events."""
+
+    permission = Perm.VIEW_PROJECTS
+    template_name = "provisioning/_status.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        pipeline = self.pipeline()
+        context.update(pipeline=pipeline, state=pipeline_state(pipeline=pipeline))
+        return context
+
+
+class PipelineRetryView(PipelineRequiredMixin, TemplateView):
+    permission = Perm.MANAGE_PROJECTS
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect(request, self.pipeline().get_absolute_url())  # the button is on the pipeline page
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pipeline = self.pipeline()
+        try:
+            services.pipeline_retry(pipeline=pipeline)
+        except services.PipelineBusy as exc:
+            messages.error(request, str(exc))
+        except services.NothingToRetry as exc:
+            messages.info(request, str(exc))
+        else:
+            messages.success(request, "Retrying what failed, and what depends on it.")
+        return redirect(request, pipeline.get_absolute_url())
