@@ -19,22 +19,28 @@ from pipelines.signals import pipeline_change_requested, pipeline_delete_request
 from projects.models import App
 from provisioning.choices import Action
 from provisioning.models import PipelineResource
-from provisioning.providers import provider_for
+from provisioning.providers import provider_available, provider_for
 from provisioning.services import PipelineBusy, deployment_request, pipeline_busy_check
 
 
 @receiver(pipeline_saved)
 def on_pipeline_saved(sender: Any, pipeline: Pipeline, created: bool, **kwargs: Any) -> None:
+    if not provider_available(pipeline):
+        return  # recorded; its provider picks it up when it exists
     deployment_request(pipeline=pipeline, action=Action.CREATE if created else Action.UPDATE)
 
 
 @receiver(pipeline_delete_requested)
 def on_delete_requested(sender: Any, pipeline: Pipeline, delete_data: bool = False, **kwargs: Any) -> None:
+    if not provider_available(pipeline):
+        return
     deployment_request(pipeline=pipeline, action=Action.DELETE, delete_data=delete_data)
 
 
 @receiver(pipeline_change_requested)
 def on_change_requested(sender: Any, pipeline: Pipeline, **kwargs: Any) -> None:
+    if not provider_available(pipeline):
+        return
     try:
         pipeline_busy_check(pipeline=pipeline)
     except PipelineBusy as exc:
@@ -50,12 +56,9 @@ def on_app_changed(sender: Any, instance: App, **kwargs: Any) -> None:
 
 def _app_changed(project_pk: int) -> None:
     pipeline = Pipeline.all_tenants.filter(project_id=project_pk, delete_requested__isnull=True).first()
-    if pipeline is None or pipeline.current_version is None:
+    if pipeline is None or pipeline.current_version is None or not provider_available(pipeline):
         return
-    try:
-        desired = {d.name: d.inputs_hash for d in provider_for(pipeline).plan(pipeline)}
-    except NotImplementedError:
-        return
+    desired = {d.name: d.inputs_hash for d in provider_for(pipeline).plan(pipeline)}
     tried = dict(PipelineResource.all_tenants.filter(pipeline=pipeline).values_list("name", "inputs_hash"))
     if desired != {n: tried.get(n) for n in desired}:
         deployment_request(pipeline=pipeline, action=Action.UPDATE)

@@ -76,6 +76,8 @@ def _follow_up(*, pipeline: Pipeline, seconds: float) -> None:
 
 def pipeline_busy_check(*, pipeline: Pipeline) -> None:
     """Refuse a change while another runs, naming it: "Creating: 2 of 4 steps done; lake, allowlist…"."""
+    if not Deployment.all_tenants.filter(pipeline=pipeline).exists():
+        return  # the provider was never asked to act: nothing runs
     state = pipeline_state(pipeline=pipeline)
     if state.busy:
         running = ", ".join(r.name for r in state.running) or "the next step"

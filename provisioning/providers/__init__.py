@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from provisioning.providers.base import Provider
 
 
+PROVIDERS = ("local",)  # the AWS provider joins here when it is built
+
+
+def provider_available(pipeline: Pipeline) -> bool:
+    return pipeline.provider in PROVIDERS
+
+
 def provider_for(pipeline: Pipeline) -> Provider:
     if pipeline.provider == "local":
         from provisioning.providers.local import LocalProvider
