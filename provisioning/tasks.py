@@ -51,3 +51,40 @@ def processing_enqueue(project_pk: int) -> None:
     project = Project.all_tenants.filter(pk=project_pk).first()
     if project is not None:
         etl_run_enqueue(project=project)
+
+
+SCAN_SCHEDULE = "provisioning: notice apps' first events"
+
+
+def first_events_scan() -> dict[str, int]:
+    """For apps of local pipelines without `data_since`: set it when their first events are in the lake.
+    Once set, the app's reporting time zone is fixed (`App.clean`)."""
+    from projects.models import App
+    from provisioning.providers.local import project_folder
+    from provisioning.traffic import app_traffic
+
+    filled = 0
+    waiting = App.all_tenants.filter(data_since__isnull=True, project__pipeline__provider="local")
+    for project_pk in set(waiting.values_list("project_id", flat=True)):
+        pipeline = Pipeline.all_tenants.select_related("project", "current_version").get(
+            project_id=project_pk
+        )
+        traffic = app_traffic(buffer=project_folder(pipeline) / "data" / "buffer")
+        for app in waiting.filter(project_id=project_pk):
+            seen = traffic.get(app.app_id)
+            if seen is not None and seen.first_seen is not None:
+                # An update of the one field: the App's save signal must not re-plan the pipeline for it.
+                filled += App.all_tenants.filter(pk=app.pk, data_since__isnull=True).update(
+                    data_since=seen.first_seen
+                )
+    return {"filled": filled}
+
+
+def first_events_schedule_ensure(**kwargs: Any) -> None:
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=SCAN_SCHEDULE,
+        defaults={"func": "provisioning.tasks.first_events_scan", "schedule_type": Schedule.MINUTES,
+                  "minutes": 1, "repeats": -1},
+    )  # fmt: skip

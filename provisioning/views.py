@@ -54,3 +54,26 @@ class PipelineRetryView(PipelineRequiredMixin, TemplateView):
         else:
             messages.success(request, "Retrying what failed, and what depends on it.")
         return redirect(request, pipeline.get_absolute_url())
+
+
+class AppTrafficView(ProjectPipelineMixin, TemplateView):
+    """When the app last sent events to the local collector, and how many requests in the last hour."""
+
+    permission = Perm.VIEW_PROJECTS
+    template_name = "provisioning/_app_traffic.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from django.shortcuts import get_object_or_404
+
+        from provisioning.providers.local import project_folder
+        from provisioning.traffic import AppTraffic, app_traffic
+
+        context = super().get_context_data(**kwargs)
+        app = get_object_or_404(self.get_project().apps.all(), app_id=self.kwargs["app"])
+        pipeline = self.get_pipeline()
+        local = pipeline is not None and pipeline.provider == "local"
+        traffic = app_traffic(buffer=project_folder(pipeline) / "data" / "buffer") if local else {}
+        context.update(
+            app=app, pipeline=pipeline, local=local, traffic=traffic.get(app.app_id) or AppTraffic()
+        )
+        return context
