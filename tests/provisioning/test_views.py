@@ -127,3 +127,14 @@ def test_admin_shows_status_and_resources_and_retries(cast, machine, save, staff
                                  {"action": "retry", "_selected_action": [deployment.pk]}, follow=True)  # fmt: skip
     assert "Nothing failed" in response.content.decode()
     assert staff_client.get(reverse("admin:provisioning_pipelineresource_changelist")).status_code == 200
+
+
+def test_a_project_without_a_pipeline_leads_to_the_wizard_with_local_chosen(cast, login):
+    client = login(cast.alice)
+    page = client.get(cast.project_a.get_absolute_url()).content.decode()
+    wizard = reverse("pipelines:pipeline_edit", kwargs={"org": "org-a", "project": "shop"})
+    assert 'id="create-pipeline"' in page and wizard in page
+    form = client.get(wizard).context["form"]
+    assert form["provider"].value() == "local"  # no AWS account connected
+    reader = login(cast.ann).get(cast.project_a.get_absolute_url())  # an analyst reads, cannot create
+    assert reader.status_code == 200 and 'id="create-pipeline"' not in reader.content.decode()
