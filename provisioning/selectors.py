@@ -52,6 +52,8 @@ class PipelineState:
 def pipeline_state(*, pipeline: Pipeline) -> PipelineState:
     deployment = Deployment.all_tenants.filter(pipeline=pipeline).first()
     resources = list(PipelineResource.all_tenants.filter(pipeline=pipeline).order_by("position", "name"))
+    action: str
+    run_state: str
     if deployment is None:  # saved, the reconciler not started yet
         action, run_state, reason = (
             Action.DELETE if pipeline.delete_requested else Action.CREATE,

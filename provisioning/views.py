@@ -72,7 +72,9 @@ class AppTrafficView(ProjectPipelineMixin, TemplateView):
         app = get_object_or_404(self.get_project().apps.all(), app_id=self.kwargs["app"])
         pipeline = self.get_pipeline()
         local = pipeline is not None and pipeline.provider == "local"
-        traffic = app_traffic(buffer=project_folder(pipeline) / "data" / "buffer") if local else {}
+        traffic = {}
+        if pipeline is not None and local:
+            traffic = app_traffic(buffer=project_folder(pipeline) / "data" / "buffer")
         context.update(
             app=app, pipeline=pipeline, local=local, traffic=traffic.get(app.app_id) or AppTraffic()
         )
