@@ -14,7 +14,9 @@ from projects.models import App, Project
 from provisioning.models import Deployment
 from provisioning.receivers import on_pipeline_saved
 from provisioning.reconciler import reconcile_step
-from tests.provisioning.conftest import machine  # noqa: F401  (the fixture)
+from tests.provisioning import conftest as provisioning_fixtures
+
+machine = provisioning_fixtures.machine  # this machine's lake and allow-list, in a temporary folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
