@@ -3,26 +3,14 @@ reconciler writes them), with a retry action for what failed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from pipelines.admin import ReadOnly
 from provisioning import services
 from provisioning.models import Deployment, PipelineResource
 from provisioning.selectors import pipeline_state
-
-
-class ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Deployment)
