@@ -68,3 +68,7 @@ def pipeline_state(*, pipeline: Pipeline) -> PipelineState:
         resources=[ResourceView(r.state, r.template_version) for r in resources],
     )
     return PipelineState(status, action, run_state, reason, resources)
+
+
+def pipeline_status_label(pipeline: Pipeline) -> str:
+    return str(pipeline_state(pipeline=pipeline).status.label)

@@ -304,3 +304,18 @@ def test_two_workers_reconciling_one_pipeline_never_both_act(cast, machine):
     assert not errors
     assert sorted(actions) == ["allowlist", "lake", "processing", "warehouse"]
     assert set(states(pipeline).values()) == {"CREATE_COMPLETE"}
+
+
+def test_the_reconciler_runs_as_a_job_once_per_pipeline_with_its_steps_logged(cast, machine, save):
+    from portal.choices import JobStatus
+    from portal.models import Job
+    from provisioning.services import reconcile_enqueue
+
+    pipeline = save(cast.project_a, local_spec()).pipeline
+    job = Job.objects.unscoped().get(kind="provisioning.reconcile")
+    assert job.status == JobStatus.SUCCEEDED and job.result["steps"][:2] == ["apply lake", "apply allowlist"]
+    assert "apply warehouse" in [line.message for line in job.log_lines.all()]
+    Job.objects.unscoped().filter(pk=job.pk).update(status=JobStatus.RUNNING)  # a run still going…
+    assert reconcile_enqueue(pipeline=pipeline).pk == job.pk  # …is not doubled, and a follow-up is booked
+    follow_up = Schedule.objects.get(func="provisioning.tasks.reconcile_follow_up")
+    assert follow_up.args == repr((pipeline.pk,)) and follow_up.schedule_type == Schedule.ONCE

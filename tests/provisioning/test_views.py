@@ -138,3 +138,9 @@ def test_a_project_without_a_pipeline_leads_to_the_wizard_with_local_chosen(cast
     assert form["provider"].value() == "local"  # no AWS account connected
     reader = login(cast.ann).get(cast.project_a.get_absolute_url())  # an analyst reads, cannot create
     assert reader.status_code == 200 and 'id="create-pipeline"' not in reader.content.decode()
+
+
+def test_project_pages_show_the_derived_status(cast, machine, save, login):
+    save(cast.project_a, local_spec())
+    page = login(cast.alice).get(cast.project_a.get_absolute_url()).content.decode()
+    assert ">Active</span>" in page and 'id="pipeline-link"' in page
