@@ -11,10 +11,14 @@ from django.utils import timezone
 from pipelines.models import Pipeline, PipelineVersion
 from pipelines.plan import plan_for, refused_changes
 from pipelines.selectors import aws_accounts, project_facts, validation_context
-from pipelines.signals import pipeline_delete_requested, pipeline_saved
+from pipelines.signals import pipeline_change_requested, pipeline_delete_requested, pipeline_saved
 from pipelines.spec import PIPELINE_REGIONS, Problem, SpecError, diff, normalized, validate
 from portal.models.aws import AwsAccount
 from projects.models import Project
+
+
+class ChangeRefused(Exception):
+    """The provider refuses a change now (it is busy with another); the message says what runs."""
 
 
 class VersionConflict(Exception):
@@ -98,6 +102,8 @@ def pipeline_save(*, project: Project, spec: Any, author: Any, expected_version:
             raise VersionConflict(current)
         if pipeline is not None and pipeline.delete_requested:
             raise SpecError([Problem("", "This pipeline is being deleted; it cannot change any more.")])
+        if pipeline is not None:
+            pipeline_change_requested.send(sender=Pipeline, pipeline=pipeline)
         problems = pipeline_check(project=project, spec=spec, pipeline=pipeline)
         if problems:
             raise SpecError(problems)
@@ -138,16 +144,22 @@ def change_summary(old: dict[str, Any], new: dict[str, Any]) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
-def pipeline_delete_request(*, pipeline: Pipeline) -> Pipeline:
-    """Ask the provider to remove the pipeline's resources; it calls `pipeline_remove` when they are gone."""
+def pipeline_delete_request(*, pipeline: Pipeline, delete_data: bool = False) -> Pipeline:
+    """Ask the provider to remove the pipeline's resources (its data too if `delete_data`); it calls
+    `pipeline_remove` when they are gone."""
     with transaction.atomic():
         locked = (
             Pipeline.objects.for_organization(pipeline.organization).select_for_update().get(pk=pipeline.pk)
         )
         if locked.delete_requested is None:
+            pipeline_change_requested.send(sender=Pipeline, pipeline=locked)
             locked.delete_requested = timezone.now()
             locked.save(update_fields=["delete_requested", "updated"])
-            transaction.on_commit(lambda: pipeline_delete_requested.send(sender=Pipeline, pipeline=locked))
+            transaction.on_commit(
+                lambda: pipeline_delete_requested.send(
+                    sender=Pipeline, pipeline=locked, delete_data=delete_data
+                )
+            )
     return locked
 
 

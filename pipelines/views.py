@@ -151,6 +151,8 @@ class PipelineWizardView(ProjectPipelineMixin, TemplateView):
             services.pipeline_save(project=project, spec=spec, author=request.user,
                                    expected_version=_int(request.POST.get("version")),
                                    summary=request.POST.get("summary", ""))  # fmt: skip
+        except services.ChangeRefused as exc:
+            return self.page(self.form(spec=spec), status=409, top_errors=[str(exc)])
         except services.VersionConflict as exc:
             note = "Your changes are kept below: review them against the new version before saving."
             return self.page(self.form(spec=spec), status=409, top_errors=[f"{exc} {note}"])
@@ -211,7 +213,13 @@ class PipelineDeleteView(ProjectPipelineMixin, TemplateView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         pipeline = self.require_pipeline()
-        services.pipeline_delete_request(pipeline=pipeline)
+        try:
+            services.pipeline_delete_request(
+                pipeline=pipeline, delete_data=bool(request.POST.get("delete_data"))
+            )
+        except services.ChangeRefused as exc:
+            messages.error(request, str(exc))
+            return redirect(request, pipeline.get_absolute_url())
         messages.success(
             request, "Deletion requested: the provider removes the pipeline's resources, then the pipeline."
         )

@@ -80,6 +80,7 @@ urlpatterns = [
     # Domain apps, included by dotted name: the portal imports no domain app.
     path(f"{ORG}projects/", include("projects.urls")),
     path(ORG, include("pipelines.urls")),
+    path(ORG, include("provisioning.urls")),
 ]
 
 # Errors in the portal's layout, or `{"detail": …}` under /api/ (portal/views/errors.py).

@@ -89,7 +89,7 @@ class PipelineViewSet(ProjectPipelineMixin, OrganizationViewSet):
                 project=self.get_project(), spec=body.validated_data["spec"], author=request.user,
                 expected_version=body.validated_data["version"], summary=body.validated_data.get("summary", ""),
             )  # fmt: skip
-        except services.VersionConflict as exc:
+        except (services.VersionConflict, services.ChangeRefused) as exc:
             raise Conflict(str(exc)) from None
         except SpecError as exc:
             raise problems_error(exc.problems) from None
@@ -98,9 +98,16 @@ class PipelineViewSet(ProjectPipelineMixin, OrganizationViewSet):
             self.get_serializer(self.get_pipeline()).data, status=status.HTTP_201_CREATED if created else 200
         )
 
-    @extend_schema(responses={202: serializers.PipelineSerializer})
+    @extend_schema(
+        responses={202: serializers.PipelineSerializer},
+        parameters=[OpenApiParameter("delete_data", bool, description="Remove the lake and warehouse too.")],
+    )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        pipeline = services.pipeline_delete_request(pipeline=self.get_pipeline())
+        delete_data = request.query_params.get("delete_data", "false").lower() in ("1", "true", "yes")
+        try:
+            pipeline = services.pipeline_delete_request(pipeline=self.get_pipeline(), delete_data=delete_data)
+        except services.ChangeRefused as exc:
+            raise Conflict(str(exc)) from None
         return Response(self.get_serializer(pipeline).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -27,4 +27,5 @@ urlpatterns = [
     # Domain apps' endpoints, included by dotted name: the portal imports no domain app.
     path("", include("projects.api.urls")),
     path("", include("pipelines.api.urls")),
+    path("", include("provisioning.api.urls")),
 ]

@@ -200,6 +200,8 @@ CLICKSTREAM_LAKE_DIR = Path(env_str("CLICKSTREAM_LAKE_DIR", str(VAR_DIR / "lake"
 # The local runner's ETL engine: duckdb (in-process, the default) or spark (local[*], to check the EMR path).
 CLICKSTREAM_ETL_ENGINE = env_str("CLICKSTREAM_ETL_ENGINE", "duckdb")
 CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http://127.0.0.1:8001/collect")
+# The allow-list file the local collector re-reads (`--allowlist-file`, shared by every project on this machine).
+CLICKSTREAM_ALLOWLIST_FILE = Path(env_str("CLICKSTREAM_ALLOWLIST_FILE", str(VAR_DIR / "allowlist.json")))
 
 # How long a running job's claim lasts without a heartbeat; the sweeper retries or fails a job whose worker
 # stopped renewing it (a job kind may set its own). Workers renew every third of it.

@@ -1,0 +1,120 @@
+"""Changes asked of a pipeline's resources: a new version, an app added or removed, a deletion, a retry.
+
+Each records the action (what the status function calls the last action) and starts the reconciler, which
+does the work in the background. None of them touches a resource itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines.models import Pipeline
+from portal.choices import JobStatus
+from portal.jobs import job_enqueue
+from portal.models import Job
+from provisioning.choices import Action, ResourceState, RunState, is_failed
+from provisioning.models import Deployment, PipelineResource
+from provisioning.reconciler import deployment_of
+from provisioning.selectors import pipeline_state
+
+RECONCILE_KIND = "provisioning.reconcile"
+FOLLOW_UP_SECONDS = 3
+
+
+class PipelineBusy(Exception):
+    """The pipeline is being changed; say what runs so the person knows what to wait for."""
+
+
+class NothingToRetry(Exception):
+    pass
+
+
+def deployment_request(*, pipeline: Pipeline, action: str, delete_data: bool = False) -> Deployment:
+    """Record `action` as the last action and start the reconciler for it."""
+    with transaction.atomic():
+        locked = Pipeline.objects.unscoped().select_for_update().get(pk=pipeline.pk)
+        deployment = deployment_of(locked)
+        if not (action == Action.UPDATE and deployment.run_state == RunState.RUNNING and deployment.pk):
+            deployment.action = action  # an app added while the pipeline is created is part of the create
+        deployment.run_state, deployment.reason = RunState.RUNNING, ""
+        deployment.requested, deployment.finished = timezone.now(), None
+        deployment.delete_data = delete_data if action == Action.DELETE else False
+        deployment.save()
+        reconcile_enqueue(pipeline=locked)
+    return deployment
+
+
+def reconcile_enqueue(*, pipeline: Pipeline, delay: float = 0) -> Job | None:
+    """Start the reconciler (once per pipeline). If it is running already it may have passed the change just
+    recorded, so a follow-up is scheduled that starts it again after this run."""
+    if delay:
+        _follow_up(pipeline=pipeline, seconds=delay)
+        return None
+    job = job_enqueue(
+        organization=pipeline.organization, kind=RECONCILE_KIND,
+        name=f"Provisioning — pipeline of {pipeline.project.project_id}",
+        kwargs={"pipeline_pk": pipeline.pk}, obj=pipeline,
+    )  # fmt: skip
+    if job.status == JobStatus.RUNNING:
+        _follow_up(pipeline=pipeline, seconds=FOLLOW_UP_SECONDS)
+    return job
+
+
+def _follow_up(*, pipeline: Pipeline, seconds: float) -> None:
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=f"provisioning: reconcile {pipeline.pipeline_id}",
+        defaults={"func": "provisioning.tasks.reconcile_follow_up", "args": repr((pipeline.pk,)),
+                  "schedule_type": Schedule.ONCE, "repeats": -1,
+                  "next_run": timezone.now() + timedelta(seconds=seconds)},
+    )  # fmt: skip
+
+
+def pipeline_busy_check(*, pipeline: Pipeline) -> None:
+    """Refuse a change while another runs, naming it: "Creating: 2 of 4 steps done; lake, allowlist…"."""
+    if not Deployment.objects.unscoped().filter(pipeline=pipeline).exists():
+        return  # the provider was never asked to act: nothing runs
+    state = pipeline_state(pipeline=pipeline)
+    if state.busy:
+        running = ", ".join(r.name for r in state.running) or "the next step"
+        raise PipelineBusy(
+            f"The pipeline is {state.status.lower()} ({state.done} of {state.total} steps done; running: "
+            f"{running}). Wait until it is Active, Warning or Failed, then try again."
+        )
+
+
+def pipeline_retry(*, pipeline: Pipeline) -> Deployment:
+    """Try again what failed, and what depends on it; nothing else is touched. The last action stays."""
+    with transaction.atomic():
+        locked = Pipeline.objects.unscoped().select_for_update().get(pk=pipeline.pk)
+        records = list(PipelineResource.objects.unscoped().filter(pipeline=locked))
+        failed = {r.name for r in records if is_failed(r.state)}
+        if not failed:
+            raise NothingToRetry("Nothing failed: there is nothing to retry.")
+        pipeline_busy_check(pipeline=locked)
+        again = _with_dependents(failed, records)
+        for record in records:
+            if record.name in again:
+                if record.name in failed:
+                    record.state = ResourceState.PENDING
+                record.inputs_hash = ""
+                record.add_event("retry requested")
+                record.save()
+        deployment = deployment_of(locked)
+        deployment.run_state, deployment.reason, deployment.finished = RunState.RUNNING, "", None
+        deployment.save()
+        reconcile_enqueue(pipeline=locked)
+    return deployment
+
+
+def _with_dependents(names: set[str], records: list[PipelineResource]) -> set[str]:
+    result = set(names)
+    grown = True
+    while grown:
+        more = {r.name for r in records if set(r.depends_on) & result} - result
+        grown, result = bool(more), result | more
+    return result
