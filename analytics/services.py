@@ -1,0 +1,15 @@
+"""Writes with side effects: loading the warehouse after a processing run, scanning metadata, saving analyses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.warehouse import DataState, warehouse_for
+
+
+def warehouse_refresh(*, project: Any) -> DataState:
+    """Loads the project's processed data into its warehouse (DuckDB: rebuild from the lake and swap in).
+    Called as a step of each successful processing run; safe to call twice."""
+    warehouse = warehouse_for(project)
+    state = warehouse.load() if hasattr(warehouse, "load") else warehouse.state()
+    return state
