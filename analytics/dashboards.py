@@ -457,7 +457,9 @@ def visual_data(*, visual: Visual, warehouse: Any, scope: Scope, options: Option
     return {
         "id": visual.id, "title": visual.title, "chart": visual.chart, "note": visual.note,
         "columns": columns, "rows": [[jsonable(r[c]) for c in columns] for r in rows],
-        "data": chart_series(visual, rows), "elapsed_ms": round(result.elapsed_ms, 1), "cached": result.cached,
+        "data": chart_series(visual, rows), "dom_id": f"visual-{visual.id}",
+        "kpis": [(c, jsonable(rows[0][c])) for c in columns] if visual.chart == "kpi" and rows else [],
+        "elapsed_ms": round(result.elapsed_ms, 1), "cached": result.cached,
     }  # fmt: skip
 
 
@@ -470,3 +472,41 @@ def sheet_data(*, sheet: Sheet, warehouse: Any, scope: Scope, options: Options) 
         "sheet": sheet.slug, "title": sheet.title, "latest_event": latest,
         "visuals": [visual_data(visual=v, warehouse=warehouse, scope=scope, options=options) for v in sheet.visuals],
     }  # fmt: skip
+
+
+DETAIL_FILTERS = ("user_id", "user_pseudo_id", "platform", "event_name", "app_version", "device_vendor_id")
+DETAIL_COLUMNS = (
+    "event_timestamp", "local_ts", "event_id", "event_name", "event_bundle_sequence_id", "merged_user_id",
+    "user_id", "user_pseudo_id", "platform", "app_package_id", "app_version", "os_version", "device_carrier",
+    "device_ua_browser", "device_manufacturer", "geo_country", "geo_city", "custom_parameters_json_str",
+    "first_visit_date", "first_traffic_source", "first_app_install_source", "user_properties_json_str",
+)  # fmt: skip
+
+
+def details_query(*, scope: Scope, filters: dict[str, Any], limit: int = 100) -> Query:
+    """The Details sheet: the latest events matching exact filters, with their user's attributes."""
+    params = Params()
+    conditions = [f"{name} = {params.bind(filters[name])}" for name in DETAIL_FILTERS if filters.get(name)]
+    if filters.get("operating_system"):
+        conditions.append(
+            f"coalesce(device_operating_system, device_ua_os) = {params.bind(filters['operating_system'])}"
+        )
+    if filters.get("start"):
+        conditions.append(
+            f"event_timestamp >= CAST({params.bind(filters['start'].replace(tzinfo=None))} AS TIMESTAMP)"
+        )
+    if filters.get("end"):
+        conditions.append(
+            f"event_timestamp < CAST({params.bind(filters['end'].replace(tzinfo=None))} AS TIMESTAMP)"
+        )
+    base = base_cte(scope, params)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    columns = ", ".join(
+        "coalesce(device_operating_system, device_ua_os, '') || ' / ' || coalesce(device_operating_system_version,"
+        " device_ua_os_version, '') AS os_version"
+        if c == "os_version"
+        else c
+        for c in DETAIL_COLUMNS
+    )
+    sql = f"WITH {base} SELECT {columns} FROM base {where} ORDER BY event_timestamp DESC, event_id LIMIT {params.bind(limit)}"
+    return Query.parse("details", sql, params)

@@ -56,4 +56,5 @@ urlpatterns = [
     ),
     # Domain apps, included by dotted name: the portal imports no domain app.
     path(f"{ORG}projects/", include("projects.urls")),
+    path(ORG, include("analytics.urls")),
 ]

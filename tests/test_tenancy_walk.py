@@ -110,6 +110,7 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         "project": world.project_a.project_id,
         "app": world.app_a.app_id,
         "key": world.invitation.key,
+        "sheet": "overview",
         "pk": by_name.get(key),
         "uuid": by_name.get(key),
     }
