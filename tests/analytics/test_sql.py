@@ -23,7 +23,9 @@ DASHBOARD_QUERIES = [
 
 
 def all_queries() -> list:
-    return DASHBOARD_QUERIES
+    from tests.analytics.test_explore import explore_queries
+
+    return DASHBOARD_QUERIES + explore_queries()
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
