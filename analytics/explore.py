@@ -29,11 +29,21 @@ PRESET_EVENTS = frozenset({
 })  # fmt: skip
 OUTER_COLUMNS = frozenset(EVENT_COLUMNS) | frozenset(SESSION_COLUMNS) | {"merged_user_id", "event_date"}
 USER_OUTER_COLUMNS = frozenset(USER_COLUMNS) - {"user_properties_json_str"}
-STRING_COLUMNS_EXCLUDED = frozenset({
-    "event_timestamp", "event_value", "session_duration", "user_engagement_time_msec", "device_screen_width",
-    "device_screen_height", "page_view_entrances", "screen_view_entrances", "event_bundle_sequence_id",
-    "first_touch_time_msec", "first_visit_date", "event_date",
-})  # fmt: skip
+NUMBER_COLUMNS = frozenset({"event_value", "session_duration", "user_engagement_time_msec", "device_screen_width",
+                            "device_screen_height", "event_bundle_sequence_id", "first_touch_time_msec"})  # fmt: skip
+BOOLEAN_COLUMNS = frozenset({"page_view_entrances", "screen_view_entrances"})
+TIME_COLUMNS = frozenset({"event_timestamp", "event_date", "first_visit_date"})
+
+
+def column_type(name: str) -> str:
+    """The value type of a preset column: number, boolean, time or string."""
+    if name in NUMBER_COLUMNS:
+        return "number"
+    if name in BOOLEAN_COLUMNS:
+        return "boolean"
+    return "time" if name in TIME_COLUMNS else "string"
+
+
 PATH_NODES = ("event", "page_view_page_title", "page_view_page_url_path", "screen_view_screen_name",
               "screen_view_screen_id")  # fmt: skip
 OPERATORS = ("=", "<>", ">", ">=", "<", "<=", "in", "not_in", "contains", "not_contains", "is_null",

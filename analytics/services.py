@@ -8,8 +8,12 @@ from analytics.warehouse import DataState, warehouse_for
 
 
 def warehouse_refresh(*, project: Any) -> DataState:
-    """Loads the project's processed data into its warehouse (DuckDB: rebuild from the lake and swap in).
+    """Loads the project's processed data into its warehouse (DuckDB: rebuild from the lake and swap in) and
+    rescans its metadata.
     Called as a step of each successful processing run; safe to call twice."""
+    from analytics.metadata import metadata_scan
+
     warehouse = warehouse_for(project)
     state = warehouse.load() if hasattr(warehouse, "load") else warehouse.state()
+    metadata_scan(project=project, warehouse=warehouse)
     return state

@@ -25,4 +25,5 @@ urlpatterns = [
     *router.urls,
     # Domain apps' endpoints, included by dotted name: the portal imports no domain app.
     path("", include("projects.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
