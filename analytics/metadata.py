@@ -29,9 +29,9 @@ SAMPLE_ROWS = 200_000
 EVENT_COLUMNS_SCANNED = (
     "platform", "app_version", "geo_country", "geo_city", "device_mobile_model_name", "device_operating_system",
     "device_ua_browser", "traffic_source_source", "traffic_source_medium", "page_view_page_title",
-    "page_view_page_url_path", "screen_view_screen_name", "screen_view_screen_id", "session_source",
-    "session_medium", "session_channel_group",
+    "page_view_page_url_path", "screen_view_screen_name", "screen_view_screen_id",
 )  # fmt: skip
+SESSION_COLUMNS_SCANNED = ("session_source", "session_medium", "session_channel_group")
 USER_COLUMNS_SCANNED = ("first_traffic_source", "first_traffic_medium", "first_traffic_channel_group",
                         "first_app_install_source")  # fmt: skip
 
@@ -99,6 +99,7 @@ def _scan_app(app: Any, warehouse: Warehouse) -> int:
                  f" ORDER BY event_timestamp DESC LIMIT {params.bind(SAMPLE_ROWS)}", params)  # fmt: skip
     rows = _event_rows(events) + _parameter_rows(sample) + _user_rows(users)
     rows += _column_rows(warehouse, app, "event_v2", EVENT_COLUMNS_SCANNED, AttributeKind.EVENT_COLUMN)
+    rows += _column_rows(warehouse, app, "session", SESSION_COLUMNS_SCANNED, AttributeKind.EVENT_COLUMN)
     rows += _column_rows(warehouse, app, "user_v2", USER_COLUMNS_SCANNED, AttributeKind.USER_COLUMN)
     _store(app, rows)
     return len(rows)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -36,8 +38,18 @@ class CustomDashboard(OrganizationOwned):
     def __str__(self) -> str:
         return self.name
 
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """The per-app name clash is reported on the name (the portal's helper knows project parents only)."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict({})
+            if NON_FIELD_ERRORS in errors and "name" not in errors:
+                errors["name"] = errors.pop(NON_FIELD_ERRORS)
+            raise ValidationError(errors) from None
+
     def get_absolute_url(self) -> str:
-        return reverse("analytics:dashboard", kwargs={
+        return reverse("analytics:customdashboard_detail", kwargs={
             "org": self.organization.slug, "project": self.app.project.project_id, "app": self.app.app_id,
             "pk": self.uuid,
         })  # fmt: skip

@@ -78,6 +78,13 @@ class ConditionSerializer(serializers.Serializer):
         )
 
 
+class PropertySerializer(ConditionSerializer):
+    """An attribute to count, aggregate or group by: a condition without operator and values."""
+
+    operator = serializers.HiddenField(default="is_not_null")
+    values = serializers.HiddenField(default=list)
+
+
 class EventRefSerializer(serializers.Serializer):
     event = serializers.CharField(max_length=255)
     filters = ConditionSerializer(many=True, required=False, default=list)
@@ -100,7 +107,7 @@ class MetricSerializer(EventRefSerializer):
     measure = serializers.ChoiceField(
         choices=["users", "events", "count_distinct", "sum", "min", "max", "avg", "median"], default="users"
     )
-    property = ConditionSerializer(required=False, allow_null=True, default=None)
+    property = PropertySerializer(required=False, allow_null=True, default=None)
     label = serializers.CharField(max_length=100, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +148,7 @@ class ExploreSpecSerializer(serializers.Serializer):
     granularity = serializers.ChoiceField(choices=["day", "week", "month"], default="day")
     filters = ConditionSerializer(many=True, required=False, default=list)
     filter_operator = serializers.ChoiceField(choices=["and", "or"], default="and")
-    group_by = ConditionSerializer(required=False, allow_null=True, default=None)
+    group_by = PropertySerializer(required=False, allow_null=True, default=None)
     count = serializers.ChoiceField(choices=["users", "events"], default="users")
     metrics = MetricSerializer(many=True, required=False, default=list)
     steps = EventRefSerializer(many=True, required=False, default=list)
