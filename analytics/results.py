@@ -118,3 +118,22 @@ def result_csv(result: dict[str, Any]) -> str:
     writer.writerow(result["columns"])
     writer.writerows(result["rows"])
     return out.getvalue()
+
+
+def explore_json(*, app: Any, body: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Validates the explore API's JSON body for the app and runs it: (result, {}) or (None, errors)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from analytics.api.serializers import ExploreSpecSerializer
+    from analytics.metadata import Catalog
+    from analytics.warehouse import NoData, WarehouseError, warehouse_for
+
+    today = datetime.now(ZoneInfo(app.timezone)).date()
+    serializer = ExploreSpecSerializer(data=body, context={"catalog": Catalog.for_app(app), "today": today})
+    if not serializer.is_valid():
+        return None, dict(serializer.errors)
+    try:
+        return explore_run(spec=serializer.spec(app=app), warehouse=warehouse_for(app.project)), {}
+    except (NoData, WarehouseError) as exc:
+        return None, {"detail": [str(exc)]}
