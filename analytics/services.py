@@ -14,6 +14,6 @@ def warehouse_refresh(*, project: Any) -> DataState:
     from analytics.metadata import metadata_scan
 
     warehouse = warehouse_for(project)
-    state = warehouse.load() if hasattr(warehouse, "load") else warehouse.state()
+    state = warehouse.load(app_ids=list(project.apps.values_list("app_id", flat=True)))
     metadata_scan(project=project, warehouse=warehouse)
     return state

@@ -67,8 +67,34 @@ class Warehouse(ABC):
     def __init__(self, *, project_id: str) -> None:
         self.project_id = project_id
 
-    @abstractmethod
-    def state(self) -> DataState: ...
+    def state(self) -> DataState:
+        """The version recorded by the last load (`mark_loaded`); engines that load themselves override it."""
+        recorded = caches["default"].get(f"analytics:state:{self.dialect}:{self.project_id}")
+        return recorded or DataState(version="unloaded")
+
+    def mark_loaded(self, latest_event: dict[str, datetime | None]) -> DataState:
+        """Records that new data arrived (after a processing run): cached results of older data stop matching."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        state = DataState(version=now.strftime("%Y%m%d%H%M%S%f"), latest_event=latest_event, loaded_at=now)
+        caches["default"].set(f"analytics:state:{self.dialect}:{self.project_id}", state, timeout=None)
+        return state
+
+    def load(self, app_ids: list[str] | None = None) -> DataState:
+        """After a processing run: the data is already in place (Glue tables, Redshift loads); read the time of
+        each app's latest event and record a new data version."""
+        from analytics.sql import Params, Query
+
+        latest = {}
+        for app_id in app_ids:
+            query = Query.parse(
+                "latest event", "SELECT max(event_timestamp) AS latest FROM event_v2", Params()
+            )
+            rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
+            _, rows = self._execute(rendered.sql, rendered.params, query=query)
+            latest[app_id] = rows[0][0] if rows else None
+        return self.mark_loaded(latest)
 
     @abstractmethod
     def _execute(self, sql: str, params: Any, *, query: Query) -> tuple[list[str], list[tuple]]: ...

@@ -81,8 +81,9 @@ class DuckDBWarehouse(Warehouse):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def load(self) -> DataState:
-        """Builds the database from the lake and swaps it in. Safe to call at any time, by any process."""
+    def load(self, app_ids: list[str] | None = None) -> DataState:
+        """Builds the database from the lake (every app found there) and swaps it in. Safe to call at any
+        time, by any process."""
         with self._writer_lock():
             fresh = self.path.with_suffix(".duckdb.new")
             fresh.unlink(missing_ok=True)
