@@ -154,7 +154,7 @@ def test_redshift_failure_and_timeout():
         stub.add_response("execute_statement", {"Id": "s-2"})
         stub.add_response("describe_statement", {"Id": "s-2", "Status": "FAILED",
                           "Error": 'ERROR: relation "web.event_v2" does not exist'})  # fmt: skip
-        with pytest.raises(WarehouseError, match='funnel: ERROR: relation "web.event_v2" does not exist'):
+        with pytest.raises(WarehouseError, match=r'funnel: ERROR: relation "web\.event_v2" does not exist'):
             wh.run(Query.parse("funnel", "SELECT 1", Params()), app_id="web", use_cache=False)
     slow = redshift(timeout_seconds=0)
     with Stubber(slow.client) as stub:
