@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -69,6 +70,21 @@ class Params:
 class Rendered:
     sql: str
     params: Any  # dict for duckdb/redshift, ordered list for trino
+    order: tuple[str, ...] = ()  # trino: the parameter names in the order of the `?`s
+
+    def bind(self, values: dict[str, Any]) -> Rendered:
+        """The same text with other values (of a query of the same shape)."""
+        if self.order:
+            return Rendered(self.sql, [values[n] for n in self.order], self.order)
+        return Rendered(self.sql, dict(values))
+
+
+@lru_cache(maxsize=2048)
+def _parse(sql: str) -> tuple[exp.Expression, frozenset[str]]:
+    """Parsing is the costly part of building a query; the text (placeholders, not values) repeats, so the
+    tree is parsed once per shape. Callers never mutate it (`transform` copies)."""
+    expression = sqlglot.parse_one(sql, read="duckdb")
+    return expression, frozenset(p.name for p in expression.find_all(exp.Placeholder))
 
 
 @dataclass(frozen=True)
@@ -78,21 +94,23 @@ class Query:
     name: str
     expression: exp.Expression
     params: dict[str, Any]
+    text: str = ""
 
     @classmethod
     def parse(cls, name: str, sql: str, params: Params) -> Query:
         """Parses DuckDB-dialect text whose values are `$pN` placeholders from `params`."""
-        expression = sqlglot.parse_one(sql, read="duckdb")
-        names = {p.name for p in expression.find_all(exp.Placeholder)}
+        expression, names = _parse(sql)
         missing = names - set(params.values)
         if missing:
             raise ValueError(f"{name}: placeholders without values: {sorted(missing)}")
-        return cls(name=name, expression=expression, params=dict(params.values))
+        return cls(name=name, expression=expression, params=dict(params.values), text=sql)
 
     @property
     def key(self) -> str:
         """Identifies the query and its values (the cache key, with the data version)."""
-        text = self.expression.sql("duckdb") + json.dumps(self.params, default=str, sort_keys=True)
+        text = (self.text or self.expression.sql("duckdb")) + json.dumps(
+            self.params, default=str, sort_keys=True
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def render(self, dialect: str, expression: exp.Expression | None = None) -> Rendered:
@@ -101,8 +119,8 @@ class Query:
         )
         text = tree.sql(dialect=dialect)
         if dialect == "trino":
-            order = [m.group(1) for m in MARKER.finditer(text)]
-            return Rendered(MARKER.sub("?", text), [self.params[n] for n in order])
+            order = tuple(m.group(1) for m in MARKER.finditer(text))
+            return Rendered(MARKER.sub("?", text), [self.params[n] for n in order], order)
         prefix = "$" if dialect == "duckdb" else ":"
         return Rendered(MARKER.sub(lambda m: prefix + m.group(1), text), dict(self.params))
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.cache import caches
 from sqlglot import exp
 
-from analytics.sql import TABLE_NAMES, Query
+from analytics.sql import TABLE_NAMES, Query, Rendered
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
@@ -55,6 +55,7 @@ class DataState:
 
 
 _inflight: dict[str, threading.Lock] = {}
+_rendered: dict[tuple[str, str, str], Rendered] = {}  # (engine, query text, app) → text; shapes are few
 _inflight_guard = threading.Lock()
 
 
@@ -91,7 +92,7 @@ class Warehouse(ABC):
             query = Query.parse(
                 "latest event", "SELECT max(event_timestamp) AS latest FROM event_v2", Params()
             )
-            rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
+            rendered = self.render(query, app_id=app_id)
             _, rows = self._execute(rendered.sql, rendered.params, query=query)
             latest[app_id] = rows[0][0] if rows else None
         return self.mark_loaded(latest)
@@ -123,6 +124,19 @@ class Warehouse(ABC):
 
         return query.expression.transform(swap)
 
+    def render(self, query: Query, *, app_id: str) -> Rendered:
+        """The query's text for this engine and app; the text depends only on the query's shape, so it is
+        rendered once per shape and app (values are bound separately)."""
+        key = (type(self).__name__, query.text, app_id)
+        cached = _rendered.get(key) if query.text else None
+        if cached is None:
+            cached = query.render(self.dialect, self.scope(query, app_id=app_id))
+            if query.text:
+                if len(_rendered) > 4096:
+                    _rendered.clear()
+                _rendered[key] = cached
+        return cached.bind(query.params)
+
     def run(self, query: Query, *, app_id: str, use_cache: bool = True) -> Result:
         """Runs the query for one app, through the cache."""
         version = self.state().version
@@ -135,7 +149,7 @@ class Warehouse(ABC):
         with lock:  # a second identical query waits for the first and takes its result
             if use_cache and (hit := cache.get(key)) is not None:
                 return Result(hit["columns"], hit["rows"], 0.0, cached=True)
-            rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
+            rendered = self.render(query, app_id=app_id)
             started = time.perf_counter()
             columns, rows = self._execute(rendered.sql, rendered.params, query=query)
             elapsed = (time.perf_counter() - started) * 1000

@@ -62,6 +62,7 @@ def lake_fingerprint(project_id: str) -> str:
 
 _connections: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
 _connections_guard = threading.Lock()
+_states: dict[str, tuple[int, DataState]] = {}
 
 
 class DuckDBWarehouse(Warehouse):
@@ -144,12 +145,20 @@ class DuckDBWarehouse(Warehouse):
         return ", ".join(f"CAST({n} AS TIMESTAMP) AS {n}" for n in names)
 
     def state(self) -> DataState:
-        if not self.path.exists():
+        """Read from the file once per file (a load swaps in a new file, with a new inode)."""
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
             return DataState(version="empty")
+        known = _states.get(str(self.path))
+        if known is not None and known[0] == inode:
+            return known[1]
         con = self._connection()
         version, loaded_at = con.execute("SELECT version, loaded_at FROM _load").fetchone()  # type: ignore[misc]
         latest = dict(con.execute("SELECT app_id, latest FROM _latest").fetchall())
-        return DataState(version=version, latest_event=latest, loaded_at=loaded_at)
+        state = DataState(version=version, latest_event=latest, loaded_at=loaded_at)
+        _states[str(self.path)] = (inode, state)
+        return state
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the current file, reopened when a load has swapped in a newer one."""
