@@ -124,11 +124,12 @@ def _session_events(app: dict, user: dict, session: dict, start: datetime, first
     rng: random.Random = app["rng"]
     web = user["platform"] == "Web"
     names = (["_first_open"] if first else []) + ["_session_start"]
-    for _ in range(rng.randint(1, 6)):
+    bounce = rng.random() < 0.25  # one view, a second or two: not an engaged session
+    for _ in range(1 if bounce else rng.randint(1, 6)):
         names.append("_page_view" if web else "_screen_view")
-        if rng.random() < 0.5:
+        if not bounce and rng.random() < 0.5:
             names.append(rng.choice(CUSTOM_EVENTS[:2]))
-    if rng.random() < 0.3:
+    if not bounce and rng.random() < 0.3:
         names.append("purchase")
     if not web and rng.random() < 0.1:
         names.append("_app_exception")
@@ -160,7 +161,7 @@ def _session_events(app: dict, user: dict, session: dict, start: datetime, first
         if name == "_user_engagement":
             row["user_engagement_time_msec"] = session["duration_msec"]
         events.append(row)
-        ts += timedelta(seconds=rng.randint(1, 120))
+        ts += timedelta(seconds=1 if bounce else rng.randint(1, 120))
     session["duration_msec"] = int((ts - start).total_seconds() * 1000)
     for row in events:
         row["session_duration"] = session["duration_msec"]

@@ -209,7 +209,7 @@ class ExploreView(AnalyticsMixin, TemplateView):
                 return response
             context.update(result=result, errors=_flatten(errors), spec_json=json.dumps(spec))
             if result is not None:
-                context["visual"] = {"dom_id": "explore-result", "chart": result["chart"]["kind"],
+                context["visual"] = {"dom_id": "explore-chart-data", "chart": result["chart"]["kind"],
                                      "data": result["chart"], "title": spec["type"]}  # fmt: skip
         template = "analytics/_explore_result.html" if getattr(request, "htmx", False) else self.template_name
         return self.render_to_response(self.get_context_data(**context), template_name=template)
