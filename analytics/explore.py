@@ -209,26 +209,41 @@ def event_query(spec: Spec) -> Query:
 # --- funnel --------------------------------------------------------------------------------------------------
 def funnel_query(spec: Spec) -> Query:
     """Strict order: step k happens after step k-1; all within the window from step 1 (or on step 1's local
-    day). Taking the earliest next step at each stage finds a complete path whenever one exists."""
+    day). Taking the earliest next step at each stage finds a complete path whenever one exists, so one pass
+    of window functions over each user's events finds, for every event, the next time of every step after
+    it; the stages then chain by equality joins (no fan-out of occurrences, O(n log n))."""
     params = Params()
     base = _base(spec, params)
-    ctes = [base]
-    for index, step in enumerate(spec.steps):
-        ctes.append(f"e{index} AS (SELECT merged_user_id AS uid, event_id, event_timestamp AS ts, event_date,"
-                    f" {group_sql(spec)} AS grp FROM base WHERE {event_sql(step, params)})")  # fmt: skip
-    ctes.append("f0 AS (SELECT uid, event_id AS id0, ts AS t0, event_date AS d0, grp, ts AS t_0 FROM e0)")
+    n = len(spec.steps)
+    stream = " UNION ALL ".join(
+        f"SELECT merged_user_id AS uid, event_id, event_timestamp AS ts, event_date, {group_sql(spec)} AS grp,"
+        f" {k} AS step FROM base WHERE {event_sql(step, params)}"
+        for k, step in enumerate(spec.steps)
+    )
+    # Ties: at the same instant a later step sorts first, so it is not "after" (strict order).
+    frame = (
+        "PARTITION BY uid ORDER BY ts, step DESC, event_id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    )
+    nexts = ", ".join(f"min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
     window = params.bind(spec.window_seconds) if spec.window_type == "custom" else None
-    carried = "f.uid, f.id0, f.t0, f.d0, f.grp"
-    for k in range(1, len(spec.steps)):
-        previous = ", ".join(f"f.t_{j}" for j in range(k))
-        limit = f"date_diff('second', f.t0, e.ts) <= {window}" if window else "e.event_date = f.d0"
-        ctes.append(f"f{k} AS (SELECT {carried}, {previous}, min(e.ts) AS t_{k} FROM f{k - 1} AS f LEFT JOIN"
-                    f" e{k} AS e ON e.uid = f.uid AND e.ts > f.t_{k - 1} AND {limit} GROUP BY {carried}, {previous})")  # fmt: skip
-    last = len(spec.steps) - 1
+    ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *, {nexts} FROM stream)"]
+    ctes.append("f0 AS (SELECT uid, event_id AS id0, ts AS t0, event_date AS d0, grp, ts AS t_0"
+                + "".join(f", n{k}" for k in range(1, 2 if n > 1 else 1)) + " FROM nx WHERE step = 0)")  # fmt: skip
+    for k in range(1, n):
+        inside = (f"date_diff('second', f.t0, f.n{k}) <= {window}" if window
+                  else f"CAST(f.n{k} AT TIME ZONE 'UTC' AT TIME ZONE {params.bind(spec.scope.timezone)} AS DATE) = f.d0")  # fmt: skip
+        carried = "f.uid, f.id0, f.t0, f.d0, f.grp, " + ", ".join(f"f.t_{j}" for j in range(k))
+        following = f", r.n{k + 1}" if k + 1 < n else ""
+        join = (f" LEFT JOIN (SELECT uid, ts, {', '.join(f'min(n{j}) AS n{j}' for j in range(k + 1, n))} FROM nx"
+                f" WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k}" if following else "")  # fmt: skip
+        ctes.append(
+            f"g{k} AS (SELECT {carried}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
+        )
+        ctes.append(f"f{k} AS (SELECT f.*{following} FROM g{k} AS f{join})")
+    last = n - 1
     counted = "uid" if spec.count == "users" else "id0"
     measures = ", ".join(
-        f"count(DISTINCT CASE WHEN t_{k} IS NOT NULL THEN {counted} END) AS step_{k + 1}"
-        for k in range(last + 1)
+        f"count(DISTINCT CASE WHEN t_{k} IS NOT NULL THEN {counted} END) AS step_{k + 1}" for k in range(n)
     )
     sql = f"WITH {', '.join(ctes)} SELECT grp, {measures} FROM f{last} GROUP BY 1 ORDER BY 2 DESC, 1"
     return Query.parse("funnel", sql, params)

@@ -107,3 +107,19 @@ def test_processing_finished_enqueues_the_load(cast, django_capture_on_commit_ca
         processing_finished.send(sender=None, project=cast.project_a)
     job = Job.objects.for_organization(cast.org_a).get(kind="analytics.refresh")
     assert job.func == "analytics.tasks.warehouse_refresh_job"
+
+
+@pytest.mark.django_db
+def test_refresh_job_loads_and_scans(cast, warehouse, django_capture_on_commit_callbacks):
+    """The step the processing run's job triggers: load the warehouse, then scan metadata, recorded as a Job."""
+    from analytics.models import EventMetadata
+    from analytics.tasks import warehouse_refresh_enqueue
+    from portal.jobs import job_run
+
+    with django_capture_on_commit_callbacks(execute=False):
+        job = warehouse_refresh_enqueue(project=cast.project_a)
+    job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert job.result["version"] == warehouse.warehouse.state().version
+    assert EventMetadata.objects.for_organization(cast.org_a).filter(name="purchase").exists()
