@@ -123,3 +123,25 @@ def test_refresh_job_loads_and_scans(cast, warehouse, django_capture_on_commit_c
     assert job.status == "succeeded", job.error
     assert job.result["version"] == warehouse.warehouse.state().version
     assert EventMetadata.objects.for_organization(cast.org_a).filter(name="purchase").exists()
+
+
+def test_concurrent_identical_queries_run_once(warehouse):
+    """Two requests for the same query at the same time: the second waits and takes the first's result."""
+    wh = warehouse.warehouse
+    calls = []
+    original = wh._execute
+
+    def slow_execute(sql, params, *, query):  # type: ignore[no-untyped-def]
+        calls.append(query.name)
+        time.sleep(0.3)
+        return original(sql, params, query=query)
+
+    wh._execute = slow_execute  # type: ignore[method-assign]
+    query = count_query("view_item")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(wh.run(query, app_id="web"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert calls == ["count"] and len(results) == 2 and results[0].rows == results[1].rows
