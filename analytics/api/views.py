@@ -61,6 +61,7 @@ class ExploreViewSet(AppScopedMixin, OrganizationViewSet):
     read_permission = Perm.VIEW_ANALYTICS
     write_permission = Perm.MANAGE_ANALYTICS
     serializer_class = s.ExploreSpecSerializer
+    pagination_class = None
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -100,7 +101,9 @@ class SheetViewSet(AppScopedMixin, OrganizationViewSet):
     write_permission = Perm.MANAGE_ANALYTICS
     lookup_url_kwarg = "sheet"
     serializer_class = s.SheetSerializer
+    pagination_class = None
 
+    @extend_schema(responses=s.SheetSerializer(many=True))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response([{"slug": sheet.slug, "title": sheet.title} for sheet in SHEETS.values()])
 
