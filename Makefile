@@ -9,7 +9,7 @@ VENDOR_STAMP := static/vendor/.stamp
 PY_STAMP := $(VENV)/.installed
 SYS_STAMP := var/.system-packages
 
-.PHONY: install run test lint bench-ingestion bench-etl clean
+.PHONY: install run test lint bench-ingestion bench-etl bench-analytics clean
 
 install: $(PY_STAMP) $(VENDOR_STAMP) $(SYS_STAMP)
 
@@ -49,6 +49,9 @@ bench-ingestion: install
 
 bench-etl: install
 	$(PY) bench/etl.py --events $${EVENTS:-1000000}
+
+bench-analytics: install
+	$(PY) bench/analytics.py --events $${EVENTS:-1000000}
 
 clean:
 	rm -rf $(VENV) static/vendor node_modules var/staticfiles

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from portal.jobs import PermanentJobError, job_enqueue, job_kind
 from portal.models import Job
@@ -66,5 +67,11 @@ def etl_run_local(*, job: Job, project_pk: int, plugins: list[str] | None = None
     job.add_log(
         f"{result['files']} files, {result['rows_in']} events in, {result['rows_out']} out, "
         f"{result['corrupted']} corrupted, {result['filtered']} filtered, {result['deduplicated']} duplicates"
+    )
+    from etl.signals import processing_finished
+
+    # The warehouse load and metadata scan follow once this run's job is recorded (analytics receives it).
+    transaction.on_commit(
+        lambda: processing_finished.send(sender=etl_run_local, project=project, result=result)
     )
     return result

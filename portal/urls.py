@@ -81,6 +81,7 @@ urlpatterns = [
     path(f"{ORG}projects/", include("projects.urls")),
     path(ORG, include("pipelines.urls")),
     path(ORG, include("provisioning.urls")),
+    path(ORG, include("analytics.urls")),
 ]
 
 # Errors in the portal's layout, or `{"detail": …}` under /api/ (portal/views/errors.py).

@@ -138,12 +138,14 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         .get_or_create(organization=world.org_a, group="walkers", defaults={"roles": ["analyst"]})[0]
         .uuid,
     }
+    by_name |= analytics_objects(world)
     key = next((k for k in by_name if k in route.name), "")
     values = {
         "org": world.org_a.slug,
         "project": world.project_a.project_id,
         "app": world.app_a.app_id,
         "key": world.invitation.key,
+        "sheet": "overview",
         "pk": by_name.get(key),
         "uuid": by_name.get(key),
         "number": 1,  # the first version of project A's pipeline (made by `world`)
@@ -151,6 +153,27 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         "kind": "vpcs",
     }
     return {p: values[p] for p in route.params}
+
+
+def analytics_objects(world: Any) -> dict[str, Any]:
+    """One of each analytics object in organization A (the routes' names contain these keys)."""
+    from analytics.models import AttributeMetadata, CustomDashboard, EventMetadata, SavedAnalysis
+
+    org, app = world.org_a, world.app_a
+    dashboard = CustomDashboard.objects.unscoped().get_or_create(organization=org, app=app, name="Walk")[0]
+    analysis = SavedAnalysis.objects.unscoped().get_or_create(
+        organization=org, dashboard=dashboard, title="Walk", defaults={"spec": {"type": "event"}}
+    )[0]
+    event = EventMetadata.objects.unscoped().get_or_create(organization=org, app=app, name="purchase")[0]
+    attribute = AttributeMetadata.objects.unscoped().get_or_create(
+        organization=org, app=app, kind="event_parameter", name="category"
+    )[0]
+    return {
+        "customdashboard": dashboard.uuid,
+        "savedanalysis": analysis.uuid,
+        "eventmetadata": event.uuid,
+        "attributemetadata": attribute.uuid,
+    }
 
 
 def call(route: Route, world: Any, actor: Any, method: str = "get", follow: bool = False) -> Any:

@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("projects.api.urls")),
     path("", include("pipelines.api.urls")),
     path("", include("provisioning.api.urls")),
+    path("", include("analytics.api.urls")),
 ]

@@ -1,0 +1,386 @@
+"""Explore (spec/analytics.md §3): event analysis, funnel, path, retention and attribution queries, built from
+a validated spec (`analytics.api.serializers.ExploreSpecSerializer`) as one query each.
+
+Deliberate differences from the original, each tested in tests/analytics/test_explore.py:
+* weekly and monthly user counts are distinct users of the week / month, not sums of daily counts (§8.3);
+* path "merge consecutive" collapses runs of the same node, and gap-based sessions split exactly where the
+  gap is at least the limit (§8.4);
+* attribution's "same day" window is the conversion's local day, and the position model shares the middle
+  weight among the middle touches (§8.5);
+* retention has a cohort per first-event day or week, weeks start on Monday everywhere (§8.6).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from analytics.base import EVENT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, Scope, base_cte
+from analytics.sql import Params, Query, json_key
+
+MAX_STEPS = 10
+MAX_FILTERS = 10
+MAX_RETENTION_PAIRS = 5
+PRESET_EVENTS = frozenset({
+    "_session_start", "_session_stop", "_screen_view", "_app_exception", "_app_update", "_first_open",
+    "_os_update", "_user_engagement", "_profile_set", "_page_view", "_app_start", "_scroll", "_search", "_click",
+    "_clickstream_error", "_mp_share", "_mp_favorite", "_app_end",
+})  # fmt: skip
+OUTER_COLUMNS = frozenset(EVENT_COLUMNS) | frozenset(SESSION_COLUMNS) | {"merged_user_id", "event_date"}
+USER_OUTER_COLUMNS = frozenset(USER_COLUMNS) - {"user_properties_json_str"}
+NUMBER_COLUMNS = frozenset({"event_value", "session_duration", "user_engagement_time_msec", "device_screen_width",
+                            "device_screen_height", "event_bundle_sequence_id", "first_touch_time_msec"})  # fmt: skip
+BOOLEAN_COLUMNS = frozenset({"page_view_entrances", "screen_view_entrances"})
+TIME_COLUMNS = frozenset({"event_timestamp", "event_date", "first_visit_date"})
+
+
+def column_type(name: str) -> str:
+    """The value type of a preset column: number, boolean, time or string."""
+    if name in NUMBER_COLUMNS:
+        return "number"
+    if name in BOOLEAN_COLUMNS:
+        return "boolean"
+    return "time" if name in TIME_COLUMNS else "string"
+
+
+PATH_NODES = ("event", "page_view_page_title", "page_view_page_url_path", "screen_view_screen_name",
+              "screen_view_screen_id")  # fmt: skip
+OPERATORS = ("=", "<>", ">", ">=", "<", "<=", "in", "not_in", "contains", "not_contains", "is_null",
+             "is_not_null", "true", "false")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`category`: event_outer (a column of the event), user_outer (a column of the user), event (a custom
+    event parameter) or user (a custom user attribute). `value_type`: string | number | boolean."""
+
+    category: str
+    property: str
+    operator: str
+    values: tuple[Any, ...] = ()
+    value_type: str = "string"
+
+
+@dataclass(frozen=True)
+class EventRef:
+    event: str
+    filters: tuple[Condition, ...] = ()
+    filter_operator: str = "and"
+
+
+@dataclass(frozen=True)
+class Metric(EventRef):
+    measure: str = "users"  # users | events | count_distinct | sum | min | max | avg | median
+    property: Condition | None = None  # the property counted or aggregated (operator unused)
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Spec:
+    type: str
+    scope: Scope
+    granularity: str = "day"
+    filters: tuple[Condition, ...] = ()
+    filter_operator: str = "and"
+    group_by: Condition | None = None
+    count: str = "users"  # users | events (funnel, path)
+    metrics: tuple[Metric, ...] = ()  # event
+    steps: tuple[EventRef, ...] = ()  # funnel
+    window_type: str = "custom"  # custom | day | session (attribution)
+    window_seconds: int = 600
+    start: EventRef | None = None  # path start node / event
+    node: str = "event"  # path
+    nodes: tuple[str, ...] = ()  # path: the nodes shown; empty = all
+    include_others: bool = True
+    merge_consecutive: bool = True
+    session_type: str = "session"  # session | gap
+    gap_seconds: int = 300
+    max_steps: int = 10
+    pairs: tuple[tuple[EventRef, EventRef], ...] = ()  # retention
+    cohort: str = "day"  # retention: day | week
+    periods: int = 7  # retention: periods after the cohort's
+    goal: EventRef | None = None  # attribution
+    goal_value: str = "count"  # count | sum (event_value)
+    touchpoints: tuple[EventRef, ...] = ()
+    model: str = "first"  # first | last | linear | position
+    weights: tuple[int, int, int] = (40, 20, 40)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def value_sql(cond: Condition) -> str:
+    """The SQL of the property a condition reads. Names were checked against the catalog by validation."""
+    if cond.category == "event_outer":
+        if cond.property not in OUTER_COLUMNS:
+            raise ValueError(f"unknown event attribute {cond.property!r}")
+        return cond.property
+    if cond.category == "user_outer":
+        if cond.property not in USER_OUTER_COLUMNS:
+            raise ValueError(f"unknown user attribute {cond.property!r}")
+        return cond.property
+    if cond.category == "event":
+        raw = f"json_extract_string(custom_parameters_json_str, '$.{json_key(cond.property)}')"
+    elif cond.category == "user":
+        raw = f"json_extract_string(user_properties_json_str, '$.{json_key(cond.property)}.value')"
+    else:
+        raise ValueError(f"unknown category {cond.category!r}")
+    return f"TRY_CAST({raw} AS DOUBLE)" if cond.value_type == "number" else raw
+
+
+def condition_sql(cond: Condition, params: Params) -> str:
+    column = value_sql(cond)
+    op, values = cond.operator, list(cond.values)
+    if cond.value_type == "number":
+        values = [float(v) for v in values]
+    if op in ("=", ">", ">=", "<", "<="):
+        return f"{column} {op} {params.bind(values[0])}"
+    if op == "<>":  # negative operators keep rows where the value is missing (spec §3.1)
+        return f"({column} IS NULL OR {column} <> {params.bind(values[0])})"
+    if op == "in":
+        return f"{column} IN ({params.bind_list(values)})"
+    if op == "not_in":
+        return f"({column} IS NULL OR {column} NOT IN ({params.bind_list(values)}))"
+    if op in ("contains", "not_contains"):
+        escaped = str(values[0]).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"{column} LIKE {params.bind('%' + escaped + '%')} ESCAPE '\\'"
+        return like if op == "contains" else f"({column} IS NULL OR NOT {like})"
+    if op == "is_null":
+        return f"{column} IS NULL"
+    if op == "is_not_null":
+        return f"{column} IS NOT NULL"
+    truth = f"CAST({column} AS VARCHAR) IN ('true', '1', '1.0')"
+    return truth if op == "true" else f"({column} IS NULL OR NOT {truth})"
+
+
+def conditions_sql(conditions: tuple[Condition, ...], operator: str, params: Params) -> str:
+    if not conditions:
+        return "TRUE"
+    joiner = " AND " if operator == "and" else " OR "
+    return "(" + joiner.join(condition_sql(c, params) for c in conditions) + ")"
+
+
+def event_sql(ref: EventRef, params: Params) -> str:
+    return f"(event_name = {params.bind(ref.event)} AND {conditions_sql(ref.filters, ref.filter_operator, params)})"
+
+
+def bucket_sql(granularity: str, column: str = "event_date") -> str:
+    if granularity == "day":
+        return column
+    return f"CAST(date_trunc('{'week' if granularity == 'week' else 'month'}', {column}) AS DATE)"
+
+
+def group_sql(spec: Spec) -> str:
+    return f"coalesce(CAST({value_sql(spec.group_by)} AS VARCHAR), '(none)')" if spec.group_by else "'all'"
+
+
+def _base(spec: Spec, params: Params, scope: Scope | None = None) -> str:
+    where = ""
+    if spec.filters:
+        where = conditions_sql(spec.filters, spec.filter_operator, params)
+    return base_cte(scope or spec.scope, params, where=where)
+
+
+# --- event analysis ------------------------------------------------------------------------------------------
+def event_query(spec: Spec) -> Query:
+    params = Params()
+    base = _base(spec, params)
+    parts = []
+    for index, metric in enumerate(spec.metrics):
+        label = params.bind(metric.label or f"{index + 1}_{metric.event}")
+        measure = {
+            "users": "count(DISTINCT merged_user_id)",
+            "events": "count(DISTINCT event_id)",
+        }.get(metric.measure)
+        if measure is None and metric.property is not None:
+            prop = value_sql(metric.property)
+            func = {"count_distinct": "count(DISTINCT {})", "sum": "sum({})", "min": "min({})", "max": "max({})",
+                    "avg": "avg({})", "median": "median({})"}[metric.measure]  # fmt: skip
+            measure = func.format(prop)
+        parts.append(
+            f"SELECT {bucket_sql(spec.granularity)} AS period, {label} AS metric, {group_sql(spec)} AS grp,"
+            f" CAST({measure} AS DOUBLE) AS value FROM base WHERE {event_sql(metric, params)} GROUP BY 1, 2, 3"
+        )
+    body = " UNION ALL ".join(parts)
+    return Query.parse(
+        "event analysis", f"WITH {base}, result AS ({body}) SELECT * FROM result ORDER BY 1, 2, 3", params
+    )
+
+
+# --- funnel --------------------------------------------------------------------------------------------------
+def funnel_query(spec: Spec) -> Query:
+    """Strict order: step k happens after step k-1; all within the window from step 1 (or on step 1's local
+    day). Taking the earliest next step at each stage finds a complete path whenever one exists, so one pass
+    of window functions over each user's events finds, for every event, the next time of every step after
+    it; the stages then chain by equality joins (no fan-out of occurrences, O(n log n))."""
+    params = Params()
+    base = _base(spec, params)
+    n = len(spec.steps)
+    stream = " UNION ALL ".join(
+        f"SELECT merged_user_id AS uid, event_id, event_timestamp AS ts, event_date, {group_sql(spec)} AS grp,"
+        f" {k} AS step FROM base WHERE {event_sql(step, params)}"
+        for k, step in enumerate(spec.steps)
+    )
+    # Ties: at the same instant a later step sorts first, so it is not "after" (strict order).
+    frame = (
+        "PARTITION BY uid ORDER BY ts, step DESC, event_id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    )
+    nexts = ", ".join(f"min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
+    window = params.bind(spec.window_seconds) if spec.window_type == "custom" else None
+    ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *, {nexts} FROM stream)"]
+    ctes.append("f0 AS (SELECT uid, event_id AS id0, ts AS t0, event_date AS d0, grp, ts AS t_0"
+                + "".join(f", n{k}" for k in range(1, 2 if n > 1 else 1)) + " FROM nx WHERE step = 0)")  # fmt: skip
+    for k in range(1, n):
+        inside = (f"date_diff('second', f.t0, f.n{k}) <= {window}" if window
+                  else f"CAST(f.n{k} AT TIME ZONE 'UTC' AT TIME ZONE {params.bind(spec.scope.timezone)} AS DATE) = f.d0")  # fmt: skip
+        carried = "f.uid, f.id0, f.t0, f.d0, f.grp, " + ", ".join(f"f.t_{j}" for j in range(k))
+        following = f", r.n{k + 1}" if k + 1 < n else ""
+        join = (f" LEFT JOIN (SELECT uid, ts, {', '.join(f'min(n{j}) AS n{j}' for j in range(k + 1, n))} FROM nx"
+                f" WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k}" if following else "")  # fmt: skip
+        ctes.append(
+            f"g{k} AS (SELECT {carried}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
+        )
+        ctes.append(f"f{k} AS (SELECT f.*{following} FROM g{k} AS f{join})")
+    last = n - 1
+    counted = "uid" if spec.count == "users" else "id0"
+    measures = ", ".join(
+        f"count(DISTINCT CASE WHEN t_{k} IS NOT NULL THEN {counted} END) AS step_{k + 1}" for k in range(n)
+    )
+    sql = f"WITH {', '.join(ctes)} SELECT grp, {measures} FROM f{last} GROUP BY 1 ORDER BY 2 DESC, 1"
+    return Query.parse("funnel", sql, params)
+
+
+# --- path ----------------------------------------------------------------------------------------------------
+def path_query(spec: Spec) -> Query:
+    params = Params()
+    base = _base(spec, params)
+    if spec.node == "event":
+        node = "event_name"
+        shown = set(spec.nodes) | ({spec.start.event} if spec.start else set())
+        hidden = sorted(PRESET_EVENTS - shown)
+        keep = f"event_name NOT IN ({params.bind_list(hidden)})" if hidden else "TRUE"
+    else:
+        node = spec.node
+        view = "_page_view" if spec.node.startswith("page_view") else "_screen_view"
+        keep = f"event_name = {params.bind(view)} AND {node} IS NOT NULL"
+    if spec.nodes:
+        listed = params.bind_list(
+            list(spec.nodes) + ([spec.start.event] if spec.start and spec.node == "event" else [])
+        )
+        if spec.include_others:
+            node = f"CASE WHEN {node} IN ({listed}) THEN {node} ELSE 'other' END"
+        else:
+            keep = f"{keep} AND {node} IN ({listed})"
+    if spec.session_type == "session":
+        grouped = ("g AS (SELECT uid, CAST(session_id AS VARCHAR) AS grp, ts, event_id, node FROM ev"
+                   " WHERE session_id IS NOT NULL)")  # fmt: skip
+    else:
+        gap = params.bind(spec.gap_seconds)
+        grouped = (
+            "lagged AS (SELECT *, lag(ts) OVER (PARTITION BY uid ORDER BY ts, event_id) AS prev_ts FROM ev),"
+            f" g AS (SELECT uid, CAST(sum(CASE WHEN prev_ts IS NULL OR date_diff('second', prev_ts, ts) >= {gap}"
+            " THEN 1 ELSE 0 END) OVER (PARTITION BY uid ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS VARCHAR)"
+            " AS grp, ts, event_id, node FROM lagged)"
+        )
+    merge = "prev_node IS NULL OR prev_node <> node" if spec.merge_consecutive else "TRUE"
+    start = f"node = {params.bind(spec.start.event)}" if spec.start else "rn = 1"
+    counted = "s.uid" if spec.count == "users" else "s.event_id"
+    sql = (
+        f"WITH {base}, ev AS (SELECT merged_user_id AS uid, session_id, event_timestamp AS ts, event_id, {node} AS node"
+        f" FROM base WHERE {keep}), {grouped},"
+        " m AS (SELECT *, lag(node) OVER (PARTITION BY uid, grp ORDER BY ts, event_id) AS prev_node FROM g),"
+        f" kept AS (SELECT uid, grp, ts, event_id, node, row_number() OVER (PARTITION BY uid, grp ORDER BY ts, event_id)"
+        f" AS rn FROM m WHERE {merge}), marked AS (SELECT *, min(CASE WHEN {start} THEN rn END) OVER (PARTITION BY"
+        " uid, grp) AS start_rn FROM kept), steps AS (SELECT uid, grp, event_id, node, rn - start_rn + 1 AS step"
+        f" FROM marked WHERE rn >= start_rn AND rn - start_rn + 1 <= {params.bind(spec.max_steps)})"
+        f" SELECT s.step, s.node AS source, coalesce(t.node, 'lost') AS target, count(DISTINCT {counted}) AS value"
+        " FROM steps AS s LEFT JOIN steps AS t ON t.uid = s.uid AND t.grp = s.grp AND t.step = s.step + 1"
+        f" WHERE s.step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
+    )
+    return Query.parse("path", sql, params)
+
+
+# --- retention -----------------------------------------------------------------------------------------------
+def retention_query(spec: Spec) -> Query:
+    """Cohorts by the day (or Monday week) of each user's first start event in the range; a user returns in
+    period k when they do the revisit event in the k-th day / week after their cohort's."""
+    params = Params()
+    base = _base(spec, params)
+    unit = "day" if spec.cohort == "day" else "week"
+    bucket = bucket_sql(spec.cohort)
+    parts = []
+    for index, (start, revisit) in enumerate(spec.pairs):
+        label = params.bind(f"{index + 1}_{start.event}")
+        parts.append(
+            f"SELECT {label} AS pair, c.cohort, CAST(date_diff('{unit}', c.cohort, r.bucket) AS INTEGER) AS period,"
+            " count(DISTINCT r.uid) AS users FROM (SELECT merged_user_id AS uid, min("
+            + bucket
+            + ") AS cohort FROM base"
+            f" WHERE {event_sql(start, params)} GROUP BY 1) AS c JOIN (SELECT DISTINCT merged_user_id AS uid,"
+            f" {bucket} AS bucket FROM base WHERE {event_sql(revisit, params)}) AS r ON r.uid = c.uid AND"
+            f" r.bucket >= c.cohort GROUP BY 1, 2, 3"
+            f" UNION ALL SELECT {label} AS pair, cohort, -1 AS period, count(*) AS users FROM (SELECT merged_user_id"
+            f" AS uid, min({bucket}) AS cohort FROM base WHERE {event_sql(start, params)} GROUP BY 1) AS s GROUP BY 1, 2, 3"
+        )
+    body = " UNION ALL ".join(parts)
+    sql = (f"WITH {base}, result AS ({body}) SELECT * FROM result WHERE period <= {params.bind(spec.periods)}"
+           " ORDER BY 1, 2, 3")  # fmt: skip
+    return Query.parse("retention", sql, params)
+
+
+# --- attribution ---------------------------------------------------------------------------------------------
+def attribution_query(spec: Spec) -> Query:
+    """Touches belong to the next conversion after them (spec §3.6), if within the window."""
+    params = Params()
+    lookback = math.ceil(spec.window_seconds / 86400) if spec.window_type == "custom" else 0
+    base = _base(spec, params, spec.scope.widened(lookback))
+    value = "coalesce(event_value, 0)" if spec.goal_value == "sum" else "1"
+    touches = " UNION ALL ".join(
+        f"SELECT merged_user_id AS uid, event_id, event_timestamp AS ts, session_id, event_date,"
+        f" {params.bind(f'{i + 1}_{t.event}')} AS touchpoint FROM base WHERE {event_sql(t, params)}"
+        for i, t in enumerate(spec.touchpoints)
+    )
+    if spec.window_type == "custom":
+        window = f"date_diff('second', a.ts, a.cts) <= {params.bind(spec.window_seconds)}"
+    elif spec.window_type == "day":
+        window = "a.event_date = a.cdate"
+    else:
+        window = "a.session_id = a.csession"
+    credit = {
+        "first": "CASE WHEN seq = 1 THEN value ELSE 0 END",
+        "last": "CASE WHEN seq = cnt THEN value ELSE 0 END",
+        "linear": "value / cnt",
+    }.get(spec.model)
+    if credit is None:  # position-based: the middle weight is shared among the middle touches (§8.5)
+        first, middle, last = (params.bind(w / 100) for w in spec.weights)
+        credit = (f"CASE WHEN cnt = 1 THEN value WHEN cnt = 2 THEN value * 0.5 WHEN seq = 1 THEN value * {first}"
+                  f" WHEN seq = cnt THEN value * {last} ELSE value * {middle} / (cnt - 2) END")  # fmt: skip
+    start = params.bind(spec.scope.start)
+    sql = (
+        f"WITH {base}, conv AS (SELECT merged_user_id AS uid, event_id AS cid, event_timestamp AS cts, event_date AS"
+        f" cdate, session_id AS csession, CAST({value} AS DOUBLE) AS value FROM base WHERE {event_sql(spec.goal, params)}),"
+        f" touch AS ({touches}), nexts AS (SELECT t.*, c.cid, c.cts, c.cdate, c.csession, c.value, row_number() OVER"
+        " (PARTITION BY t.touchpoint, t.event_id ORDER BY c.cts, c.cid) AS k FROM touch AS t JOIN conv AS c ON"
+        " c.uid = t.uid AND c.cts >= t.ts AND c.cid <> t.event_id), a AS (SELECT * FROM nexts WHERE k = 1),"
+        f" attached AS (SELECT a.*, row_number() OVER (PARTITION BY cid ORDER BY ts, event_id, touchpoint) AS seq,"
+        f" count(*) OVER (PARTITION BY cid) AS cnt FROM a WHERE {window} AND a.cdate >= CAST({start} AS DATE)),"
+        f" credits AS (SELECT touchpoint, count(*) AS triggers_with_conversion, sum({credit}) AS contribution FROM"
+        " attached GROUP BY 1), triggers AS (SELECT touchpoint, count(*) AS trigger_count FROM touch GROUP BY 1)"
+        " SELECT c.touchpoint, t.trigger_count, (SELECT count(*) FROM conv WHERE cdate >= CAST("
+        f"{params.bind(spec.scope.start)} AS DATE)) AS total_conversions, c.triggers_with_conversion,"
+        " c.contribution, c.contribution / sum(c.contribution) OVER () AS contribution_rate FROM credits AS c"
+        " JOIN triggers AS t ON t.touchpoint = c.touchpoint ORDER BY 5 DESC, 1"
+    )
+    return Query.parse("attribution", sql, params)
+
+
+BUILDERS = {
+    "event": event_query,
+    "funnel": funnel_query,
+    "path": path_query,
+    "retention": retention_query,
+    "attribution": attribution_query,
+}
+
+
+def explore_query(spec: Spec) -> Query:
+    return BUILDERS[spec.type](spec)

@@ -1,0 +1,201 @@
+"""The local warehouse: one DuckDB database file per project, loaded from the lake's Parquet after each run.
+
+A load builds a new database file beside the current one and swaps it in with a rename, under an exclusive
+file lock, so there is never more than one writer and readers are never blocked: a reader opens the current
+file read-only and keeps the inode it opened even while a newer file replaces it. Tables live in one schema
+per app (as in Redshift); rows are de-duplicated on load (events by event_id + timestamp, keeping the latest
+load; users keep their latest row; sessions prefer a known, non-Direct source — spec/analytics.md §1.3).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from django.conf import settings
+
+from analytics.sample import table_schema
+from analytics.sql import TABLE_NAMES, Query
+from analytics.warehouse import DataState, NoData, QueryTimeout, Warehouse, WarehouseError
+
+APP_DIR = re.compile(r"^partition_app=([A-Za-z][A-Za-z0-9_]{0,126})$")
+DEDUPE = {
+    "event_v2": "QUALIFY row_number() OVER (PARTITION BY event_id, event_timestamp ORDER BY created_time DESC) = 1"
+    " ORDER BY event_timestamp",
+    "user_v2": "QUALIFY row_number() OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp DESC,"
+    " created_time DESC) = 1",
+    "session": "QUALIFY row_number() OVER (PARTITION BY user_pseudo_id, session_id ORDER BY CASE WHEN"
+    " session_source IS NOT NULL AND session_source <> 'Direct' THEN 0 WHEN session_source = 'Direct' THEN 1"
+    " ELSE 2 END, created_time DESC) = 1",
+    "item_v2": "QUALIFY row_number() OVER (PARTITION BY user_pseudo_id, event_id, item_id, event_timestamp"
+    " ORDER BY created_time DESC) = 1",
+}
+
+
+def warehouse_dir() -> Path:
+    """`var/warehouse/` beside the lake directory."""
+    return Path(settings.CLICKSTREAM_LAKE_DIR).parent / "warehouse"
+
+
+def ods_dir(project_id: str) -> Path:
+    return Path(settings.CLICKSTREAM_LAKE_DIR) / "clickstream" / project_id / "data" / "ods"
+
+
+def lake_fingerprint(project_id: str) -> str:
+    """Changes whenever a Parquet file of the project is added, removed or rewritten."""
+    digest = hashlib.sha256()
+    for path in sorted(ods_dir(project_id).rglob("*.parquet")):
+        stat = path.stat()
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+_connections: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
+_connections_guard = threading.Lock()
+_states: dict[str, tuple[int, DataState]] = {}
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    @property
+    def path(self) -> Path:
+        return warehouse_dir() / f"{self.project_id}.duckdb"
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def load(self, app_ids: list[str] | None = None) -> DataState:
+        """Builds the database from the lake (every app found there) and swaps it in. Safe to call at any
+        time, by any process."""
+        with self._writer_lock():
+            fresh = self.path.with_suffix(".duckdb.new")
+            fresh.unlink(missing_ok=True)
+            version = lake_fingerprint(self.project_id)
+            con = duckdb.connect(str(fresh))
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                apps = self._apps()
+                for app_id in apps:
+                    con.execute(f'CREATE SCHEMA "{app_id}"')
+                    for table in sorted(TABLE_NAMES):
+                        self._load_table(con, app_id, table)
+                con.execute(
+                    "CREATE TABLE _load AS SELECT CAST($v AS VARCHAR) AS version, CAST($t AS TIMESTAMP) AS loaded_at",
+                    {"v": version, "t": datetime.now(UTC).replace(tzinfo=None)},
+                )
+                con.execute("CREATE TABLE _latest (app_id VARCHAR, latest TIMESTAMP)")
+                for app_id in apps:
+                    con.execute(
+                        f'INSERT INTO _latest SELECT $a, max(event_timestamp) FROM "{app_id}".event_v2',
+                        {"a": app_id},
+                    )
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(fresh, self.path)
+        return self.state()
+
+    def _apps(self) -> list[str]:
+        found = set()
+        for table in TABLE_NAMES:
+            folder = ods_dir(self.project_id) / table
+            if folder.is_dir():
+                found |= {m.group(1) for d in folder.iterdir() if (m := APP_DIR.match(d.name))}
+        return sorted(found)
+
+    def _load_table(self, con: duckdb.DuckDBPyConnection, app_id: str, table: str) -> None:
+        folder = ods_dir(self.project_id) / table / f"partition_app={app_id}"
+        target = f'"{app_id}".{table}'
+        if not any(folder.rglob("*.parquet")):
+            con.register(
+                "empty_source", pa.table({f.name: pa.array([], f.type) for f in table_schema(table)})
+            )
+            con.execute(f"CREATE TABLE {target} AS SELECT * REPLACE ({self._casts(table)}) FROM empty_source")
+            con.unregister("empty_source")
+            return
+        source = "read_parquet($glob, hive_partitioning = true, union_by_name = true)"
+        con.execute(
+            f"CREATE TABLE {target} AS SELECT * EXCLUDE (partition_app, partition_year, partition_month,"
+            f" partition_day) REPLACE ({self._casts(table)}) FROM {source} {DEDUPE[table]}",
+            {"glob": str(folder / "**" / "*.parquet")},
+        )
+
+    @staticmethod
+    def _casts(table: str) -> str:
+        """Timestamps as plain UTC TIMESTAMP (Spark writes them as instants), the type every engine shares."""
+        names = [n for n, kind in table_schema_columns(table) if kind == "timestamp"]
+        return ", ".join(f"CAST({n} AS TIMESTAMP) AS {n}" for n in names)
+
+    def state(self) -> DataState:
+        """Read from the file once per file (a load swaps in a new file, with a new inode)."""
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            return DataState(version="empty")
+        known = _states.get(str(self.path))
+        if known is not None and known[0] == inode:
+            return known[1]
+        con = self._connection()
+        version, loaded_at = con.execute("SELECT version, loaded_at FROM _load").fetchone()  # type: ignore[misc]
+        latest = dict(con.execute("SELECT app_id, latest FROM _latest").fetchall())
+        state = DataState(version=version, latest_event=latest, loaded_at=loaded_at)
+        _states[str(self.path)] = (inode, state)
+        return state
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the current file, reopened when a load has swapped in a newer one."""
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            raise NoData("No data has been loaded for this project yet.") from None
+        with _connections_guard:
+            known = _connections.get(str(self.path))
+            if known is None or known[0] != inode:
+                con = duckdb.connect(str(self.path), read_only=True)
+                con.execute("SET TimeZone = 'UTC'")
+                _connections[str(self.path)] = (inode, con)
+                if known is not None:
+                    known[1].close()
+            return _connections[str(self.path)][1].cursor()
+
+    def _execute(self, sql: str, params: Any, *, query: Query) -> tuple[list[str], list[tuple]]:
+        con = self._connection()
+        timer = threading.Timer(self.timeout_seconds, con.interrupt)
+        timer.start()
+        try:
+            cursor = con.execute(sql, params)
+            columns = [d[0] for d in cursor.description or []]
+            return columns, cursor.fetchall()
+        except duckdb.InterruptException:
+            raise QueryTimeout(
+                f"{query.name}: cancelled after {self.timeout_seconds:g} s; narrow the date range or filters."
+            ) from None
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{query.name}: {str(exc).splitlines()[0]}") from exc
+        finally:
+            timer.cancel()
+            con.close()
+
+
+def table_schema_columns(table: str) -> list[tuple[str, str]]:
+    from etl.model import TABLES
+
+    return list(TABLES[table])

@@ -1,0 +1,156 @@
+"""Analytics benchmark: generated events in DuckDB; each dashboard sheet and explore type, cold and warm.
+
+    .venv/bin/python bench/analytics.py --events 1000000 [--workdir var/bench-analytics]
+
+Generates data-model Parquet in the lake layout (cached in the workdir per size), loads the project's DuckDB
+warehouse, then for every sheet and every explore type reports:
+  cold   — the first run after the load (a new database connection, no result cache),
+  warm   — run again without the result cache (engine and OS caches warm),
+  cached — a repeat served from the result cache (per query and data version).
+It also times a bare `SELECT event_name, count(*) … GROUP BY event_name` over the same table, the floor.
+Targets (the issue's, at 10 M events): sheets < 1 s and explore < 2 s cold; cached < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from analytics.base import Scope  # noqa: E402
+from analytics.dashboards import SHEETS, Options, sheet_data  # noqa: E402
+from analytics.explore import EventRef, Metric, Spec  # noqa: E402
+from analytics.results import explore_run  # noqa: E402
+from analytics.sample import generate_events, write_lake  # noqa: E402
+from analytics.sql import Params, Query  # noqa: E402
+from analytics.warehouse import duckdb as duck  # noqa: E402
+
+PROJECT, APP = "bench", "web"
+END = datetime(2026, 11, 30, 20, tzinfo=UTC)
+EVENTS_PER_USER = 35  # what the generator produces on average over 30 days
+
+
+def prepare(workdir: Path, events: int) -> Path:
+    lake = workdir / f"lake-{events}"
+    if not (lake / "clickstream").exists():
+        started = time.perf_counter()
+        users = max(10, int(events / EVENTS_PER_USER))
+        sample = generate_events(project_id=PROJECT, app_id=APP, users=users, days=30, end=END)
+        write_lake(lake_dir=lake, project_id=PROJECT, sample=sample)
+        print(
+            f"generated {len(sample.events):,} events of {users:,} users in {time.perf_counter() - started:.1f} s"
+        )
+    return lake
+
+
+def explore_specs(scope: Scope) -> dict[str, Spec]:
+    return {
+        "event": Spec("event", scope, metrics=(Metric("purchase"), Metric("view_item", measure="events"))),
+        "funnel": Spec("funnel", scope, steps=(EventRef("_session_start"), EventRef("view_item"),
+                                               EventRef("add_to_cart"), EventRef("purchase")), window_seconds=1800),
+        "path": Spec("path", scope, start=EventRef("_session_start"),
+                     nodes=("view_item", "add_to_cart", "purchase"), max_steps=6),
+        "retention": Spec("retention", scope, pairs=((EventRef("_first_open"), EventRef("_session_start")),), cohort="week"),
+        "attribution": Spec("attribution", scope, goal=EventRef("purchase"),
+                            touchpoints=(EventRef("view_item"), EventRef("add_to_cart")), model="position",
+                            window_seconds=86400),
+    }  # fmt: skip
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+class Uncached:
+    """The warehouse with the result cache bypassed, to time the engine itself."""
+
+    def __init__(self, warehouse: duck.DuckDBWarehouse) -> None:
+        self.warehouse = warehouse
+
+    def run(self, query: Query, *, app_id: str):  # type: ignore[no-untyped-def]
+        return self.warehouse.run(query, app_id=app_id, use_cache=False)
+
+    def state(self):  # type: ignore[no-untyped-def]
+        return self.warehouse.state()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("var/bench-analytics"))
+    args = parser.parse_args()
+    lake = prepare(args.workdir.resolve(), args.events)
+    settings.CLICKSTREAM_LAKE_DIR = lake
+    warehouse = duck.DuckDBWarehouse(project_id=PROJECT)
+    load_ms = timed(warehouse.load)
+    floor_query = Query.parse(
+        "floor", "SELECT event_name, count(*) AS n FROM event_v2 GROUP BY event_name", Params()
+    )
+    n = warehouse.run(
+        Query.parse("n", "SELECT count(*) FROM event_v2", Params()), app_id=APP, use_cache=False
+    ).rows[0][0]
+    print(
+        f"{n:,} events in DuckDB ({warehouse.path}); load {load_ms / 1000:.1f} s; {os.cpu_count()} cores, shared"
+    )
+    scope = Scope(
+        app_id=APP,
+        project_id=PROJECT,
+        timezone="America/New_York",
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 30),
+    )
+    duck._connections.clear()  # the first query opens the file anew: cold
+    rows = [("floor: count(*) group by event_name", timed(lambda: warehouse.run(floor_query, app_id=APP, use_cache=False)),
+             timed(lambda: warehouse.run(floor_query, app_id=APP, use_cache=False)), None)]  # fmt: skip
+    uncached = Uncached(warehouse)
+    for sheet in SHEETS.values():
+
+        def run(w, s=sheet):  # type: ignore[no-untyped-def]
+            return sheet_data(sheet=s, warehouse=w, scope=scope, options=Options())
+
+        cold = timed(lambda run=run: run(uncached))
+        warm = timed(lambda run=run: run(uncached))
+        run(warehouse)  # fill the result cache
+        cached = timed(lambda run=run: run(warehouse))
+        rows.append((f"sheet {sheet.slug} ({len(sheet.visuals)} visuals)", cold, warm, cached))
+    for name, spec in explore_specs(scope).items():
+        cold = timed(lambda s=spec: explore_run(spec=s, warehouse=uncached))  # type: ignore[arg-type]
+        warm = timed(lambda s=spec: explore_run(spec=s, warehouse=uncached))  # type: ignore[arg-type]
+        explore_run(spec=spec, warehouse=warehouse)
+        rows.append(
+            (f"explore {name}", cold, warm, timed(lambda s=spec: explore_run(spec=s, warehouse=warehouse)))
+        )
+    print(f"\n{'query':44} {'cold ms':>9} {'warm ms':>9} {'cached ms':>10}")
+    for label, cold, warm, cached in rows:
+        print(f"{label:44} {cold:9.0f} {warm:9.0f} {'' if cached is None else f'{cached:10.1f}':>10}")
+    slow = [
+        r
+        for r in rows[1:]
+        if (r[0].startswith("sheet") and r[1] > 1000) or (r[0].startswith("explore") and r[1] > 2000)
+    ]
+    print(
+        "\ntargets (sheet < 1 s, explore < 2 s cold; cached < 50 ms):",
+        "met"
+        if not slow and all(r[3] < 50 for r in rows[1:])
+        else f"missed by {', '.join(r[0] for r in slow) or 'cache'}",
+    )
+
+
+if __name__ == "__main__":
+    main()

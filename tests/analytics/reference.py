@@ -1,0 +1,112 @@
+"""Plain-Python computations of the metrics, written from the spec without looking at the SQL.
+
+Each takes the generated rows (analytics.sample.Sample) and a Scope and returns what a visual should show.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from analytics.base import Scope
+
+VIEWS = {"_page_view", "_screen_view"}
+
+
+def local_date(ts: datetime, tz: str) -> date:
+    return ts.astimezone(ZoneInfo(tz)).date()
+
+
+def enriched(sample: Any, scope: Scope, start: date | None = None) -> list[dict[str, Any]]:
+    """The scoped events with merged user id, local day and first-touch local day."""
+    users = {u["user_pseudo_id"]: u for u in sample.users}
+    out = []
+    for e in sample.events:
+        day = local_date(e["event_timestamp"], scope.timezone)
+        if not ((start or scope.start) <= day <= scope.end):
+            continue
+        if scope.platforms and e["platform"] not in scope.platforms:
+            continue
+        user = users[e["user_pseudo_id"]]
+        first = datetime.fromtimestamp(user["first_touch_time_msec"] / 1000, UTC)
+        out.append({**e, "mid": user["user_id"] or e["user_pseudo_id"], "day": day,
+                    "first_date": local_date(first, scope.timezone)})  # fmt: skip
+    return out
+
+
+def active_new_by_day(rows: list[dict]) -> dict[date, tuple[int, int]]:
+    active, new = defaultdict(set), defaultdict(set)
+    for r in rows:
+        active[r["day"]].add(r["mid"])
+        if r["event_name"] == "_first_open":
+            new[r["day"]].add(r["user_pseudo_id"])
+    return {d: (len(active[d]), len(new[d])) for d in active}
+
+
+def engagement_by_day(rows: list[dict]) -> dict[date, tuple[float, float, float | None]]:
+    sessions: dict[tuple, dict] = {}
+    for r in rows:
+        s = sessions.setdefault((r["day"], r["mid"], r["session_id"]),
+                                {"duration": 0, "views": set(), "engagement": 0})  # fmt: skip
+        s["duration"] = max(s["duration"], r["session_duration"] or 0)
+        if r["event_name"] in VIEWS:
+            s["views"].add(r["event_id"])
+        s["engagement"] += r["user_engagement_time_msec"] or 0
+    out = {}
+    for day in {k[0] for k in sessions}:
+        mine = {k: v for k, v in sessions.items() if k[0] == day}
+        users = len({k[1] for k in mine})
+        engaged = [v for v in mine.values() if len(v["views"]) > 1 or v["duration"] > 10000]
+        seconds = sum(v["engagement"] for v in engaged) / 1000
+        out[day] = (len(engaged) / users, seconds / users, seconds / len(engaged) if engaged else None)
+    return out
+
+
+def screen_entrances(rows: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if r["event_name"] == "_screen_view" and r.get("screen_view_entrances"):
+            counts[r["screen_view_screen_name"]] += 1
+    return dict(counts)
+
+
+def crash_rate(rows: list[dict]) -> dict[tuple[date, str], float]:
+    users, crashed = defaultdict(set), defaultdict(set)
+    for r in rows:
+        if r["platform"] == "Web":
+            continue
+        users[(r["day"], r["platform"])].add(r["mid"])
+        if r["event_name"] == "_app_exception":
+            crashed[(r["day"], r["platform"])].add(r["mid"])
+    return {k: len(crashed[k]) / len(v) for k, v in users.items()}
+
+
+def stickiness(rows: list[dict], scope: Scope) -> dict[date, tuple[float, float, float]]:
+    """DAU/WAU, DAU/MAU, WAU/MAU with WAU and MAU as distinct users over the 7 / 30 days to each day."""
+    by_day = defaultdict(set)
+    for r in rows:
+        by_day[r["day"]].add(r["mid"])
+    out = {}
+    for day in by_day:
+        if not scope.start <= day <= scope.end:
+            continue
+        wau = set().union(*(by_day.get(day - timedelta(days=i), set()) for i in range(7)))
+        mau = set().union(*(by_day.get(day - timedelta(days=i), set()) for i in range(30)))
+        dau = by_day[day]
+        out[day] = (len(dau) / len(wau), len(dau) / len(mau), len(wau) / len(mau))
+    return out
+
+
+def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
+    first = {}
+    for r in rows:
+        first[r["mid"]] = min(first.get(r["mid"], r["first_date"]), r["first_date"])
+    active = defaultdict(set)
+    for r in rows:
+        f = first[r["mid"]]
+        if f >= scope.start and 0 <= (r["day"] - f).days <= 42:
+            active[(r["day"] - f).days].add(r["mid"])
+    cohort = active[0]
+    return {d: len(u & cohort) / len(cohort) for d, u in active.items() if u & cohort}
