@@ -331,6 +331,8 @@ def retention_query(spec: Spec) -> Query:
 def attribution_query(spec: Spec) -> Query:
     """Touches belong to the next conversion after them (spec §3.6), if within the window."""
     params = Params()
+    goal = spec.goal
+    assert goal is not None, "an attribution spec has its goal (validated before)"
     lookback = math.ceil(spec.window_seconds / 86400) if spec.window_type == "custom" else 0
     base = _base(spec, params, spec.scope.widened(lookback))
     value = "coalesce(event_value, 0)" if spec.goal_value == "sum" else "1"
@@ -357,7 +359,7 @@ def attribution_query(spec: Spec) -> Query:
     start = params.bind(spec.scope.start)
     sql = (
         f"WITH {base}, conv AS (SELECT merged_user_id AS uid, event_id AS cid, event_timestamp AS cts, event_date AS"
-        f" cdate, session_id AS csession, CAST({value} AS DOUBLE) AS value FROM base WHERE {event_sql(spec.goal, params)}),"
+        f" cdate, session_id AS csession, CAST({value} AS DOUBLE) AS value FROM base WHERE {event_sql(goal, params)}),"
         f" touch AS ({touches}), nexts AS (SELECT t.*, c.cid, c.cts, c.cdate, c.csession, c.value, row_number() OVER"
         " (PARTITION BY t.touchpoint, t.event_id ORDER BY c.cts, c.cid) AS k FROM touch AS t JOIN conv AS c ON"
         " c.uid = t.uid AND c.cts >= t.ts AND c.cid <> t.event_id), a AS (SELECT * FROM nexts WHERE k = 1),"

@@ -36,7 +36,7 @@ class ScopeForm(BootstrapMixin, forms.Form):
         self.today = today
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         end = data.get("end") or self.today
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
@@ -80,7 +80,7 @@ class DetailsForm(BootstrapMixin, forms.Form):
     operating_system = forms.CharField(required=False, max_length=255, label="Operating system")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("start") and data.get("end") and data["start"] >= data["end"]:
             self.add_error("end", "The end is not after the start.")
         return data
@@ -140,10 +140,15 @@ class ExploreForm(BootstrapMixin, forms.Form):
         choices = [("", "—"), *events]
         for i in range(1, EVENT_SLOTS + 1):
             self.fields[f"event_{i}"] = forms.ChoiceField(choices=choices, required=False, label=f"Event {i}")
-        self.fields["revisit"].choices = choices
-        self.fields["goal"].choices = choices
-        self.fields["filter_property"].choices = [("", "—"), *attributes]
-        self.fields["group_by"].choices = [("", "—"), *attributes]
+        for name, options in [("revisit", choices), ("goal", choices)]:
+            self._choice_field(name).choices = options
+        for name in ("filter_property", "group_by"):
+            self._choice_field(name).choices = [("", "—"), *attributes]
+
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        return field
 
     def events(self) -> list[str]:
         return [

@@ -133,4 +133,4 @@ class AttributeMetadata(OrganizationOwned):
     @property
     def category(self) -> str:
         """The explore condition category this attribute is filtered with (spec §3.1)."""
-        return ATTRIBUTE_CATEGORIES[self.kind]
+        return ATTRIBUTE_CATEGORIES[AttributeKind(self.kind)]

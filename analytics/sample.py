@@ -134,7 +134,8 @@ def _session_events(app: dict, user: dict, session: dict, start: datetime, first
     if not web and rng.random() < 0.1:
         names.append("_app_exception")
     names.append("_user_engagement")
-    events, ts = [], start
+    events: list[dict[str, Any]] = []
+    ts = start
     for index, name in enumerate(names):
         row = _event(app, user, session, name, ts)
         if name in ("_page_view", "_screen_view"):
@@ -244,7 +245,7 @@ def write_lake(*, lake_dir: Path, project_id: str, sample: Sample, part: str = "
         groups: dict[tuple[str, ...], list[dict]] = {}
         for row in rows:
             ts: datetime = row["event_timestamp"]
-            key = (row["app_id"], f"{ts.year:04d}", f"{ts.month:02d}", f"{ts.day:02d}")
+            key: tuple[str, ...] = (row["app_id"], f"{ts.year:04d}", f"{ts.month:02d}", f"{ts.day:02d}")
             groups.setdefault(key, []).append(row)
         schema = table_schema(table)
         for key, group in groups.items():

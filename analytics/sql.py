@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -83,7 +83,7 @@ class Rendered:
 def _parse(sql: str) -> tuple[exp.Expression, frozenset[str]]:
     """Parsing is the costly part of building a query; the text (placeholders, not values) repeats, so the
     tree is parsed once per shape. Callers never mutate it (`transform` copies)."""
-    expression = sqlglot.parse_one(sql, read="duckdb")
+    expression = cast(exp.Expression, sqlglot.parse_one(sql, read="duckdb"))
     return expression, frozenset(p.name for p in expression.find_all(exp.Placeholder))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.jobs import job_enqueue
+from portal.jobs import job_enqueue, job_kind
 from portal.models import Job
 
 JOB_KIND = "analytics.refresh"
@@ -15,12 +15,12 @@ def warehouse_refresh_enqueue(*, project: Any) -> Job:
         organization=project.organization,
         kind=JOB_KIND,
         name=f"Warehouse load — {project.project_id}",
-        func="analytics.tasks.warehouse_refresh_job",
         kwargs={"project_pk": project.pk},
         obj=project,
     )
 
 
+@job_kind(JOB_KIND, retries=2)
 def warehouse_refresh_job(*, job: Job, project_pk: int) -> dict[str, Any]:
     """The job: load the warehouse, then scan metadata; the result records the data version."""
     from analytics.services import warehouse_refresh

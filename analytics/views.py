@@ -27,7 +27,7 @@ from analytics.models import AttributeMetadata, CustomDashboard, EventMetadata, 
 from analytics.results import explore_json, result_csv
 from analytics.warehouse import NoData, WarehouseError, warehouse_for
 from portal.roles import Perm
-from portal.views.base import OrganizationMixin
+from portal.views.base import OrganizationMixin, current_user
 from portal.views.generic import redirect
 from projects.models import App, Project
 
@@ -249,7 +249,7 @@ class ExploreSaveView(AnalyticsMixin, TemplateView):
         if not serializer.is_valid():
             messages.error(request, "Not saved: " + "; ".join(_flatten(serializer.errors)))
             return redirect(request, reverse("analytics:explore", kwargs=kwargs))
-        saved = serializer.save(organization=self.organization, created_by=request.user)
+        saved = serializer.save(organization=self.organization, created_by=current_user(request))
         messages.success(request, f"Saved “{saved.title}” to {saved.dashboard.name}.")
         return redirect(request, saved.dashboard.get_absolute_url())
 
@@ -267,7 +267,9 @@ class CustomDashboardListView(AnalyticsMixin, TemplateView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not self.membership.has_perm(Perm.MANAGE_ANALYTICS):
             raise PermissionDenied("Only analysts create dashboards.")
-        board = CustomDashboard(organization=self.organization, app=self.get_app(), created_by=request.user)
+        board = CustomDashboard(
+            organization=self.organization, app=self.get_app(), created_by=current_user(request)
+        )
         form = CustomDashboardForm(request.POST, instance=board)
         if form.is_valid():
             form.save()

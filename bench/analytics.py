@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
@@ -116,7 +117,7 @@ def main() -> None:
         end=date(2026, 11, 30),
     )
     duck._connections.clear()  # the first query opens the file anew: cold
-    rows = [("floor: count(*) group by event_name", timed(lambda: warehouse.run(floor_query, app_id=APP, use_cache=False)),
+    rows: list[tuple[str, Any, Any, Any]] = [("floor: count(*) group by event_name", timed(lambda: warehouse.run(floor_query, app_id=APP, use_cache=False)),
              timed(lambda: warehouse.run(floor_query, app_id=APP, use_cache=False)), None)]  # fmt: skip
     uncached = Uncached(warehouse)
     for sheet in SHEETS.values():

@@ -81,8 +81,8 @@ class ConditionSerializer(serializers.Serializer):
 class PropertySerializer(ConditionSerializer):
     """An attribute to count, aggregate or group by: a condition without operator and values."""
 
-    operator = serializers.HiddenField(default="is_not_null")
-    values = serializers.HiddenField(default=list)
+    operator = serializers.HiddenField(default="is_not_null")  # type: ignore[assignment]  # fixed here
+    values = serializers.HiddenField(default=list)  # type: ignore[assignment]  # fixed here
 
 
 class EventRefSerializer(serializers.Serializer):
@@ -108,7 +108,7 @@ class MetricSerializer(EventRefSerializer):
         choices=["users", "events", "count_distinct", "sum", "min", "max", "avg", "median"], default="users"
     )
     property = PropertySerializer(required=False, allow_null=True, default=None)
-    label = serializers.CharField(max_length=100, required=False, default="")
+    label = serializers.CharField(max_length=100, required=False, default="")  # type: ignore[assignment]  # a field named like Field.label
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["measure"] not in ("users", "events") and not attrs.get("property"):

@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import caches
 from sqlglot import exp
@@ -88,7 +88,7 @@ class Warehouse(ABC):
         from analytics.sql import Params, Query
 
         latest = {}
-        for app_id in app_ids:
+        for app_id in app_ids or []:
             query = Query.parse(
                 "latest event", "SELECT max(event_timestamp) AS latest FROM event_v2", Params()
             )
@@ -118,7 +118,7 @@ class Warehouse(ABC):
                 relation = self.table(node.name, app_id=app_id)
                 alias = node.alias or node.name
                 if isinstance(relation, exp.Table):
-                    return relation.as_(alias) if alias else relation
+                    return cast(exp.Expression, relation.as_(alias)) if alias else relation
                 return exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(alias)))
             return node
 

@@ -11,7 +11,7 @@ import re
 import time
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -63,7 +63,7 @@ class AthenaWarehouse(Warehouse):
                    f" DESC) AS _rn FROM {source} WHERE partition_app = {app}) WHERE _rn = 1")  # fmt: skip
         else:
             sql = f"SELECT * FROM {source} WHERE partition_app = {app}"
-        return sqlglot.parse_one(sql, read="trino")
+        return cast(exp.Expression, sqlglot.parse_one(sql, read="trino"))
 
     def _execute(self, sql: str, params: Any, *, query: Query) -> tuple[list[str], list[tuple]]:
         request: dict[str, Any] = {"QueryString": sql, "WorkGroup": self.workgroup,

@@ -100,7 +100,7 @@ def stickiness(rows: list[dict], scope: Scope) -> dict[date, tuple[float, float,
 
 
 def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
-    first = {}
+    first: dict[Any, Any] = {}
     for r in rows:
         first[r["mid"]] = min(first.get(r["mid"], r["first_date"]), r["first_date"])
     active = defaultdict(set)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ def funnel_reference(
     by_user = defaultdict(list)
     for e in events:
         by_user[e["mid"]].append(e)
-    reached = defaultdict(lambda: defaultdict(set))
+    reached: defaultdict[Any, defaultdict[Any, set[Any]]] = defaultdict(lambda: defaultdict(set))
     for uid, mine in by_user.items():
         for start in (e for e in mine if e["event_name"] == steps[0]):
             t0 = start["event_timestamp"]
@@ -211,6 +212,7 @@ def test_retention_cohorts(warehouse, name):
 
 
 def attribution_reference(events: list[dict], spec: Spec) -> dict[str, tuple[int, int, float]]:
+    assert spec.goal is not None
     goal = spec.goal.event
     touch_names = [t.event for t in spec.touchpoints]
     by_user = defaultdict(list)
