@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.decorators import secure_admin_login
+from django.apps import apps as django_apps
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -21,6 +22,7 @@ from portal.models import (
     JobLog,
     Membership,
     Organization,
+    OrganizationOwned,
 )
 from portal.views.organization import invitation_link
 
@@ -48,10 +50,12 @@ class OrganizationAdmin(admin.ModelAdmin):
         return obj.memberships.count()
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, set[str], Any]:
-        """The audit log and job history cannot be deleted one by one, but they are the organization's
-        and go with it; without this, admin refuses to delete any organization that has a history."""
+        """Histories (audit log, jobs and their lines, pipeline versions, deployments) cannot be deleted one
+        by one, but everything a tenant owns goes with its organization; without this, admin refuses to delete
+        any organization that has a history."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        perms_needed -= {str(AuditLogEntry._meta.verbose_name), str(Job._meta.verbose_name)}
+        owned = [m for m in django_apps.get_models() if issubclass(m, OrganizationOwned)] + [JobLog]
+        perms_needed -= {str(m._meta.verbose_name) for m in owned}
         return deleted, counts, perms_needed, protected
 
 
