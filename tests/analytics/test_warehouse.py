@@ -105,8 +105,11 @@ def test_processing_finished_enqueues_the_load(cast, django_capture_on_commit_ca
 
     with django_capture_on_commit_callbacks(execute=False):
         processing_finished.send(sender=None, project=cast.project_a)
+    from analytics.tasks import warehouse_refresh_job
+    from portal.jobs import get_job_kind
+
     job = Job.objects.for_organization(cast.org_a).get(kind="analytics.refresh")
-    assert job.func == "analytics.tasks.warehouse_refresh_job"
+    assert get_job_kind(job.kind).func is warehouse_refresh_job and job.object == cast.project_a
 
 
 @pytest.mark.django_db
