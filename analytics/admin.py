@@ -21,6 +21,16 @@ class CustomDashboardAdmin(admin.ModelAdmin):
     inlines = [SavedAnalysisInline]
 
 
+@admin.register(SavedAnalysis)
+class SavedAnalysisAdmin(admin.ModelAdmin):
+    """Saved analyses on their own too, so support staff can find one by title across dashboards."""
+
+    list_display = ["title", "dashboard", "organization", "created_by", "created"]
+    list_filter = ["organization"]
+    search_fields = ["title", "dashboard__name"]
+    readonly_fields = ["uuid", "created"]
+
+
 @admin.register(EventMetadata)
 class EventMetadataAdmin(admin.ModelAdmin):
     """Support staff edit what users may edit; scanned figures stay read-only."""
