@@ -34,8 +34,7 @@ def sign_in_with_project(page):  # noqa: F811
 def test_local_pipeline_through_the_wizard(page):  # noqa: F811
     sign_in_with_project(page)
     page.goto("/o/acme/projects/shop/")
-    page.click("#pipeline-link")
-    page.click("#configure-pipeline")
+    page.click("#create-pipeline")  # the project page leads to the wizard when there is no pipeline
     assert page.is_checked("input[name=provider][value=local]")  # no AWS account connected
     assert page.is_hidden("#step-ingestion") and page.is_visible("#id_lake_dir")
     page.fill("#id_schedule", "rate(2 minutes)")
