@@ -94,7 +94,15 @@ def org_with_data(cast) -> SimpleNamespace:
     )
     assert AuditLogEntry.objects.for_organization(org).exists()
     _, raw = services.api_token_create(organization=org, user=cast.alice, name="fuzz", read_only=False)
-    return SimpleNamespace(org=org, token=raw, objects=discover_objects(org.slug, raw))
+    objects = discover_objects(org.slug, raw)
+    # The analytics collections are nested under the project's app; the walk's helper makes one of each.
+    from tests.test_tenancy_walk import analytics_objects
+
+    made = analytics_objects(cast)
+    for collection, key in [("dashboards", "customdashboard"), ("analyses", "savedanalysis"),
+                            ("events", "eventmetadata"), ("attributes", "attributemetadata")]:  # fmt: skip
+        objects[collection] = str(made[key])
+    return SimpleNamespace(org=org, token=raw, objects=objects)
 
 
 def discover_objects(org: str, token: str) -> dict[str, str]:
@@ -149,7 +157,14 @@ def aim_at_real_objects(case: object, data: SimpleNamespace) -> None:
     if not parameters:
         return
     # The first version of the project's pipeline, and an account look-up moto answers (see `api_schema`).
-    known = {"org": data.org.slug, "project": "shop", "app": "web", "number": 1, "kind": "vpcs"}
+    known = {
+        "org": data.org.slug,
+        "project": "shop",
+        "app": "web",
+        "number": 1,
+        "kind": "vpcs",
+        "sheet": "overview",
+    }
     known["account"] = data.objects["aws-accounts"]
     for name in parameters:
         if name in known:
