@@ -13,8 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +30,9 @@ from provisioning.models import PipelineResource
 from provisioning.selectors import pipeline_state
 from tests.conftest import REPO_DIR
 from tests.pipelines.specs import local_spec
+from tests.portal.test_jobs_concurrency import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def start_worker(*, log: Path, machine: Any, pause_file: Path) -> subprocess.Popen[bytes]:
