@@ -25,18 +25,15 @@ from projects.models import Project
 
 
 class ProjectPipelineMixin(OrganizationMixin):
-    """The project of the URL, resolved within the organization (404 otherwise), and its pipeline."""
+    """The project of the URL (the framework's parent, found within the organization) and its pipeline."""
 
     abstract = True
-
-    kwargs: dict[str, Any]
+    parent_model = Project
+    parent_lookup = "project_id"
+    parent: Project
 
     def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = get_object_or_404(
-                Project.objects.for_organization(self.organization), project_id=self.kwargs["project"]
-            )
-        return self._project
+        return self.parent
 
     def get_pipeline(self) -> Pipeline | None:
         return selectors.pipeline_of(project=self.get_project())
@@ -49,7 +46,7 @@ class ProjectPipelineMixin(OrganizationMixin):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(project=self.get_project(), can_manage=self.membership.has_perm(Perm.MANAGE_PROJECTS))
+        context["can_manage"] = self.membership.has_perm(Perm.MANAGE_PROJECTS)
         return context
 
     def plan(self, spec: dict[str, Any], pipeline: Pipeline | None) -> list[Any]:

@@ -106,7 +106,29 @@ def _world(cast):
     from tests.pipelines.specs import local_spec
 
     pipeline_save(project=cast.project_a, spec=local_spec(), author=cast.alice, expected_version=0)
+    cast.aws_project = aws_pipeline_project(cast)
     return cast
+
+
+def aws_pipeline_project(cast: Any) -> Any:
+    """A second project of organization A whose pipeline runs on AWS, in an account connected to A: the
+    template routes exist only for such a pipeline."""
+    from pipelines.services import pipeline_save
+    from projects.models import App, Project
+    from tests.pipelines.specs import ACCOUNT, ACCOUNT_UUID, aws_spec, redshift_serverless
+
+    AwsAccount.objects.unscoped().get_or_create(
+        organization=cast.org_a, uuid=ACCOUNT_UUID,
+        defaults={"name": "Production", "role_arn": f"arn:aws:iam::{ACCOUNT}:role/Portal"},
+    )  # fmt: skip
+    project = Project.objects.unscoped().create(
+        organization=cast.org_a, project_id="store", name="Store", emails="ops@example.com"
+    )
+    App.objects.unscoped().create(organization=cast.org_a, project=project, app_id="storeweb", name="Web")
+    spec = aws_spec(modeling={"athena": True, "redshift": redshift_serverless()},
+                    reporting={"quicksight_user_arn": "", "namespace": "default"})  # fmt: skip
+    pipeline_save(project=project, spec=spec, author=cast.alice, expected_version=0)
+    return project
 
 
 def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
@@ -140,9 +162,10 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
     }
     by_name |= analytics_objects(world)
     key = next((k for k in by_name if k in route.name), "")
+    templates = "template" in route.name  # only an aws pipeline has templates
     values = {
         "org": world.org_a.slug,
-        "project": world.project_a.project_id,
+        "project": (world.aws_project if templates else world.project_a).project_id,
         "app": world.app_a.app_id,
         "key": world.invitation.key,
         "sheet": "overview",
@@ -151,6 +174,7 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         "number": 1,  # the first version of project A's pipeline (made by `world`)
         "account": world.aws_account.uuid,
         "kind": "vpcs",
+        "stack": "Ingestion",
     }
     return {p: values[p] for p in route.params}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -32,17 +32,15 @@ def problems_error(problems: list[Problem]) -> exceptions.ValidationError:
 
 
 class ProjectPipelineMixin:
-    """Resolves the project of the URL within the organization (404 otherwise), then its pipeline."""
+    """The project of the URL as the viewset's parent (found within the organization, 404 otherwise), then
+    its pipeline."""
 
-    kwargs: dict[str, Any]
-    organization: Any
+    parent_model: type[Model] | None = Project
+    parent_lookup = "project_id"
+    parent: Project
 
     def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = get_object_or_404(
-                Project.objects.for_organization(self.organization), project_id=self.kwargs["project"]
-            )
-        return self._project
+        return self.parent
 
     def get_pipeline(self) -> Pipeline:
         pipeline = selectors.pipeline_of(project=self.get_project())
@@ -74,7 +72,7 @@ class PipelineViewSet(ProjectPipelineMixin, OrganizationViewSet):
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
             return Pipeline.objects.unscoped().none()
-        return super().get_queryset().filter(project=self.get_project())
+        return super().get_queryset()  # scoped to the project by the framework
 
     def get_object(self) -> Pipeline:
         return self.get_pipeline()

@@ -74,14 +74,14 @@ class AutoSchema(openapi.AutoSchema):
             return None
         responses = operation["responses"]
         for code, (schema, description) in self.error_responses(operation).items():
-            responses.setdefault(
-                code, {"description": description, "content": {"application/json": {"schema": schema}}}
-            )
+            # An operation may declare an error itself (its description says when): it gets the shape too.
+            response = responses.setdefault(code, {"description": description})
+            response.setdefault("content", {"application/json": {"schema": schema}})
         return operation
 
     def error_responses(self, operation: dict[str, Any]) -> dict[str, tuple[dict[str, str], str]]:
         """Which errors this operation can answer: 400 where there is input to refuse, 401 and 403 always,
-        404 where the path names an object, 409 for writes."""
+        404 where the path names an object, 409 for writes and for a read that declares one."""
         where = {parameter["in"] for parameter in operation.get("parameters", [])}
         error = self.error_component("Error", ERROR)
         errors: dict[str, tuple[dict[str, str], str]] = {}
@@ -100,7 +100,7 @@ class AutoSchema(openapi.AutoSchema):
         )
         if "path" in where:
             errors["404"] = (error, "No such object, or an organization you are not a member of.")
-        if self.method in WRITES:
+        if self.method in WRITES or "409" in operation["responses"]:
             errors["409"] = (
                 error,
                 "The change conflicts with the current state (a duplicate made at the same "

@@ -38,3 +38,55 @@ class PipelineStatusSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     percent = serializers.IntegerField()
     resources = ResourceSerializer(many=True)
+
+
+class TemplateParameterSerializer(serializers.Serializer):
+    """A template parameter: the value the control plane sends, or the template's default that applies."""
+
+    key = serializers.CharField()
+    type = serializers.CharField()
+    value = serializers.CharField(allow_blank=True)
+    sent = serializers.BooleanField(help_text="False when the template's default applies.")
+    default = serializers.CharField(allow_blank=True)
+    allowed_values = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField(allow_blank=True)
+    output_of = serializers.CharField(
+        allow_blank=True, help_text="The stack whose output fills the value (`#.<stack>.<Output>`), else ''."
+    )
+
+
+class TemplateLinksSerializer(serializers.Serializer):
+    detail = serializers.URLField()
+    template = serializers.URLField(help_text="`<stack>.json` as an attachment.")
+    parameters = serializers.URLField(help_text="`<stack>.parameters.json` as an attachment.")
+
+
+class StackTemplateSummarySerializer(serializers.Serializer):
+    """One stack of the pipeline, in the order the provider creates them."""
+
+    stack = serializers.CharField(help_text="The stack's kind, which names it in the URL (e.g. Ingestion).")
+    name = serializers.CharField(help_text="The CloudFormation stack name.")
+    depends_on = serializers.ListField(child=serializers.CharField(), help_text="Kinds created before it.")
+    parameter_count = serializers.IntegerField()
+    resource_count = serializers.IntegerField()
+    links = TemplateLinksSerializer()
+
+
+class StackTemplateSerializer(StackTemplateSummarySerializer):
+    template = serializers.JSONField(help_text="The CloudFormation template.")
+    parameters = TemplateParameterSerializer(many=True)
+
+
+class ParameterFileEntrySerializer(serializers.Serializer):
+    """An entry of `<stack>.parameters.json` (CloudFormation's `--parameters file://…` form)."""
+
+    ParameterKey = serializers.CharField()
+    ParameterValue = serializers.CharField(allow_blank=True)
+
+
+class TemplateFileSerializer(serializers.Serializer):
+    """`<stack>.json`: a CloudFormation template (only its main sections are described here)."""
+
+    AWSTemplateFormatVersion = serializers.CharField()
+    Parameters = serializers.DictField(child=serializers.JSONField())
+    Resources = serializers.DictField(child=serializers.JSONField())

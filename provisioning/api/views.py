@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +16,10 @@ from portal.api.exceptions import Conflict
 from portal.api.viewsets import OrganizationViewSet
 from portal.roles import Perm
 from provisioning import services
+from provisioning.api import serializers
 from provisioning.api.serializers import PipelineStatusSerializer
+from provisioning.aws import preview
+from provisioning.aws.render import RenderedStack, RenderError
 from provisioning.selectors import pipeline_state
 
 
@@ -45,3 +50,89 @@ class PipelineStatusViewSet(ProjectPipelineMixin, OrganizationViewSet):
             return Response(PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data)
         data = PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+STACK = OpenApiParameter(
+    "stack",
+    str,
+    OpenApiParameter.PATH,
+    description="The stack's kind, as the list gives it (e.g. Ingestion).",
+)
+DOWNLOAD = OpenApiParameter(
+    "download", str, enum=["template", "parameters"],
+    description="Answer with `<stack>.json` (template) or `<stack>.parameters.json` as an attachment.",
+)  # fmt: skip
+LOCAL = OpenApiResponse(description=preview.LOCAL_PIPELINE)
+DETAIL_OR_FILE = PolymorphicProxySerializer(
+    component_name="StackTemplateOrFile",
+    serializers=[serializers.StackTemplateSerializer, serializers.TemplateFileSerializer,
+                 serializers.ParameterFileEntrySerializer(many=True)],
+    resource_type_field_name=None, many=False,
+)  # fmt: skip
+
+
+class PipelineTemplateViewSet(ProjectPipelineMixin, OrganizationViewSet):
+    """The CloudFormation templates of an AWS pipeline's current version: the stacks in the order the
+    provider creates them, each template with its parameters, and both as files to download. Whoever may
+    read the pipeline may read them; a local pipeline has none (409)."""
+
+    model = Pipeline
+    serializer_class = serializers.StackTemplateSummarySerializer
+    read_permission = Perm.VIEW_PROJECTS
+    http_method_names = ["get", "head", "options"]
+    pagination_class = None
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet:
+        return Pipeline.objects.unscoped().none()  # one object, found through the project
+
+    def stacks(self) -> dict[str, RenderedStack]:
+        try:
+            return preview.pipeline_templates(pipeline=self.get_pipeline())
+        except RenderError as exc:
+            raise Conflict(str(exc)) from None
+
+    def summary(self, stacks: dict[str, RenderedStack], name: str) -> dict[str, Any]:
+        stack = stacks[name]
+        kwargs = {**self.kwargs, "stack": stack.kind}
+        detail = self.request.build_absolute_uri(reverse("api:pipeline-template-detail", kwargs=kwargs))
+        return {
+            "stack": stack.kind, "name": name, "depends_on": [preview.kind_of(stacks, d) for d in stack.depends_on],
+            "parameter_count": len(stack.template.get("Parameters", {})),
+            "resource_count": len(stack.template.get("Resources", {})),
+            "links": {"detail": detail, "template": f"{detail}?download=template",
+                      "parameters": f"{detail}?download=parameters"},
+        }  # fmt: skip
+
+    @extend_schema(
+        description="The pipeline's stacks in the order the provider creates them, with links to each.",
+        responses={200: serializers.StackTemplateSummarySerializer(many=True), 409: LOCAL},
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        stacks = self.stacks()
+        return Response([self.summary(stacks, name) for name in stacks])
+
+    @extend_schema(
+        description="A stack's template and its parameters (the values sent, or the defaults that apply); "
+        "with `download`, one of its two files as an attachment, as `manage.py pipeline_templates` writes it.",
+        parameters=[STACK, DOWNLOAD], responses={200: DETAIL_OR_FILE, 409: LOCAL},
+    )  # fmt: skip
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response | HttpResponse:  # type: ignore[override]  # a download is a file
+        download = request.query_params.get("download")
+        if download not in (None, "template", "parameters"):
+            raise exceptions.ValidationError({"download": ["Choose template or parameters."]})
+        stacks = self.stacks()
+        found = preview.stack_of_kind(stacks, kwargs["stack"])
+        if found is None:
+            kinds = ", ".join(s.kind for s in stacks.values())
+            raise exceptions.NotFound(f"This pipeline has no {kwargs['stack']} stack; it has {kinds}.")
+        name, stack = found
+        if download:
+            filename = f"{name}.json" if download == "template" else f"{name}.parameters.json"
+            response = HttpResponse(
+                preview.stack_files(name, stack)[filename], content_type="application/json"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        rows = [vars(row) for row in preview.parameter_rows(stack)]
+        return Response({**self.summary(stacks, name), "template": stack.template, "parameters": rows})

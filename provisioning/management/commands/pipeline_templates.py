@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pipelines.selectors import pipeline_of
 from portal.models.tenancy import Organization
 from projects.models import Project
-from provisioning.aws.preview import parameters_file, pipeline_templates
+from provisioning.aws.preview import pipeline_templates, stack_files
 from provisioning.aws.render import RenderError
 
 
@@ -40,8 +39,8 @@ class Command(BaseCommand):
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
         for name, stack in stacks.items():
-            (out / f"{name}.json").write_text(json.dumps(stack.template, indent=2, sort_keys=True) + "\n")
-            (out / f"{name}.parameters.json").write_text(json.dumps(parameters_file(stack), indent=2) + "\n")
+            for filename, content in stack_files(name, stack).items():
+                (out / filename).write_text(content)
             self.stdout.write(
                 f"{name}: {len(stack.template['Resources'])} resources, {len(stack.parameters)} parameters"
             )
