@@ -20,6 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipelines.spec import AUTH_SECRET_KEYS, PIPELINE_REGIONS, Problem, get
+from portal.aws import error_reason
 
 # Services a module needs from isolated private subnets, as VPC endpoints (§3.14).
 ENDPOINTS_ALWAYS = ("s3", "logs")
@@ -58,13 +59,6 @@ class LookupFailed(Exception):
         self.reason = reason
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip(": ")
-    return str(exc)
-
-
 def calls(call: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turns AWS errors inside a look-up into `LookupFailed(call, reason)`."""
 
@@ -76,7 +70,7 @@ def calls(call: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             except LookupFailed:
                 raise
             except (ClientError, BotoCoreError) as exc:
-                raise LookupFailed(_op(call, exc), _reason(exc)) from exc
+                raise LookupFailed(_op(call, exc), error_reason(exc)) from exc
 
         return run
 

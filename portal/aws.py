@@ -127,6 +127,16 @@ def aws_client(session: boto3.Session, service: str, *, region: str | None = Non
     return session.client(service, region_name=region or session.region_name, config=client_config())
 
 
+def error_reason(exc: Exception) -> str:
+    """What AWS said, for a person: `Code: Message` of a ClientError, else the error's own text."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")
+    return str(exc)
+
+
 def clear_credentials_cache() -> None:
     """Forget every cached role credential (tests, and after a connection's role changes)."""
     with _cache_lock:

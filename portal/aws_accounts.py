@@ -718,7 +718,7 @@ def _try_connection(account: AwsAccount) -> ConnectionTest:
         identity = aws.aws_client(session, "sts").get_caller_identity()
     except (BotoCoreError, ClientError) as exc:
         return ConnectionTest(
-            False, f"The role was assumed, but sts:GetCallerIdentity failed: {_reason(exc)}",
+            False, f"The role was assumed, but sts:GetCallerIdentity failed: {aws.error_reason(exc)}",
             failed_call="sts:GetCallerIdentity",
         )  # fmt: skip
     if identity["Account"] != account.account_id:
@@ -750,11 +750,4 @@ def _assume_role_failure(account: AwsAccount, exc: Exception) -> str:
         )
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         return f"Could not reach AWS STS in {account.region}: {exc}"
-    return f"sts:AssumeRole failed: {_reason(exc)}"
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")
-    return str(exc)
+    return f"sts:AssumeRole failed: {aws.error_reason(exc)}"
