@@ -339,9 +339,17 @@ REDSHIFT_EDITABLE = frozenset(
         "TimeZoneWithAppId",
     ]
 )
+CLEAR_EXPIRED_SCHEDULE = "cron(0 17 * * ? *)"  # the original's, every day at 17:00 UTC (§3.2)
 REPORTING_EDITABLE = frozenset(
     ["QuickSightUserParam", "RedshiftDBParam", "RedShiftDBSchemaParam", "QuickSightTimezoneParam"]
 )
+
+
+def msk_cluster_name(spec: dict[str, Any]) -> str:
+    """The name in an MSK cluster ARN (`…:cluster/<name>/<uuid>`); '' for self-hosted Kafka."""
+    arn = str(get(spec, "ingestion.sink.kafka.msk_cluster_arn") or "")
+    parts = arn.split("/")
+    return parts[1] if get(spec, "ingestion.sink.kafka.mode") == "msk" and len(parts) > 2 else ""
 
 
 def _topic(spec: dict[str, Any], f: ProjectFacts) -> str:
@@ -399,7 +407,7 @@ def _ingestion_params(
         ]  # fmt: skip
     elif sink == "kafka":
         params += [
-            Param("MskClusterName", str(get(spec, s + "msk_cluster_arn") or "").split("/")[-2:][0] if get(spec, s + "msk_cluster_arn") else "", s + "msk_cluster_arn"),
+            Param("MskClusterName", msk_cluster_name(spec), s + "msk_cluster_arn"),
             Param("MskSecurityGroupId", str(get(spec, s + "security_group_id") or ""), s + "security_group_id"),
             Param("KafkaTopic", _topic(spec, f), s + "topic"),
             Param("KafkaBrokers", ",".join(get(spec, s + "brokers") or []), s + "brokers"),
@@ -419,7 +427,9 @@ def _connector_params(spec: dict[str, Any], f: ProjectFacts, base: str, bucket: 
         Param("PluginS3Prefix", base + "runtime/ingestion/kafka-connector/plugins/", "bucket.prefix"),
         Param("SubnetIds", ",".join(get(spec, "network.private_subnet_ids") or []), "network.private_subnet_ids"),
         Param("SecurityGroupId", g("security_group_id") if get(spec, k + "security_group_id") else "", k + "security_group_id"),
+        Param("KafkaBrokers", ",".join(get(spec, k + "brokers") or []), k + "brokers"),
         Param("KafkaTopic", _topic(spec, f), k + "topic"),
+        Param("MskClusterName", msk_cluster_name(spec), k + "msk_cluster_arn"),
         Param("MaxWorkerCount", g("connector.max_workers"), k + "connector.max_workers"),
         Param("MinWorkerCount", g("connector.min_workers"), k + "connector.min_workers"),
         Param("WorkerMcuCount", g("connector.worker_mcu"), k + "connector.worker_mcu"),
@@ -450,6 +460,7 @@ def _modeling_stacks(spec, f, base, bucket, apps, name, out, registry, tags) -> 
             Param("LoadWorkflowBucket", bucket, "bucket.name"), Param("LoadWorkflowBucketPrefix", base + "data/load-workflow/", "bucket.prefix"),
             Param("MaxFilesLimit", "50"),
             Param("DataProcessingCronOrRateExpression", str(get(spec, "processing.schedule")), "processing.schedule"),
+            Param("ClearExpiredEventsScheduleExpression", CLEAR_EXPIRED_SCHEDULE),
             Param("ClearExpiredEventsRetentionRangeDays", str(days), "modeling.redshift.data_range_minutes"),
             Param("RedshiftMode", {"new_serverless": "New_Serverless", "existing_serverless": "Serverless", "provisioned": "Provisioned"}[mode], "modeling.redshift.mode"),
             Param("RedshiftClusterIdentifier", str(g("cluster_identifier") or ""), r + "cluster_identifier"),
@@ -475,12 +486,21 @@ def _modeling_stacks(spec, f, base, bucket, apps, name, out, registry, tags) -> 
             )
         )
         if spec.get("reporting"):
+            # A new workgroup's endpoint is the stack's own; an existing warehouse's, what the stack looked up.
+            endpoint = (
+                "StackCreatedRedshiftServerlessWorkgroupEndpoint"
+                if mode == "new_serverless"
+                else "RedshiftEndpoint"
+            )
             stacks.append(Resource(name("Reporting"), "Reporting", (name("DataModelingRedshift"),), (
                 Param("QuickSightUserParam", str(get(spec, "reporting.quicksight_user_arn") or ""), "reporting.quicksight_user_arn"),
                 Param("QuickSightNamespaceParam", str(get(spec, "reporting.namespace") or "default"), "reporting.namespace"),
                 Param("RedshiftDBParam", f.project_id), Param("RedShiftDBSchemaParam", apps),
-                Param("RedshiftEndpointParam", out("DataModelingRedshift", "StackCreatedRedshiftServerlessWorkgroupEndpointAddress")),
+                Param("RedshiftDefaultDBParam", f.project_id),
+                Param("RedshiftEndpointParam", out("DataModelingRedshift", f"{endpoint}Address"), "modeling.redshift.mode"),
+                Param("RedshiftPortParam", out("DataModelingRedshift", f"{endpoint}Port"), "modeling.redshift.mode"),
                 Param("RedshiftParameterKeyParam", out("DataModelingRedshift", "BIUserCredentialParameterName")),
+                Param("RedshiftIAMRoleParam", out("DataModelingRedshift", "RedshiftDataApiRoleArn")),
                 Param("QuickSightTimezoneParam", _timezones(f)), *registry,
             ), REPORTING_EDITABLE, tags))  # fmt: skip
         if spec.get("streaming") is not None:

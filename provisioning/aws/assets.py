@@ -28,7 +28,7 @@ ASSETS: dict[str, tuple[str, ...]] = {
     "kinesis_to_s3": (*_PACKAGE, _F + "kinesis_to_s3.py", "ingestion/layout.py"),
     "emr_submitter": (*_PACKAGE, _F + "emr_submitter.py", _F + "cfn.py", "etl/emr.py"),
     "redshift": (*_PACKAGE, _F + "cfn.py", _F + "redshift_sql.py", _F + "redshift_schema.py",
-                 _F + "redshift_load.py", "etl/model.py"),
+                 _F + "redshift_load.py", _F + "redshift_warehouse.py", "etl/model.py"),
 }  # fmt: skip
 _EMPTY_INIT = ("ingestion/__init__.py", "etl/__init__.py")
 _STAMP = (1980, 1, 1, 0, 0, 0)

@@ -156,3 +156,46 @@ def test_plan_names_the_stacks_of_the_original():
     )
     assert [r.name for r in local.resources] == ["lake", "allowlist", "processing", "warehouse"]
     assert local.by_name()["processing"].values()["Plugins"] == "clickstream,traffic,ua,geo"
+
+
+def _stack(spec, kind):  # type: ignore[no-untyped-def]
+    facts = ProjectFacts(project_id="shop", pipeline_id="p1", app_timezones={"web": "UTC"})
+    return plan_for(spec=spec, facts=facts).by_name()[f"Clickstream-{kind}-p1"].values()
+
+
+def test_plan_sends_the_kafka_cluster_brokers_and_topic_to_ingestion_and_the_connector():
+    spec = aws_spec()
+    spec["ingestion"]["sink"] = {"type": "kafka", "kafka": {
+        "mode": "msk", "msk_cluster_arn": "arn:aws:kafka:us-east-1:123456789012:cluster/events/0a1b-2c3d",
+        "brokers": ["b-1.events.kafka.example.com:9092", "b-2.events.kafka.example.com:9092"], "topic": "clicks",
+        "security_group_id": "sg-0c1", "batch_size": 5000, "batch_interval_seconds": 300,
+        "connector": {"enabled": True, "min_workers": 1, "max_workers": 3, "worker_mcu": 1}}}  # fmt: skip
+    brokers = "b-1.events.kafka.example.com:9092,b-2.events.kafka.example.com:9092"
+    for kind in ("Ingestion", "KafkaConnector"):
+        values = _stack(spec, kind)
+        assert (values["MskClusterName"], values["KafkaBrokers"], values["KafkaTopic"]) == (
+            "events",
+            brokers,
+            "clicks",
+        )
+    spec["ingestion"]["sink"]["kafka"].update(mode="self_hosted", msk_cluster_arn="")
+    assert _stack(spec, "KafkaConnector")["MskClusterName"] == ""
+
+
+def test_reporting_reads_the_endpoint_from_the_redshift_stack_for_every_mode():
+    settings = {"existing_serverless": {"workgroup_name": "analytics", "iam_role_arn": "arn:aws:iam::123456789012:role/copy"},
+                "provisioned": {"cluster_identifier": "warehouse", "db_user": "clickstream"}}  # fmt: skip
+    for mode, suffix in [("new_serverless", "StackCreatedRedshiftServerlessWorkgroupEndpoint"),
+                         ("existing_serverless", "RedshiftEndpoint"), ("provisioned", "RedshiftEndpoint")]:  # fmt: skip
+        redshift = redshift_serverless() if mode == "new_serverless" else {
+            "mode": mode, "data_range_minutes": 1440, mode: settings[mode]}  # fmt: skip
+        spec = aws_spec(
+            modeling__redshift=redshift, reporting={"quicksight_user_arn": "", "namespace": "default"}
+        )
+        reporting, redshift_stack = _stack(spec, "Reporting"), _stack(spec, "DataModelingRedshift")
+        source = "#.Clickstream-DataModelingRedshift-p1."
+        assert reporting["RedshiftEndpointParam"] == f"{source}{suffix}Address", mode
+        assert reporting["RedshiftPortParam"] == f"{source}{suffix}Port", mode
+        assert reporting["RedshiftIAMRoleParam"] == f"{source}RedshiftDataApiRoleArn"
+        assert reporting["RedshiftDefaultDBParam"] == "shop"
+        assert redshift_stack["ClearExpiredEventsScheduleExpression"] == "cron(0 17 * * ? *)"

@@ -13,7 +13,10 @@ import json
 from typing import Any
 
 from troposphere import (
+    Equals,
     GetAtt,
+    If,
+    Not,
     Ref,
     Split,
     Sub,
@@ -83,9 +86,9 @@ def _params(s: Stack, ctx: RenderContext) -> None:
     p("RedshiftServerlessRPU", default="16" if ctx.redshift_mode == "new_serverless" else "")
     p("RedshiftServerlessWorkgroupName", default="")
     p("RedshiftServerlessIAMRole", default="")
-    if ctx.redshift_mode == "existing_serverless":  # looked up in the account by the reconciler (§3.2)
-        p("RedshiftServerlessWorkgroupId", pattern=r"^[a-z0-9\-]{36}$")
-        p("RedshiftServerlessNamespaceId", default="")
+    if ctx.redshift_mode == "existing_serverless":  # '' = the stack looks them up (`redshift_warehouse`)
+        p("RedshiftServerlessWorkgroupId", default="", pattern=r"^([a-z0-9\-]{36})?$")
+        p("RedshiftServerlessNamespaceId", default="", pattern=r"^([a-z0-9\-]{36})?$")
     p("EMRServerlessApplicationId", description="DataProcessing output EMRServerlessApplicationId")
     p("TimeZoneWithAppId", default="[]")
     p("DataFreshnessInHour", type="Number", default="24", min_value=1)
@@ -141,12 +144,25 @@ def build(ctx: RenderContext) -> Stack:
             description="The port the workgroup is created with",
         )
         s.output("StackCreatedRedshiftServerlessNamespaceName", Ref(namespace))
-    elif mode == "existing_serverless":
-        workgroup_arn = arn("redshift-serverless", "workgroup/${RedshiftServerlessWorkgroupId}")
+    else:
+        warehouse = _warehouse(s, mode)
+        s.output("RedshiftEndpointAddress", GetAtt(warehouse, "EndpointAddress"),
+                 description="The endpoint of the existing warehouse, as looked up")  # fmt: skip
+        s.output("RedshiftEndpointPort", GetAtt(warehouse, "EndpointPort"))
+    if mode == "existing_serverless":
+        s.condition("HasWorkgroupId", Not(Equals(Ref("RedshiftServerlessWorkgroupId"), "")))
+        s.condition("HasNamespaceId", Not(Equals(Ref("RedshiftServerlessNamespaceId"), "")))
+        workgroup_id = If(
+            "HasWorkgroupId", Ref("RedshiftServerlessWorkgroupId"), GetAtt(warehouse, "WorkgroupId")
+        )
+        workgroup_arn = Sub(
+            "arn:${AWS::Partition}:redshift-serverless:${AWS::Region}:${AWS::AccountId}:workgroup/${Id}",
+            Id=workgroup_id,
+        )
         env |= {"WORKGROUP_NAME": Ref("RedshiftServerlessWorkgroupName")}
         data_api = [allow(["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"], [workgroup_arn]),
                     allow(["redshift-serverless:GetCredentials"], [workgroup_arn])]  # fmt: skip
-    else:
+    elif mode == "provisioned":
         cluster_arn = arn("redshift", "cluster:${RedshiftClusterIdentifier}")
         env |= {"CLUSTER_IDENTIFIER": Ref("RedshiftClusterIdentifier"), "DB_USER": Ref("RedshiftDbUser")}
         data_api = [allow(["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"], [cluster_arn]),
@@ -174,7 +190,9 @@ def build(ctx: RenderContext) -> Stack:
     if mode == "provisioned":
         props["ClusterIdentifier"] = Ref("RedshiftClusterIdentifier")
     if mode == "existing_serverless":
-        props["NamespaceId"] = Ref("RedshiftServerlessNamespaceId")
+        props["NamespaceId"] = If(
+            "HasNamespaceId", Ref("RedshiftServerlessNamespaceId"), GetAtt(warehouse, "NamespaceId")
+        )
     schemas = s.add(cloudformation.CustomResource("Schemas", **props))
     if mode == "new_serverless":
         schemas.DependsOn = ["Workgroup"]
@@ -230,6 +248,23 @@ def build(ctx: RenderContext) -> Stack:
     s.output("LoadDataWorkflowArn", Ref(machine))
     s.app_registry()
     return s
+
+
+def _warehouse(s: Stack, mode: str | None) -> cloudformation.CustomResource:
+    """The existing workgroup's or cluster's endpoint (and a workgroup's ids), looked up by the stack."""
+    if mode == "existing_serverless":
+        target = {"WorkgroupName": Ref("RedshiftServerlessWorkgroupName")}
+        # Workgroup and namespace ARNs carry ids this call is there to find: read-only, this account and region.
+        statements = [allow(["redshift-serverless:GetWorkgroup"], [arn("redshift-serverless", "workgroup/*")]),
+                      allow(["redshift-serverless:GetNamespace"], [arn("redshift-serverless", "namespace/*")])]  # fmt: skip
+    else:
+        target = {"ClusterIdentifier": Ref("RedshiftClusterIdentifier")}
+        statements = [
+            allow(["redshift:DescribeClusters"], [arn("redshift", "cluster:${RedshiftClusterIdentifier}")])
+        ]
+    fn, _ = s.function("WarehouseLookup", asset="redshift", handler=F + "redshift_warehouse.handler", timeout=60,
+                       statements=statements)  # fmt: skip
+    return s.add(cloudformation.CustomResource("Warehouse", ServiceToken=GetAtt(fn, "Arn"), **target))
 
 
 def _load_workflow(s: Stack, plan_fn: object, load_fn: object, check_fn: object) -> sfn.StateMachine:

@@ -25,7 +25,14 @@ from etl import emr
 from etl.lake import lake_layout
 from ingestion import layout
 from provisioning.aws import assets
-from provisioning.aws.functions import cfn, emr_submitter, kinesis_to_s3, redshift_load, redshift_schema
+from provisioning.aws.functions import (
+    cfn,
+    emr_submitter,
+    kinesis_to_s3,
+    redshift_load,
+    redshift_schema,
+    redshift_warehouse,
+)
 from provisioning.aws.functions import redshift_sql as sql
 
 REGION = "us-east-1"
@@ -315,6 +322,50 @@ def test_schema_custom_resource_create_update_delete_and_failure(
     assert answers[2]["PhysicalResourceId"] == "clickstream-schemas-shop"
     assert "KeyError" in answers[3]["Reason"] and "BIUserSecretArn" in answers[3]["Reason"]
     assert all(a["RequestId"] == "r1" and a["LogicalResourceId"] == "Schemas" for a in answers)
+
+
+def test_warehouse_lookup_finds_a_clusters_endpoint(aws: Any, response_url: Any) -> None:
+    """Under moto: a provisioned cluster's endpoint; a missing cluster fails with Redshift's reason."""
+    url, answers = response_url
+    aws.client("redshift").create_cluster(ClusterIdentifier="warehouse", NodeType="ra3.xlplus",
+                                          MasterUsername="admin", MasterUserPassword="Passw0rd1")  # fmt: skip
+    endpoint = aws.client("redshift").describe_clusters(ClusterIdentifier="warehouse")["Clusters"][0][
+        "Endpoint"
+    ]
+    handler = cfn.custom_resource(redshift_warehouse.on_event)
+    handler({**_request(url, "Create"), "ResourceProperties": {"ClusterIdentifier": "warehouse"}}, None)
+    handler({**_request(url, "Create"), "ResourceProperties": {"ClusterIdentifier": "gone"}}, None)
+    handler({**_request(url, "Delete"), "ResourceProperties": {"ClusterIdentifier": "gone"}}, None)
+    assert [a["Status"] for a in answers] == ["SUCCESS", "FAILED", "SUCCESS"]
+    assert answers[0]["Data"] == {"WorkgroupId": "", "NamespaceId": "", "EndpointAddress": endpoint["Address"],
+                                  "EndpointPort": str(endpoint["Port"])}  # fmt: skip
+    assert "ClusterNotFound" in answers[1]["Reason"]
+
+
+def test_warehouse_lookup_finds_a_workgroups_ids_and_endpoint(aws: Any) -> None:
+    """moto has no Redshift Serverless: Stubber with the service's response shapes."""
+    client = boto3.client("redshift-serverless", region_name=REGION)
+    ids = {
+        "workgroupId": "0a1b2c3d-0000-4000-8000-00000000000a",
+        "namespaceId": "0a1b2c3d-0000-4000-8000-00000000000b",
+    }
+    workgroup = {"workgroupId": ids["workgroupId"], "workgroupName": "analytics", "namespaceName": "main",
+                 "status": "AVAILABLE", "endpoint": {"address": "analytics.123456789012.us-east-1.redshift-serverless.amazonaws.com", "port": 5439}}  # fmt: skip
+    with Stubber(client) as stub:
+        stub.add_response("get_workgroup", {"workgroup": workgroup}, {"workgroupName": "analytics"})
+        stub.add_response("get_namespace", {"namespace": {"namespaceId": ids["namespaceId"], "namespaceName": "main"}},
+                          {"namespaceName": "main"})  # fmt: skip
+        stub.add_response("get_workgroup", {"workgroup": {**workgroup, "status": "CREATING", "endpoint": {}}},
+                          {"workgroupName": "analytics"})  # fmt: skip
+        stub.add_response("get_namespace", {"namespace": {"namespaceId": ids["namespaceId"], "namespaceName": "main"}},
+                          {"namespaceName": "main"})  # fmt: skip
+        request = {**_request("", "Create"), "ResourceProperties": {"WorkgroupName": "analytics"}}
+        physical, data = redshift_warehouse.on_event(request, make_client=lambda name: client)
+        assert physical == "clickstream-warehouse-analytics"
+        assert data == {"WorkgroupId": ids["workgroupId"], "NamespaceId": ids["namespaceId"],
+                        "EndpointAddress": workgroup["endpoint"]["address"], "EndpointPort": "5439"}  # fmt: skip
+        with pytest.raises(RuntimeError, match=r"no endpoint yet \(CREATING"):
+            redshift_warehouse.on_event(request, make_client=lambda name: client)
 
 
 def test_a_function_that_runs_out_of_time_still_answers(response_url: Any) -> None:
