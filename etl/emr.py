@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,9 @@ def package_job(client_s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     return {"py_files": f"s3://{bucket}/{code}", "entry_point": f"s3://{bucket}/{entry}"}
 
 
+PYTHON_ARCHIVES = (".zip", ".whl", ".egg", ".py")
+
+
 def job_arguments(
     *, lake: str, project_id: str, app_ids: list[str], plugins: list[str], job_name: str
 ) -> list[str]:
@@ -133,10 +136,21 @@ def start_job_run(
     name: str,
     log_uri: str,
     dependencies: str | None = None,
+    plugin_jars: Sequence[str] = (),
+    plugin_files: Sequence[str] = (),
 ) -> str:
     """StartJobRun with the job's Spark settings; returns the job run id. `dependencies` is the S3 URI of
-    the archive from `build_dependencies`."""
-    params = [f"--conf spark.submit.pyFiles={code['py_files']}"]
+    the archive from `build_dependencies`; `plugin_jars` and `plugin_files` are the S3 URIs of custom
+    plugins' code (the stack's S3PathPluginJars / S3PathPluginFiles): Python archives join the job's
+    `pyFiles`, so their plugins import on every executor; other files (data a plugin reads) are shipped
+    beside it."""
+    python = [f for f in plugin_files if f.endswith(PYTHON_ARCHIVES)]
+    params = [f"--conf spark.submit.pyFiles={','.join([code['py_files'], *python])}"]
+    if plugin_jars:
+        params.append(f"--conf spark.jars={','.join(plugin_jars)}")
+    others = [f for f in plugin_files if not f.endswith(PYTHON_ARCHIVES)]
+    if others:
+        params.append(f"--conf spark.files={','.join(others)}")
     if dependencies:
         params += [
             f"--conf spark.archives={dependencies}#{DEPENDENCIES_ALIAS}",

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.plugins import plugin_archives
 from pipelines.spec import Problem, get, kafka_without_connector
 
 STACK_PREFIX = "Clickstream"
@@ -251,6 +252,7 @@ def _aws_stacks(spec: dict[str, Any], f: ProjectFacts) -> list[Resource]:
             Param("DataFreshnessInHour", str(processing.get("data_freshness_hours")), p + "data_freshness_hours"),
             Param("ScheduleExpression", str(processing.get("schedule")), p + "schedule"),
             Param("TransformerAndEnrichClassNames", _plugin_names(processing), p + "transformer"),
+            Param("S3PathPluginFiles", ",".join(f"s3://{bucket}/{base}runtime/etl/plugins/{a}" for a in plugin_archives(_plugin_names(processing).split(","))), p + "enrichers"),
             Param("OutputFormat", str(processing.get("output_format")), p + "output_format"),
             *registry,
         ), PROCESSING_EDITABLE, tags))  # fmt: skip
@@ -321,6 +323,7 @@ PROCESSING_EDITABLE = frozenset(
         "DataFreshnessInHour",
         "ScheduleExpression",
         "TransformerAndEnrichClassNames",
+        "S3PathPluginFiles",
     ]
 )
 REDSHIFT_EDITABLE = frozenset(

@@ -56,3 +56,16 @@ def installed_plugins() -> tuple[PluginInfo, ...]:
 
 def plugin_names(kind: str) -> tuple[str, ...]:
     return tuple(p.name for p in installed_plugins() if p.kind == kind)
+
+
+def plugin_archives(names: list[str]) -> list[str]:
+    """`<distribution>-<version>.zip` of each distribution that installs a custom plugin among `names`
+    (built-ins travel in the job's own code): the files the job run needs beside `etl`, where
+    `provisioning.aws.assets.upload_plugin_code` puts them."""
+    by_name = {p.name: p for p in installed_plugins()}
+    found = {by_name[n].source: by_name[n].version for n in names if n in by_name and not by_name[n].builtin}
+    return [f"{archive_stem(dist, ver)}.zip" for dist, ver in sorted(found.items())]
+
+
+def archive_stem(distribution: str, version_: str) -> str:
+    return f"{distribution.replace('-', '_').lower()}-{version_}"

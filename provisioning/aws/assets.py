@@ -90,3 +90,41 @@ def upload_job_code(session: Any, *, bucket: str, runtime_prefix: str) -> dict[s
     from etl import emr
 
     return emr.package_job(session.client("s3"), bucket, f"{runtime_prefix}etl")
+
+
+def plugin_code(distribution: str) -> bytes:
+    """A deterministic zip of an installed distribution's Python modules and the metadata that names its
+    entry points, so `etl.plugins` finds its plugins when the zip is on the job's `pyFiles`."""
+    from importlib.metadata import distribution as find
+
+    dist = find(distribution)
+    keep = [f for f in dist.files or () if f.suffix == ".py" or f.name in ("METADATA", "entry_points.txt")]
+    if not any(f.suffix == ".py" for f in keep):
+        raise ValueError(
+            f"{distribution} has no Python modules to ship (an editable install?); install it normally."
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(keep, key=str):
+            info = zipfile.ZipInfo(str(path), date_time=_STAMP)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, Path(path.locate()).read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def upload_plugin_code(session: Any, *, bucket: str, runtime_prefix: str, plugins: list[str]) -> list[str]:
+    """Puts the code of each custom plugin's distribution among `plugins` where the DataProcessing stack's
+    S3PathPluginFiles names it (``<runtime_prefix>etl/plugins/<dist>-<version>.zip``); returns the keys."""
+    from pipelines.plugins import archive_stem, installed_plugins, plugin_archives
+
+    sources = {
+        f"{archive_stem(p.source, p.version)}.zip": p.source for p in installed_plugins() if not p.builtin
+    }
+    s3, keys = session.client("s3"), []
+    for archive in plugin_archives(plugins):
+        key = f"{runtime_prefix}etl/plugins/{archive}"
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=plugin_code(sources[archive]), ContentType="application/zip"
+        )
+        keys.append(key)
+    return keys

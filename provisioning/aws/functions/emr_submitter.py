@@ -2,7 +2,7 @@
 
 The job itself finds the raw files not processed yet (its commit records, `etl.job.pending_files`), exactly
 as a local run does, so the submitter only starts a run — with the arguments and Spark settings of
-`etl.emr` — unless one is still running (two runs would race for the same files). Each start is recorded
+`etl.emr`, custom plugins' code included — unless one is still running (two runs would race for the same files). Each start is recorded
 under the pipeline's job-data prefix, which the portal reads for run history even when it was down.
 """
 
@@ -28,7 +28,13 @@ def config() -> dict[str, Any]:
         "dependencies": env.get("DEPENDENCIES") or None, "log_uri": env["LOG_URI"],
         "record_bucket": env["RECORD_BUCKET"], "record_prefix": env["RECORD_PREFIX"],
         "freshness_hours": int(env.get("FRESHNESS_HOURS") or 72),
+        # Custom plugins' code in S3 (the stack's S3PathPluginJars / S3PathPluginFiles).
+        "plugin_jars": _uris(env.get("EXTRA_JARS", "")), "plugin_files": _uris(env.get("EXTRA_FILES", "")),
     }  # fmt: skip
+
+
+def _uris(text: str) -> list[str]:
+    return [u.strip() for u in text.split(",") if u.strip()]
 
 
 def handler(
@@ -51,7 +57,8 @@ def handler(
     arguments += ["--freshness-hours", str(c["freshness_hours"])]
     run_id = emr.start_job_run(client, application_id=c["application_id"], role_arn=c["role_arn"],
                                code=c["code"], arguments=arguments, name=job_name, log_uri=c["log_uri"],
-                               dependencies=c["dependencies"])  # fmt: skip
+                               dependencies=c["dependencies"], plugin_jars=c["plugin_jars"],
+                               plugin_files=c["plugin_files"])  # fmt: skip
     record = {
         "job_run_id": run_id,
         "job_name": job_name,

@@ -62,8 +62,10 @@ def build(ctx: RenderContext) -> Stack:
         default="clickstream,traffic,ua,geo",
         description="Plugin names, transformer first",
     )
-    p("S3PathPluginJars", default="")
-    p("S3PathPluginFiles", default="")
+    p("S3PathPluginJars", default="", pattern=r"^(s3://[^,]+\.jar(,s3://[^,]+\.jar)*)?$",
+      description="Custom plugins' jars (spark.jars), comma list")  # fmt: skip
+    p("S3PathPluginFiles", default="", pattern=r"^(s3://[^,]+(,s3://[^,]+)*)?$",
+      description="Custom plugins' code (.zip/.whl/.py join pyFiles) and data files, comma list")  # fmt: skip
     p("OutputFormat", default="parquet", allowed=["parquet", "json"])
     p("EMRReleaseLabel", default=EMR_RELEASE, description="EMR Serverless release (its Spark runs the job)")
     p(

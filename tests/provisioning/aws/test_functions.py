@@ -130,6 +130,66 @@ def test_submitter_starts_the_etl_with_the_job_arguments(aws: Any, submitter_env
     assert json.loads(record["Body"].read())["job_run_id"] == result["job_run_id"]
 
 
+@pytest.fixture
+def acme_plugin(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A custom enricher installed as a distribution of its own (`acme-plugins` 1.0, entry point `acme`)."""
+    from pipelines.plugins import installed_plugins
+
+    site = tmp_path / "site"
+    (site / "acme_plugins").mkdir(parents=True)
+    (site / "acme_plugins" / "__init__.py").write_text(
+        "from etl.plugins import Enricher\n\n\nclass Acme(Enricher):\n    name = 'acme'\n"
+        "    description = 'Adds the acme field.'\n\n    def enrich(self, events, ctx):\n        return events\n"
+    )
+    info = site / "acme_plugins-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-plugins\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[clickstream.plugins]\nacme = acme_plugins:Acme\n")
+    (info / "RECORD").write_text(
+        "acme_plugins/__init__.py,,\nacme_plugins-1.0.dist-info/METADATA,,\n"
+        "acme_plugins-1.0.dist-info/entry_points.txt,,\nacme_plugins-1.0.dist-info/RECORD,,\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    installed_plugins.cache_clear()
+    yield "acme"
+    installed_plugins.cache_clear()
+
+
+def test_a_custom_plugin_reaches_the_emr_run(aws: Any, submitter_env: str, acme_plugin: str, tmp_path: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The plan names the plugin's code in S3PathPluginFiles, the code is uploaded there as a zip its entry
+    point is found in, and the submitter puts it (and any jars) on the run's Spark settings."""
+    from importlib.metadata import distributions
+
+    from provisioning.aws.render import render_stacks
+    from tests.provisioning.aws.specs import make_spec
+
+    spec = make_spec()
+    spec["processing"]["enrichers"] = ["traffic", acme_plugin]
+    stacks = render_stacks(spec=spec, project_id="shop", pipeline_id="p1", apps={"web": "UTC"})
+    files = stacks["Clickstream-DataProcessing-p1"].parameters["S3PathPluginFiles"]
+    assert files == f"s3://{BUCKET}/clickstream/shop/runtime/etl/plugins/acme_plugins-1.0.zip"
+    keys = assets.upload_plugin_code(aws, bucket=BUCKET, runtime_prefix="clickstream/shop/runtime/",
+                                     plugins=["clickstream", "traffic", acme_plugin])  # fmt: skip
+    assert [f"s3://{BUCKET}/{k}" for k in keys] == [files]
+    shipped = tmp_path / "shipped.zip"
+    shipped.write_bytes(aws.client("s3").get_object(Bucket=BUCKET, Key=keys[0])["Body"].read())
+    found = {ep.name: ep.value for d in distributions(path=[str(shipped)]) for ep in d.entry_points}
+    assert found == {"acme": "acme_plugins:Acme"}  # on pyFiles, etl.plugins finds the plugin in the zip
+    assert "acme_plugins/__init__.py" in zipfile.ZipFile(shipped).namelist()
+
+    jar = f"s3://{BUCKET}/jars/udf.jar"
+    monkeypatch.setenv("EXTRA_FILES", f"{files},s3://{BUCKET}/data/lookup.csv")
+    monkeypatch.setenv("EXTRA_JARS", jar)
+    result = emr_submitter.handler({"source": "schedule"}, None, session=aws)
+    run = aws.client("emr-serverless").get_job_run(applicationId=submitter_env, jobRunId=result["job_run_id"])
+    params = run["jobRun"]["jobDriver"]["sparkSubmit"]["sparkSubmitParameters"]
+    assert f"--conf spark.submit.pyFiles=s3://{BUCKET}/rt/etl.zip,{files}" in params
+    assert (
+        f"--conf spark.jars={jar}" in params and f"--conf spark.files=s3://{BUCKET}/data/lookup.csv" in params
+    )
+
+
 def test_submitter_waits_for_a_running_job(aws: Any, submitter_env: str) -> None:
     """moto's runs finish at once, so the running one is stubbed (AWS-shaped ListJobRuns)."""
     client = aws.client("emr-serverless")
