@@ -344,8 +344,9 @@ REDSHIFT_EDITABLE = frozenset(
 )
 CLEAR_EXPIRED_SCHEDULE = "cron(0 17 * * ? *)"  # the original's, every day at 17:00 UTC (§3.2)
 REPORTING_EDITABLE = frozenset(
-    ["QuickSightUserParam", "RedshiftDBParam", "RedShiftDBSchemaParam", "QuickSightTimezoneParam"]
-)
+    ["QuickSightUserParam", "RedshiftDBParam", "RedShiftDBSchemaParam", "QuickSightTimezoneParam",
+     "QuickSightVpcConnectionSubnetParam", "RedshiftParameterKeyParam", "RedshiftIAMRoleParam"]
+)  # fmt: skip
 
 
 def msk_cluster_name(spec: dict[str, Any]) -> str:
@@ -504,6 +505,9 @@ def _modeling_stacks(spec, f, base, bucket, apps, name, out, registry, tags) -> 
                 Param("RedshiftPortParam", out("DataModelingRedshift", f"{endpoint}Port"), "modeling.redshift.mode"),
                 Param("RedshiftParameterKeyParam", out("DataModelingRedshift", "BIUserCredentialParameterName")),
                 Param("RedshiftIAMRoleParam", out("DataModelingRedshift", "RedshiftDataApiRoleArn")),
+                # A new workgroup is private: QuickSight reaches it through a VPC connection in its subnets.
+                Param("QuickSightVpcConnectionSubnetParam", ",".join(g("subnet_ids") or []) if mode == "new_serverless" else "", r + "subnet_ids"),
+                Param("QuickSightVpcConnectionSGParam", ",".join(g("security_group_ids") or []) if mode == "new_serverless" else "", r + "security_group_ids"),
                 Param("QuickSightTimezoneParam", _timezones(f)), *registry,
             ), REPORTING_EDITABLE, tags))  # fmt: skip
         if spec.get("streaming") is not None:

@@ -199,3 +199,8 @@ def test_reporting_reads_the_endpoint_from_the_redshift_stack_for_every_mode():
         assert reporting["RedshiftIAMRoleParam"] == f"{source}RedshiftDataApiRoleArn"
         assert reporting["RedshiftDefaultDBParam"] == "shop"
         assert redshift_stack["ClearExpiredEventsScheduleExpression"] == "cron(0 17 * * ? *)"
+        subnets = (
+            "subnet-1a,subnet-1b,subnet-1c" if mode == "new_serverless" else ""
+        )  # a private new workgroup
+        assert reporting["QuickSightVpcConnectionSubnetParam"] == subnets, mode
+        assert reporting["QuickSightVpcConnectionSGParam"] == ("sg-0a" if subnets else ""), mode
