@@ -86,10 +86,8 @@ def change_set_describe(cfn: Any, *, stack: str, change_set: str) -> dict[str, A
 
 
 def change_set_empty(described: dict[str, Any]) -> bool:
-    """AWS fails a change set that changes nothing; an emulator may answer one with no changes."""
-    if described.get("Status") == "FAILED":
-        return no_changes(str(described.get("StatusReason", "")))
-    return described.get("Status") == "CREATE_COMPLETE" and not described.get("Changes")
+    """AWS fails a change set that would change nothing, saying so; that is a finished no-op."""
+    return described.get("Status") == "FAILED" and no_changes(str(described.get("StatusReason", "")))
 
 
 def change_set_execute(cfn: Any, *, stack: str, change_set: str, token: str) -> None:

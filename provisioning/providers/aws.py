@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -112,11 +112,17 @@ class AwsProvider:
     def _render(self, pipeline: Pipeline) -> dict[str, RenderedStack]:
         if self._rendered is None:
             facts = project_facts(project=pipeline.project, pipeline=pipeline)
-            self._rendered = render_stacks(
+            version = templates.TEMPLATE_VERSION
+            rendered = render_stacks(
                 spec=pipeline.spec, project_id=facts.project_id, pipeline_id=facts.pipeline_id,
-                apps=facts.app_timezones, emails=facts.emails, dev_mode=facts.dev_mode,
-                template_version=templates.TEMPLATE_VERSION,
+                apps=facts.app_timezones, emails=facts.emails, dev_mode=facts.dev_mode, template_version=version,
             )  # fmt: skip
+            # The version in the template itself, as CDK does: an upgrade is a template change to CloudFormation.
+            self._rendered = {
+                name: replace(stack, template={**stack.template, "Metadata": {
+                    **stack.template.get("Metadata", {}), "Clickstream": {"TemplateVersion": version}}})
+                for name, stack in rendered.items()
+            }  # fmt: skip
         return self._rendered
 
     # --- the interface ---------------------------------------------------------------------------------
@@ -171,7 +177,7 @@ class AwsProvider:
                         op["phase"] = ""
                     return outcome
         except ClientError as error:
-            return self._client_error(aws, record, op, error)
+            return self._client_error(pipeline, aws, record, op, error)
         return Outcome("IN_PROGRESS", "Still working on it.")
 
     def _wait(self, op: dict[str, Any], *, then: str, seconds: float, why: str) -> Outcome:
@@ -417,10 +423,14 @@ class AwsProvider:
             f"A role is not usable yet (IAM propagates new roles in seconds to minutes): {reason} "
             f"Trying again (try {tries + 2} of {IAM_TRIES + 1})."))  # fmt: skip
 
-    def _client_error(self, aws: Clients, record: PipelineResource, op: dict[str, Any],
+    def _client_error(self, pipeline: Pipeline, aws: Clients, record: PipelineResource, op: dict[str, Any],
                       error: ClientError) -> Outcome:  # fmt: skip
         code, message = cfn_api.error_code(error), cfn_api.error_message(error)
         action = getattr(error, "operation_name", "the call")
+        if cfn_api.no_changes(message):
+            record.add_event("no change to make: the stack is as wanted")
+            op["phase"] = ""
+            return self._done(pipeline, aws, record, op)
         if code in cfn_api.THROTTLING:
             raise TransientJobError(f"AWS throttled {action} for {record.name}: {message}") from error
         if cfn_api.IAM_PROPAGATION.search(message):
