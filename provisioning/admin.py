@@ -50,4 +50,4 @@ class PipelineResourceAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["name", "pipeline__project__project_id"]
     readonly_fields = ["pipeline", "organization", "name", "kind", "position", "depends_on", "state", "reason",
                        "inputs", "inputs_hash", "applied_hash", "applied_version", "template_version", "outputs",
-                       "events", "updated"]  # fmt: skip
+                       "events", "operation", "updated"]  # fmt: skip

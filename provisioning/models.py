@@ -60,6 +60,10 @@ class PipelineResource(OrganizationOwned):
     template_version = models.CharField(max_length=64, blank=True)
     outputs = models.JSONField(default=dict, blank=True)
     events = models.JSONField(default=list, blank=True, help_text=f"The last {EVENTS_KEPT} events.")
+    operation = models.JSONField(
+        default=dict, blank=True,
+        help_text="The provider's change in flight (on AWS: its change set, client token and what it waits for).",
+    )  # fmt: skip
     updated = models.DateTimeField(auto_now=True)
 
     class Meta(OrganizationOwned.Meta):

@@ -172,7 +172,7 @@ def _take(provider: Provider, pipeline: Pipeline, deployment: Deployment, verb: 
         outcome = provider.delete(pipeline, record, delete_data=deployment.delete_data)
     else:
         assert isinstance(target, PipelineResource)
-        record, stage = target, target.state.split("_", 1)[0]
+        record, stage = target, _stage(target.state)
         outcome = provider.read(pipeline, record, deleting=stage == "DELETE")
     _record(record, stage, outcome, version=pipeline.version_number)
     if stage == "DELETE" and record.state == ResourceState.DELETE_COMPLETE and not pipeline.delete_requested:
@@ -190,13 +190,20 @@ def _record(record: PipelineResource, stage: str, outcome: Outcome, *, version: 
             record.state, record.inputs_hash = ResourceState.PENDING, ""
             record.add_event("not found when read back; it will be made again")
             return
-    record.state = f"{stage}_{outcome.status}"
+    record.state = outcome.state or f"{stage}_{outcome.status}"
     record.reason = outcome.reason
     if outcome.status == "COMPLETE":
         record.outputs = {**record.outputs, **outcome.outputs}
         if stage != "DELETE":
             record.applied_hash, record.applied_version = record.inputs_hash, version
     record.add_event(outcome.reason or _done_message(stage, outcome.status))
+
+
+def _stage(state: str) -> str:
+    """The change a recorded state belongs to: `UPDATE_ROLLBACK_IN_PROGRESS` is an update's; a stack's
+    `ROLLBACK_IN_PROGRESS` or `REVIEW_IN_PROGRESS` happens only while it is created."""
+    first = state.split("_", 1)[0]
+    return first if first in ("CREATE", "UPDATE", "DELETE") else "CREATE"
 
 
 def _done_message(stage: str, status: str) -> str:

@@ -118,3 +118,40 @@ def _with_dependents(names: set[str], records: list[PipelineResource]) -> set[st
         more = {r.name for r in records if set(r.depends_on) & result} - result
         grown, result = bool(more), result | more
     return result
+
+
+def pipeline_upgrade(*, pipeline: Pipeline) -> Deployment:
+    """Bring every stack to the templates of this release (a new `TEMPLATE_VERSION`): the reconciler updates
+    each whose template or version tag changed, in the plan's order, and nothing else."""
+    pipeline_busy_check(pipeline=pipeline)
+    return deployment_request(pipeline=pipeline, action=Action.UPDATE)
+
+
+class RollbackNotStuck(Exception):
+    pass
+
+
+def stack_rollback_continue(*, pipeline: Pipeline, name: str) -> list[str]:
+    """Continue the rollback of a stack left `UPDATE_ROLLBACK_FAILED`, skipping the resources that block it
+    (CloudFormation's `continue-update-rollback`): the person's explicit choice, never automatic, because
+    the skipped resources keep their new state. Returns the skipped logical ids; the reconciler follows."""
+    from provisioning.providers import provider_for
+
+    with transaction.atomic():
+        locked = Pipeline.objects.unscoped().select_for_update().get(pk=pipeline.pk)
+        record = PipelineResource.objects.unscoped().filter(pipeline=locked, name=name).first()
+        if record is None or record.state != ResourceState.UPDATE_ROLLBACK_FAILED:
+            raise RollbackNotStuck(
+                f"{name} is not in UPDATE_ROLLBACK_FAILED: there is no rollback to continue."
+            )
+        provider = provider_for(locked)
+        skipped = provider.rollback_continue(locked, record)  # type: ignore[attr-defined]
+        record.state = ResourceState.UPDATE_ROLLBACK_IN_PROGRESS
+        record.reason = ""
+        record.add_event("continuing the rollback, skipping " + (", ".join(skipped) or "nothing"))
+        record.save()
+        deployment = deployment_of(locked)
+        deployment.run_state, deployment.reason, deployment.finished = RunState.RUNNING, "", None
+        deployment.save()
+        reconcile_enqueue(pipeline=locked)
+    return skipped

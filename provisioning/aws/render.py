@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.plan import ProjectFacts, plan_for
+from provisioning.aws import TEMPLATE_VERSION
 from provisioning.aws.common import BOUNDARY, Stack
 from provisioning.aws.context import RenderContext
 from provisioning.aws.stacks import (
@@ -52,6 +53,7 @@ class RenderedStack:
     template: dict[str, Any]
     parameters: dict[str, str]
     depends_on: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 def render_stacks(
@@ -63,10 +65,11 @@ def render_stacks(
     emails: tuple[str, ...] = (),
     dev_mode: bool = False,
     permissions_boundary_arn: str = "",
+    template_version: str = TEMPLATE_VERSION,
 ) -> dict[str, RenderedStack]:
     """Stack name → template and parameter values. `apps` maps each app id to its time zone."""
     facts = ProjectFacts(project_id=project_id, pipeline_id=pipeline_id, app_timezones=apps, emails=emails,
-                         dev_mode=dev_mode)  # fmt: skip
+                         dev_mode=dev_mode, template_version=template_version)  # fmt: skip
     plan = plan_for(spec=spec, facts=facts)
     if plan.provider != "aws":
         raise RenderError("Only an aws pipeline has CloudFormation templates.")
@@ -83,5 +86,7 @@ def render_stacks(
         parameters = resource.values()
         if permissions_boundary_arn and BOUNDARY in template["Parameters"]:
             parameters[BOUNDARY] = permissions_boundary_arn
-        out[resource.name] = RenderedStack(resource.kind, template, parameters, resource.depends_on)
+        out[resource.name] = RenderedStack(
+            resource.kind, template, parameters, resource.depends_on, resource.tags
+        )
     return out

@@ -1,4 +1,4 @@
-"""Providers make a pipeline real: `local` (this machine) and, later, `aws` (CloudFormation).
+"""Providers make a pipeline real: `local` (this machine) and `aws` (CloudFormation stacks).
 
 Each implements `providers.base.Provider`; `provider_for(pipeline)` picks one by the pipeline's provider.
 """
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from provisioning.providers.base import Provider
 
 
-PROVIDERS = ("local",)  # the AWS provider joins here when it is built
+PROVIDERS = ("local", "aws")
 
 
 def provider_available(pipeline: Pipeline) -> bool:
@@ -24,4 +24,8 @@ def provider_for(pipeline: Pipeline) -> Provider:
         from provisioning.providers.local import LocalProvider
 
         return LocalProvider()
+    if pipeline.provider == "aws":
+        from provisioning.providers.aws import AwsProvider
+
+        return AwsProvider()
     raise NotImplementedError(f"the {pipeline.provider} provider is not available yet")

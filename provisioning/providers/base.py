@@ -38,11 +38,15 @@ class Desired:
 @dataclass(frozen=True)
 class Outcome:
     """What an action or a read found: `COMPLETE`, `IN_PROGRESS`, `FAILED` (with a reason a person can act
-    on) or `MISSING` (nothing there: the action never happened, so the reconciler does it again)."""
+    on) or `MISSING` (nothing there: the action never happened, so the reconciler does it again).
+
+    `state` is the provider's own name for what it found, when it says more than the stage and the status
+    (a stack in `ROLLBACK_COMPLETE` or `UPDATE_ROLLBACK_FAILED`): the reconciler records it as it is."""
 
     status: str
     reason: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    state: str = ""
 
     @classmethod
     def complete(cls, **outputs: Any) -> Outcome:

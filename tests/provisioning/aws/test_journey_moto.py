@@ -1,0 +1,131 @@
+"""The AWS provider's journeys against moto's CloudFormation, in-process, over the real templates.
+
+moto creates a stack at once and never fails, rolls back or throttles; it accepts the AppRegistry, Metrics
+and Ingestion templates (ignoring the resource types it does not model) and refuses DataProcessing's
+(`Fn::GetAtt` of `AWS::EMRServerless::Application`), so these journeys run a pipeline without processing;
+the DataProcessing stack's lifecycle and every failure state are in test_failures.py, with botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from provisioning.models import PipelineResource
+from provisioning.selectors import pipeline_state
+from tests.provisioning.aws.conftest import REGION, moto_spec
+
+pytestmark = pytest.mark.django_db
+
+STACKS = ["Clickstream-ServiceCatalogAppRegistry-{}", "Clickstream-Metrics-{}", "Clickstream-Ingestion-{}"]
+
+
+def cfn():  # type: ignore[no-untyped-def]
+    return boto3.client("cloudformation", region_name=REGION)
+
+
+def live_stacks() -> dict[str, str]:
+    return {s["StackName"]: s["StackStatus"] for s in cfn().describe_stacks()["Stacks"]}
+
+
+def records(pipeline) -> dict[str, PipelineResource]:  # type: ignore[no-untyped-def]
+    return {r.name: r for r in PipelineResource.objects.unscoped().filter(pipeline=pipeline)}
+
+
+def test_create_makes_every_stack(cast, account, network, save):
+    pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
+    names = [s.format(pipeline.pipeline_id) for s in STACKS]
+    assert live_stacks() == {n: "CREATE_COMPLETE" for n in names}
+    rows = records(pipeline)
+    assert {n: r.state for n, r in rows.items()} == {n: "CREATE_COMPLETE" for n in names}
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+    for name in names:
+        assert cfn().describe_stacks(StackName=name)["Stacks"][0]["EnableTerminationProtection"] is True
+        assert rows[name].outputs["StackId"].startswith("arn:aws:cloudformation:")
+
+
+def params(name: str) -> dict[str, str]:
+    stack = cfn().describe_stacks(StackName=name)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def tags(name: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in cfn().describe_stacks(StackName=name)["Stacks"][0].get("Tags", [])}
+
+
+def test_journey_create_app_added_update_upgrade_retry_delete(
+    cast, account, network, save, django_capture_on_commit_callbacks, monkeypatch
+):
+    from moto.acm.models import acm_backends
+
+    from pipelines import services as pipeline_services
+    from projects.models import App
+    from provisioning.services import pipeline_retry
+
+    # Create.
+    pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
+    registry, metrics, ingestion = (s.format(pipeline.pipeline_id) for s in STACKS)
+    assert set(live_stacks().values()) == {"CREATE_COMPLETE"}
+    assert params(ingestion)["AppIds"] == "web"
+
+    # An app added reaches exactly the stacks that take the app list (here: Ingestion).
+    with django_capture_on_commit_callbacks(execute=True):
+        App.objects.unscoped().create(
+            organization=cast.org_a, project=cast.project_a, app_id="ios", name="iOS"
+        )
+    assert params(ingestion)["AppIds"] == "ios,web"
+    assert live_stacks() == {
+        registry: "CREATE_COMPLETE",
+        metrics: "CREATE_COMPLETE",
+        ingestion: "UPDATE_COMPLETE",
+    }
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+
+    # An update of one parameter changes that stack only.
+    spec = moto_spec(account, network)
+    spec["ingestion"]["server_max"] = 6
+    save(cast.project_a, spec)
+    assert params(ingestion)["ServerMax"] == "6"
+    assert records(pipeline)[metrics].state == "CREATE_COMPLETE"
+
+    # Upgrade: a new template version updates every stack (its version tag says which).
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
+    with django_capture_on_commit_callbacks(execute=True):
+        from provisioning.services import pipeline_upgrade
+
+        pipeline_upgrade(pipeline=pipeline)
+    assert set(live_stacks().values()) == {"UPDATE_COMPLETE"}
+    for name in (registry, metrics, ingestion):
+        body = cfn().get_template(StackName=name)["TemplateBody"]
+        assert body["Metadata"]["Clickstream"] == {"TemplateVersion": "v1.3.0"}
+    assert {r.template_version for r in records(pipeline).values()} == {"v1.3.0"}
+
+    # Retry: the update names a certificate that is not in ACM (moto's load balancer listener checks it);
+    # once it is (put back into moto's ACM, as the person would import it), Retry applies the update again.
+    acm = acm_backends[account_id()][REGION]
+    arn = boto3.client("acm", region_name=REGION).request_certificate(DomainName="collect.example.com")[
+        "CertificateArn"
+    ]
+    certificate = acm._certificates.pop(arn)
+    spec["ingestion"]["certificate_arn"] = arn
+    save(cast.project_a, spec)
+    failed = records(pipeline)[ingestion]
+    assert failed.state == "UPDATE_FAILED" and f"Certificate {arn} not found" in failed.reason
+    assert "press Retry" in failed.reason
+    assert pipeline_state(pipeline=pipeline).status == "Warning"  # the stacks from before still serve
+    acm._certificates[arn] = certificate
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_retry(pipeline=pipeline)
+    assert records(pipeline)[ingestion].state == "UPDATE_COMPLETE"
+    assert params(ingestion)["ACMCertificateArn"] == arn
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+
+    # Delete: every stack, in reverse order, then the pipeline.
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_services.pipeline_delete_request(pipeline=pipeline)
+    assert live_stacks() == {}
+    assert not type(pipeline).objects.unscoped().filter(pk=pipeline.pk).exists()
+
+
+def account_id() -> str:
+    return "123456789012"
