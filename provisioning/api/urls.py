@@ -9,4 +9,13 @@ BASE = "organizations/<str:org>/projects/<str:project>/pipeline/"
 urlpatterns = [
     path(f"{BASE}status/", views.PipelineStatusViewSet.as_view({"get": "retrieve"}), name="pipeline-status"),
     path(f"{BASE}retry/", views.PipelineStatusViewSet.as_view({"post": "retry"}), name="pipeline-retry"),
-]
+    path("organizations/<str:org>/alarms/", views.AlarmViewSet.as_view({"get": "list"}), name="alarm-list"),
+    path("organizations/<str:org>/alarms/<uuid:uuid>/", views.AlarmViewSet.as_view({"get": "retrieve"}),
+         name="alarm-detail"),
+    path("organizations/<str:org>/alarms/<uuid:uuid>/enable/", views.AlarmViewSet.as_view({"post": "enable"}),
+         name="alarm-enable"),
+    path("organizations/<str:org>/alarms/<uuid:uuid>/disable/", views.AlarmViewSet.as_view({"post": "disable"}),
+         name="alarm-disable"),
+    path("organizations/<str:org>/alarm-subscriptions/",
+         views.AlarmSubscriptionViewSet.as_view({"get": "list"}), name="alarmsubscription-list"),
+]  # fmt: skip
