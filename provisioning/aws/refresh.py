@@ -215,21 +215,35 @@ def _drift_of(cfn: Any, record: PipelineResource, status: str, checked: datetime
     if status != DriftState.DRIFTED:
         return Drift(status if status in DriftState.values else DriftState.UNKNOWN, "", checked)
     lines = []
-    paginator = cfn.get_paginator("describe_stack_resource_drifts")
-    for page in paginator.paginate(
-        StackName=record.name, StackResourceDriftStatusFilters=["MODIFIED", "DELETED"]
-    ):
-        for drift in page["StackResourceDrifts"]:
-            if (record.kind, drift["ResourceType"]) in OWNED_BY_THE_SYNC:
-                continue
-            changed = ", ".join(d["PropertyPath"] for d in drift.get("PropertyDifferences", []))
-            what = drift["StackResourceDriftStatus"].lower()
-            lines.append(f"{drift['LogicalResourceId']} ({drift['ResourceType']}) {what}"
-                         + (f": {changed}" if changed else ""))  # fmt: skip
+    for drift in _resource_drifts(cfn, record.name):
+        if (record.kind, drift["ResourceType"]) in OWNED_BY_THE_SYNC:
+            continue
+        changed = ", ".join(d["PropertyPath"] for d in drift.get("PropertyDifferences", []))
+        what = drift["StackResourceDriftStatus"].lower()
+        lines.append(
+            f"{drift['LogicalResourceId']} ({drift['ResourceType']}) {what}"
+            + (f": {changed}" if changed else "")
+        )
     if not lines:
         return Drift(DriftState.IN_SYNC, "", checked)
     return Drift(DriftState.DRIFTED, f"Stack {record.name} drifted from what was applied: {'; '.join(lines)}. "
                  "Undo the change in AWS, or save the pipeline again to re-apply it.", checked)  # fmt: skip
+
+
+def _resource_drifts(cfn: Any, name: str) -> list[dict[str, Any]]:
+    """DescribeStackResourceDrifts, every page (botocore has no paginator for it)."""
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        page = cfn.describe_stack_resource_drifts(
+            StackName=name,
+            StackResourceDriftStatusFilters=["MODIFIED", "DELETED"],
+            **({"NextToken": token} if token else {}),
+        )
+        found.extend(page["StackResourceDrifts"])
+        token = page.get("NextToken", "")
+        if not token:
+            return found
 
 
 # --- recording ----------------------------------------------------------------------------------------
