@@ -96,9 +96,10 @@ def org_with_data(cast) -> SimpleNamespace:
     _, raw = services.api_token_create(organization=org, user=cast.alice, name="fuzz", read_only=False)
     objects = discover_objects(org.slug, raw)
     # The analytics collections are nested under the project's app; the walk's helper makes one of each.
-    from tests.test_tenancy_walk import analytics_objects
+    from tests.test_tenancy_walk import alarm_objects, analytics_objects
 
     made = analytics_objects(cast)
+    objects["alarms"] = str(alarm_objects(cast)["alarm"])
     for collection, key in [("dashboards", "customdashboard"), ("analyses", "savedanalysis"),
                             ("events", "eventmetadata"), ("attributes", "attributemetadata")]:  # fmt: skip
         objects[collection] = str(made[key])
