@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from pipelines import selectors, services
-from pipelines.models import Pipeline, PipelineVersion
+from pipelines.models import Alarm, AlarmSubscription, Pipeline, PipelineVersion
 
 
 class ReadOnly:
@@ -78,3 +78,36 @@ class PipelineVersionAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="Spec")
     def spec_json(self, obj: PipelineVersion) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.spec, indent=2))
+
+
+@admin.register(Alarm)
+class AlarmAdmin(ReadOnly, admin.ModelAdmin):
+    """Alarms as the refresh last read them; their actions are turned on or off in the portal or the API."""
+
+    list_display = [
+        "short_name",
+        "pipeline",
+        "organization",
+        "state",
+        "actions_enabled",
+        "state_changed",
+        "refreshed",
+    ]
+    list_filter = ["state", "actions_enabled", "organization"]
+    search_fields = ["name", "pipeline__project__project_id"]
+    fields = ["name", "pipeline", "organization", "region", "arn", "description", "state", "reason",
+              "state_changed", "actions_enabled", "console", "refreshed"]  # fmt: skip
+    readonly_fields = fields  # type: ignore[assignment]
+
+    @admin.display(description="In the AWS console")
+    def console(self, obj: Alarm) -> str:
+        return format_html('<a href="{}">{}</a>', obj.console_url, obj.console_url)
+
+
+@admin.register(AlarmSubscription)
+class AlarmSubscriptionAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["email", "pipeline", "organization", "state", "refreshed"]
+    list_filter = ["state", "organization"]
+    search_fields = ["email", "pipeline__project__project_id"]
+    fields = ["email", "pipeline", "organization", "state", "arn", "refreshed"]
+    readonly_fields = fields  # type: ignore[assignment]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
-from pipelines.choices import Provider
+from pipelines.choices import AlarmState, Provider, SubscriptionState
 from portal.models import OrganizationOwned
 
 
@@ -102,3 +105,95 @@ class PipelineVersion(OrganizationOwned):
             "pipelines:version",
             kwargs={"org": self.organization.slug, "project": project.project_id, "number": self.number},
         )
+
+
+class Alarm(OrganizationOwned):
+    """A CloudWatch alarm of one of the pipeline's stacks, as the scheduled refresh last read it.
+
+    Named by AWS (`Clickstream|<projectId> <Alarm>_<stackShortId>`); the refresh creates, updates and removes
+    these rows. Only `actions_enabled` is changed from the portal, by EnableAlarmActions/DisableAlarmActions.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="alarms")
+    name = models.CharField(max_length=255)
+    arn = models.CharField("ARN", max_length=1600, blank=True)
+    region = models.CharField(max_length=32)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=20, choices=AlarmState.choices, default=AlarmState.INSUFFICIENT_DATA)
+    reason = models.TextField(blank=True, help_text="CloudWatch's StateReason.")
+    state_changed = models.DateTimeField(null=True, blank=True, help_text="When the state last changed.")
+    actions_enabled = models.BooleanField(default=True, help_text="Whether it notifies the alarm topic.")
+    refreshed = models.DateTimeField(default=timezone.now, help_text="When the refresh last read it.")
+
+    class Meta(OrganizationOwned.Meta):
+        ordering = ["pipeline", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "name"],
+                name="alarm_unique_name_per_pipeline",
+                violation_error_message="The pipeline has an alarm of this name already.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("provisioning:alarm", kwargs={"org": self.organization.slug, "pk": self.uuid})
+
+    @property
+    def project(self) -> Any:
+        return self.pipeline.project
+
+    @property
+    def short_name(self) -> str:
+        """The name without `Clickstream|<projectId> `, as the original's table shows it."""
+        head, _, rest = self.name.partition(" ")
+        return rest if head.startswith("Clickstream|") and rest else self.name
+
+    @property
+    def badge(self) -> str:
+        return AlarmState(self.state).badge if self.state in AlarmState.values else "secondary"
+
+    @property
+    def console_url(self) -> str:
+        return f"{console_home(self.region)}/cloudwatch/home?region={self.region}#alarmsV2:alarm/" + quote(
+            self.name, safe=""
+        )
+
+
+class AlarmSubscription(OrganizationOwned):
+    """One e-mail address on the pipeline's alarm topic (SNS), as the notification sync last saw it."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="alarm_subscriptions")
+    email = models.EmailField(max_length=320)
+    state = models.CharField(max_length=20, choices=SubscriptionState.choices)
+    arn = models.CharField("ARN", max_length=1600, blank=True, help_text="Empty while pending.")
+    refreshed = models.DateTimeField(default=timezone.now)
+
+    class Meta(OrganizationOwned.Meta):
+        ordering = ["pipeline", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "email"],
+                name="alarmsubscription_unique_email",
+                violation_error_message="This address is on the pipeline's alarm topic already.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.state})"
+
+    @property
+    def pending(self) -> bool:
+        return self.state != SubscriptionState.CONFIRMED
+
+
+def console_home(region: str) -> str:
+    """The AWS console of the region's partition (China and GovCloud have their own)."""
+    if region.startswith("cn-"):
+        return "https://console.amazonaws.cn"
+    if region.startswith("us-gov-"):
+        return "https://console.amazonaws-us-gov.com"
+    return f"https://{region}.console.aws.amazon.com"

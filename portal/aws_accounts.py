@@ -65,6 +65,8 @@ def _provisioning() -> list[dict[str, Any]]:
                 "cloudformation:ListStacks",
                 "cloudformation:ValidateTemplate",
                 "cloudformation:GetTemplateSummary",
+                # Takes a detection id, not a stack ARN: the scheduled refresh polls its drift detections.
+                "cloudformation:DescribeStackDriftDetectionStatus",
             ],
             "*",
         ),
@@ -87,6 +89,8 @@ def _provisioning() -> list[dict[str, Any]]:
                 "cloudformation:CancelUpdateStack",
                 "cloudformation:TagResource",
                 "cloudformation:UntagResource",
+                "cloudformation:DetectStackDrift",
+                "cloudformation:DescribeStackResourceDrifts",
             ],
             _arns("cloudformation", "stack/{p}*/*"),
         ),

@@ -43,6 +43,21 @@ class ResourceState(models.TextChoices):
     DELETE_FAILED = "DELETE_FAILED"
 
 
+class DriftState(models.TextChoices):
+    """CloudFormation's drift status of a stack (`StackDriftStatus`), and DELETED: the stack is gone."""
+
+    NOT_CHECKED = "NOT_CHECKED", "Not checked"
+    IN_SYNC = "IN_SYNC", "In sync"
+    DRIFTED = "DRIFTED", "Drifted"
+    UNKNOWN = "UNKNOWN", "Unknown"
+    DELETED = "DELETED", "Deleted outside Clickstream"
+
+    @classmethod
+    def drifted(cls) -> tuple[str, ...]:
+        """What makes a settled pipeline Warning: it no longer is what was applied."""
+        return (cls.DRIFTED, cls.DELETED)
+
+
 def is_in_progress(state: str) -> bool:
     return state.endswith("_IN_PROGRESS")
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal.models import OrganizationOwned
-from provisioning.choices import Action, PipelineStatus, ResourceState, RunState, resource_badge
+from provisioning.choices import Action, DriftState, PipelineStatus, ResourceState, RunState, resource_badge
 
 EVENTS_KEPT = 20
 
@@ -64,6 +64,10 @@ class PipelineResource(OrganizationOwned):
         default=dict, blank=True,
         help_text="The provider's change in flight (on AWS: its change set, client token and what it waits for).",
     )  # fmt: skip
+    drift = models.CharField(max_length=16, choices=DriftState.choices, default=DriftState.NOT_CHECKED,
+                             blank=True, help_text="Whether it still matches what was applied (the refresh).")  # fmt: skip
+    drift_reason = models.TextField(blank=True, help_text="What drifted, when it did.")
+    drift_checked = models.DateTimeField(null=True, blank=True, help_text="When drift was last detected.")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta(OrganizationOwned.Meta):

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from pipelines.models import Pipeline
 from pipelines.services import ChangeRefused
 from pipelines.signals import pipeline_change_requested, pipeline_delete_requested, pipeline_saved
-from projects.models import App
+from projects.models import App, Project
+from projects.validators import split_emails
 from provisioning.choices import Action
 from provisioning.models import PipelineResource
 from provisioning.providers import provider_available, provider_for
@@ -66,3 +67,36 @@ def _app_changed(project_pk: int) -> None:
     )
     if desired != {n: tried.get(n) for n in desired}:
         deployment_request(pipeline=pipeline, action=Action.UPDATE)
+
+
+@receiver(pre_save, sender=Project)
+def on_project_saving(sender: Any, instance: Project, **kwargs: Any) -> None:
+    """Remember the addresses before the save, so the save can tell whether they changed."""
+    if instance.pk:
+        before = Project.objects.unscoped().filter(pk=instance.pk).values_list("emails", flat=True).first()
+        instance._emails_before = before  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=Project)
+def on_project_saved(sender: Any, instance: Project, created: bool, **kwargs: Any) -> None:
+    """The notification e-mails changed: sync the pipeline's alarm topic in a job (never AWS in the request)."""
+    before = getattr(instance, "_emails_before", None)
+    if created or before is None or split_emails(before) == instance.email_list:
+        return
+    project_pk = instance.pk
+    transaction.on_commit(lambda: notifications_enqueue(project_pk=project_pk))
+
+
+def notifications_enqueue(*, project_pk: int) -> None:
+    from portal.jobs import job_enqueue
+    from provisioning.tasks import NOTIFICATIONS_KIND
+
+    pipeline = (
+        Pipeline.objects.unscoped()
+        .select_related("project", "organization")
+        .filter(project_id=project_pk, provider="aws", delete_requested__isnull=True)
+        .first()
+    )
+    if pipeline is not None:
+        job_enqueue(organization=pipeline.organization, kind=NOTIFICATIONS_KIND, obj=pipeline,
+                    name=f"Alarm e-mails — {pipeline.project.project_id}", kwargs={"pipeline_pk": pipeline.pk})  # fmt: skip

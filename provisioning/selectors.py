@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pipelines.models import Pipeline
-from provisioning.choices import Action, PipelineStatus, RunState, is_in_progress
+from django.db.models import Count
+
+from pipelines.choices import AlarmState, SubscriptionState
+from pipelines.models import Alarm, AlarmSubscription, Pipeline
+from portal.models import Organization
+from provisioning.choices import Action, DriftState, PipelineStatus, RunState, is_in_progress
 from provisioning.models import Deployment, PipelineResource
 from provisioning.status import ResourceView, pipeline_status
 
@@ -44,6 +49,11 @@ class PipelineState:
         return [r for r in self.resources if is_in_progress(r.state)]
 
     @property
+    def drifted(self) -> list[PipelineResource]:
+        """Resources the refresh found changed or deleted outside Clickstream (why the status is Warning)."""
+        return [r for r in self.resources if r.drift in DriftState.drifted()]
+
+    @property
     def running_action(self) -> str:
         """What runs, in words: "Create", "Update", "Delete" (or '' when nothing does)."""
         return self.action if self.busy else ""
@@ -67,10 +77,37 @@ def pipeline_state(*, pipeline: Pipeline) -> PipelineState:
     status = pipeline_status(
         last_action=action,
         run_state=run_state,
-        resources=[ResourceView(r.state, r.template_version) for r in resources],
+        resources=[ResourceView(r.state, r.template_version, r.drift) for r in resources],
     )
     return PipelineState(status, action, run_state, reason, resources)
 
 
 def pipeline_status_label(pipeline: Pipeline) -> str:
     return str(pipeline_state(pipeline=pipeline).status.label)
+
+
+def alarm_summary(*, organization: Organization) -> dict[str, Any]:
+    """The Alarms page's header: alarms per state, and the addresses still to confirm, across projects."""
+    counts = dict(
+        Alarm.objects.for_organization(organization).values_list("state").annotate(n=Count("pk")).order_by()
+    )
+    pending = (
+        AlarmSubscription.objects.for_organization(organization)
+        .exclude(state=SubscriptionState.CONFIRMED)
+        .select_related("pipeline__project")
+        .order_by("pipeline__project__project_id", "email")
+    )
+    return {
+        "counts": [(AlarmState(s), counts.get(s, 0)) for s in AlarmState.values],
+        "pending_subscriptions": list(pending),
+    }
+
+
+def pipeline_monitoring(*, pipeline: Pipeline) -> dict[str, Any]:
+    """The pipeline page's alarms and subscriptions (the refresh fills them for AWS pipelines)."""
+    return {
+        "alarms": list(Alarm.objects.for_organization(pipeline.organization).filter(pipeline=pipeline)),
+        "subscriptions": list(
+            AlarmSubscription.objects.for_organization(pipeline.organization).filter(pipeline=pipeline)
+        ),
+    }

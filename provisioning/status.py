@@ -5,7 +5,9 @@ It follows the original (`spec/control-plane.md` §3.12), with these fixes:
   a pipeline Active before anything existed; here it is Creating (or Updating) until every resource is;
 - a failed run or resource, with other resources still in progress, stays busy until they settle: the
   original said Failed at once, which let people retry or delete under a change still running;
-- deleted resources are Deleted only when every one of them is, never by a successful run alone.
+- deleted resources are Deleted only when every one of them is, never by a successful run alone;
+- a stack that drifted from what was applied (or was deleted outside us), found by the scheduled refresh,
+  makes an otherwise Active pipeline Warning: the original never looked, and said Active.
 """
 
 from __future__ import annotations
@@ -13,15 +15,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from provisioning.choices import Action, PipelineStatus, ResourceState, RunState, is_failed, is_in_progress
+from provisioning.choices import (
+    Action,
+    DriftState,
+    PipelineStatus,
+    ResourceState,
+    RunState,
+    is_failed,
+    is_in_progress,
+)
 
 
 @dataclass(frozen=True)
 class ResourceView:
-    """What the status function needs of a resource: its state and the template version it was made with."""
+    """What the status function needs of a resource: its state, the template version it was made with and
+    its drift (as the refresh last found it)."""
 
     state: str
     template_version: str = ""
+    drift: str = ""
 
 
 def resources_aggregate(resources: Iterable[ResourceView], *, template_version: str = "") -> str:
@@ -59,7 +71,7 @@ def pipeline_status(
         status = PipelineStatus.FAILED
     elif aggregate == "DELETE_COMPLETE":
         status = PipelineStatus.DELETED
-    elif aggregate == "INCONSISTENT_VERSION":
+    elif aggregate == "INCONSISTENT_VERSION" or any(r.drift in DriftState.drifted() for r in items):
         status = PipelineStatus.WARNING
     else:
         status = PipelineStatus.ACTIVE

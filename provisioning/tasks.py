@@ -9,7 +9,7 @@ from pipelines.models import Pipeline
 from portal.jobs import job_kind
 from portal.models import Job
 from provisioning.choices import RunState
-from provisioning.models import Deployment
+from provisioning.models import Deployment, PipelineResource
 from provisioning.reconciler import reconcile
 
 WAIT_SECONDS = 15  # how soon a run with resources in progress (a stack on AWS) looks again
@@ -92,3 +92,85 @@ def first_events_schedule_ensure(**kwargs: Any) -> None:
         defaults={"func": "provisioning.tasks.first_events_scan", "schedule_type": Schedule.MINUTES,
                   "minutes": 1, "repeats": -1},
     )  # fmt: skip
+
+
+# --- the AWS refresh and the notification sync (provisioning/aws/refresh.py, notifications.py) -----------
+
+REFRESH_SCHEDULE = "provisioning: refresh settled AWS pipelines"
+REFRESH_KIND = "provisioning.aws_refresh"
+NOTIFICATIONS_KIND = "provisioning.notifications_sync"
+REFRESH_MINUTES = 5
+
+
+@job_kind(REFRESH_KIND, retries=3, lease=300)
+def aws_refresh_job(*, job: Job, account_pk: int) -> dict[str, Any]:
+    """One account's settled pipelines: stacks and drift, alarms, subscriptions, a batch per region."""
+    from portal.models.aws import AwsAccount
+    from provisioning.aws.refresh import account_refresh
+
+    account = AwsAccount.objects.unscoped().select_related("organization").filter(pk=account_pk).first()
+    if account is None:
+        return {"skipped": "the account is no longer connected"}
+    return account_refresh(account=account, log=job.add_log)
+
+
+def aws_refresh_all() -> dict[str, int]:
+    """The schedule's target: a refresh job per connected account with settled AWS pipelines (a job still
+    running for an account is not doubled)."""
+    from portal.jobs import job_enqueue
+    from portal.models.aws import AwsAccount
+
+    accounts = {
+        str((p.spec.get("aws") or {}).get("account"))
+        for p in Pipeline.objects.unscoped()
+        .filter(provider="aws", delete_requested__isnull=True, current_version__isnull=False)
+        .select_related("current_version")
+    }
+    started = 0
+    for account in AwsAccount.objects.unscoped().select_related("organization").filter(uuid__in=accounts):
+        job_enqueue(organization=account.organization, kind=REFRESH_KIND, obj=account,
+                    name=f"AWS refresh — {account.name}", kwargs={"account_pk": account.pk})  # fmt: skip
+        started += 1
+    return {"accounts": started}
+
+
+def aws_refresh_schedule_ensure(**kwargs: Any) -> None:
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=REFRESH_SCHEDULE,
+        defaults={"func": "provisioning.tasks.aws_refresh_all", "schedule_type": Schedule.MINUTES,
+                  "minutes": REFRESH_MINUTES, "repeats": -1},
+    )  # fmt: skip
+
+
+@job_kind(NOTIFICATIONS_KIND, retries=3)
+def notifications_sync_job(*, job: Job, pipeline_pk: int) -> dict[str, Any]:
+    """The project's e-mails changed: subscribe the new ones to the alarm topic, unsubscribe removed ones."""
+    from portal import aws
+    from portal.jobs import PermanentJobError
+    from provisioning.aws import notifications
+    from provisioning.aws.target import NoAccount, pipeline_account, pipeline_region
+
+    pipeline = (
+        Pipeline.objects.unscoped().select_related("project", "organization").filter(pk=pipeline_pk).first()
+    )
+    metrics = (
+        PipelineResource.objects.unscoped()
+        .filter(pipeline_id=pipeline_pk, kind="Metrics", state__endswith="_COMPLETE")
+        .exclude(state__in=["DELETE_COMPLETE", "ROLLBACK_COMPLETE"])
+        .exists()
+    )
+    if pipeline is None or not metrics:
+        return {
+            "skipped": "no alarm topic yet: the Metrics stack subscribes the addresses when it is created"
+        }
+    try:
+        account = pipeline_account(pipeline)
+    except NoAccount as exc:
+        raise PermanentJobError(str(exc)) from None
+    session = aws.aws_session(account=account, region=pipeline_region(pipeline))
+    count = notifications.notifications_sync(
+        pipeline=pipeline, sns=aws.aws_client(session, "sns"), log=job.add_log
+    )
+    return {"subscriptions": count}

@@ -18,4 +18,8 @@ urlpatterns = [
     path(
         "projects/<str:project>/apps/<str:app>/traffic/", views.AppTrafficView.as_view(), name="app_traffic"
     ),
+    path("alarms/", views.AlarmListView.as_view(), name="alarms"),
+    path("alarms/<uuid:pk>/", views.AlarmDetailView.as_view(), name="alarm"),
+    path("alarms/<uuid:pk>/enable/", views.AlarmActionsView.as_view(enabled=True), name="alarm_enable"),
+    path("alarms/<uuid:pk>/disable/", views.AlarmActionsView.as_view(enabled=False), name="alarm_disable"),
 ]

@@ -1,21 +1,29 @@
-"""The pipeline's provisioning status on the pipeline page (an htmx fragment that polls while busy), retry, and
-the preview of an AWS pipeline's CloudFormation templates with their downloads."""
+"""The pipeline's provisioning status on the pipeline page (an htmx fragment that polls while busy), retry, the
+preview of an AWS pipeline's CloudFormation templates with their downloads, and the Alarms page (the alarms of
+every project, their actions turned on or off)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.generic import TemplateView
 
+from pipelines.models import Alarm
 from pipelines.views import ProjectPipelineMixin
 from portal.roles import Perm
+from portal.views import generic
+from portal.views.base import OrganizationAccess
 from portal.views.generic import redirect
 from provisioning import services
 from provisioning.aws import preview
+from provisioning.aws.alarms import AlarmActionsFailed, alarm_actions_set
 from provisioning.aws.render import RenderError
-from provisioning.selectors import pipeline_state
+from provisioning.filtersets import AlarmFilterSet
+from provisioning.selectors import alarm_summary, pipeline_monitoring, pipeline_state
+from provisioning.tables import AlarmTable
 
 
 class PipelineStatusView(ProjectPipelineMixin, TemplateView):
@@ -27,7 +35,8 @@ class PipelineStatusView(ProjectPipelineMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         pipeline = self.require_pipeline()
-        context.update(pipeline=pipeline, state=pipeline_state(pipeline=pipeline))
+        context.update(pipeline=pipeline, state=pipeline_state(pipeline=pipeline),
+                       monitoring=pipeline_monitoring(pipeline=pipeline))  # fmt: skip
         return context
 
 
@@ -126,3 +135,59 @@ def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+class AlarmMixin(OrganizationAccess):
+    """The CloudWatch alarms of the organization's AWS pipelines, as the scheduled refresh last read them."""
+
+    model: type[Model] = Alarm
+    read_permission = Perm.VIEW_PROJECTS
+    write_permission = Perm.MANAGE_PROJECTS  # enable or disable actions: Admin and Operator (the original)
+
+    def get_queryset(self) -> QuerySet:
+        return super().get_queryset().select_related("pipeline__project", "organization")  # type: ignore[misc]
+
+
+class AlarmListView(AlarmMixin, generic.ObjectListView):
+    """Every project's alarms, filterable by project and state, with the e-mails still to be confirmed."""
+
+    table = AlarmTable
+    filterset_class = AlarmFilterSet
+    template_name = "provisioning/alarm_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(alarm_summary(organization=self.organization))
+        return context
+
+
+class AlarmDetailView(AlarmMixin, generic.ObjectDetailView):
+    template_name = "provisioning/alarm_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["alarm"] = self.object
+        context["can_manage"] = self.membership.has_perm(Perm.MANAGE_PROJECTS)
+        context["subscriptions"] = self.object.pipeline.alarm_subscriptions.all()
+        return context
+
+
+class AlarmActionsView(AlarmMixin, generic.ObjectDetailView):
+    """POST turns the alarm's actions on (`enabled`) or off; the buttons are on the alarm's page."""
+
+    read_permission = write_permission = Perm.MANAGE_PROJECTS
+    enabled: bool = True
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect(request, self.get_object().get_absolute_url())
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        alarm = self.get_object()
+        try:
+            alarm_actions_set(alarm=alarm, enabled=self.enabled)
+        except AlarmActionsFailed as exc:
+            messages.error(request, str(exc))
+        else:
+            verb = "Enabled" if self.enabled else "Disabled"
+            messages.success(request, f"{verb} the actions (notifications) of {alarm.short_name}.")
+        return redirect(request, alarm.get_absolute_url())

@@ -161,6 +161,7 @@ def url_kwargs(route: Route, world: Any, actor: Any) -> dict[str, Any]:
         .uuid,
     }
     by_name |= analytics_objects(world)
+    by_name |= alarm_objects(world)
     key = next((k for k in by_name if k in route.name), "")
     templates = "template" in route.name  # only an aws pipeline has templates
     values = {
@@ -198,6 +199,35 @@ def analytics_objects(world: Any) -> dict[str, Any]:
         "eventmetadata": event.uuid,
         "attributemetadata": attribute.uuid,
     }
+
+
+def alarm_objects(world: Any) -> dict[str, Any]:
+    """An AWS pipeline in organization A (on the world's account, in moto) with an alarm and an e-mail
+    waiting for confirmation, as the refresh records them."""
+    from pipelines.models import Alarm, AlarmSubscription, Pipeline, PipelineVersion
+    from projects.models import Project
+    from tests.pipelines.specs import aws_spec
+
+    org = world.org_a
+    account = AwsAccount.objects.unscoped().filter(organization=org).order_by("pk").first()
+    project = Project.objects.unscoped().get_or_create(
+        organization=org, project_id="ops", defaults={"name": "Ops", "emails": "ops@example.com"}
+    )[0]
+    pipeline = Pipeline.objects.unscoped().filter(project=project).first()
+    if pipeline is None:
+        pipeline = Pipeline.objects.unscoped().create(organization=org, project=project, provider="aws")
+        pipeline.current_version = PipelineVersion.objects.unscoped().create(
+            organization=org, pipeline=pipeline, number=1, spec=aws_spec(aws__account=str(account.uuid))
+        )
+        pipeline.save()
+    alarm = Alarm.objects.unscoped().get_or_create(
+        organization=org, pipeline=pipeline, name="Clickstream|ops ECS Pending Task Count_1a2b3c4d",
+        defaults={"region": "us-east-1", "state": "ALARM", "reason": "Threshold Crossed"},
+    )[0]  # fmt: skip
+    AlarmSubscription.objects.unscoped().get_or_create(
+        organization=org, pipeline=pipeline, email="ops@example.com", defaults={"state": "pending"}
+    )
+    return {"alarm": alarm.uuid}
 
 
 def call(route: Route, world: Any, actor: Any, method: str = "get", follow: bool = False) -> Any:

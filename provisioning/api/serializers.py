@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from pipelines.choices import AlarmState, SubscriptionState
+from pipelines.models import Alarm, AlarmSubscription
 from provisioning.choices import PipelineStatus
 from provisioning.models import PipelineResource
 
@@ -20,6 +22,9 @@ class ResourceSerializer(serializers.ModelSerializer):
             "applied_version",
             "outputs",
             "events",
+            "drift",
+            "drift_reason",
+            "drift_checked",
             "updated",
         ]
         read_only_fields = fields
@@ -90,3 +95,33 @@ class TemplateFileSerializer(serializers.Serializer):
     AWSTemplateFormatVersion = serializers.CharField()
     Parameters = serializers.DictField(child=serializers.JSONField())
     Resources = serializers.DictField(child=serializers.JSONField())
+
+
+class AlarmSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    project_id = serializers.CharField(source="pipeline.project.project_id", read_only=True)
+    short_name = serializers.CharField(
+        read_only=True, help_text="The name without `Clickstream|<projectId> `."
+    )
+    state = serializers.ChoiceField(choices=AlarmState.choices, read_only=True)
+    console_url = serializers.CharField(read_only=True, help_text="The alarm in the CloudWatch console.")
+
+    class Meta:
+        model = Alarm
+        fields = ["id", "project_id", "name", "short_name", "arn", "region", "description", "state", "reason",
+                  "state_changed", "actions_enabled", "console_url", "refreshed"]  # fmt: skip
+        read_only_fields = fields
+
+
+class AlarmSubscriptionSerializer(serializers.ModelSerializer):
+    project_id = serializers.CharField(source="pipeline.project.project_id", read_only=True)
+    state = serializers.ChoiceField(choices=SubscriptionState.choices, read_only=True)
+
+    class Meta:
+        model = AlarmSubscription
+        fields = ["project_id", "email", "state", "pending", "refreshed"]
+        read_only_fields = fields
+
+
+class AwsFailureSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="The call AWS refused or could not answer, and why.")

@@ -102,8 +102,10 @@ def org_with_data(cast) -> SimpleNamespace:
     from tests.test_tenancy_walk import analytics_objects, aws_pipeline_project
 
     aws_pipeline_project(cast)
+    from tests.test_tenancy_walk import alarm_objects
 
     made = analytics_objects(cast)
+    objects["alarms"] = str(alarm_objects(cast)["alarm"])
     for collection, key in [("dashboards", "customdashboard"), ("analyses", "savedanalysis"),
                             ("events", "eventmetadata"), ("attributes", "attributemetadata")]:  # fmt: skip
         objects[collection] = str(made[key])
