@@ -41,6 +41,7 @@ def schema_file(db, tmp_path) -> dict:
 
 def test_schema_generates_without_warnings(schema_file: dict) -> None:
     assert "/api/v1/organizations/{org}/projects/{project}/apps/" in schema_file["paths"]
+    assert "/api/v1/health" in schema_file["paths"]
     assert "bearerAuth" in schema_file["components"]["securitySchemes"]
 
 
@@ -55,7 +56,10 @@ def test_every_operation_documents_its_errors(schema_file: dict) -> None:
     assert len(operations) > 30
     for method, path, operation in operations:
         codes = set(operation["responses"])
-        assert {"401", "403"} <= codes, (method, path)
+        # The health report is open to anyone (no security requirement): it refuses no one.
+        is_open = operation.get("security", [{}]) == [{}]
+        assert ({"401", "403"} <= codes) is not is_open, (method, path)
+        assert is_open == (path == "/api/v1/health"), (method, path)
         assert ("{" in path) == ("404" in codes), (method, path)
         assert (method != "GET") == ("409" in codes), (method, path)
         # 400 where there is input to refuse: a body or query parameters (a body-less action such as an
