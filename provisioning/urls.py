@@ -11,7 +11,14 @@ P = "projects/<str:project>/pipeline/"
 urlpatterns = [
     path(f"{P}status/", views.PipelineStatusView.as_view(), name="status"),
     path(f"{P}retry/", views.PipelineRetryView.as_view(), name="retry"),
+    path(f"{P}process/", views.ProcessNowView.as_view(), name="process_now"),
     path(
         "projects/<str:project>/apps/<str:app>/traffic/", views.AppTrafficView.as_view(), name="app_traffic"
     ),
+    path(
+        "projects/<str:project>/apps/<str:app>/test-event/",
+        views.AppTestEventView.as_view(),
+        name="app_test_event",
+    ),
+    path("demo/", views.DemoStartView.as_view(), name="demo"),
 ]
