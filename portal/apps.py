@@ -12,7 +12,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from portal import audit, services
+        from portal import audit, health, services  # noqa: F401  (health registers its checks)
         from portal.api import schema  # noqa: F401  registers the OpenAPI description of bearer tokens
 
         audit.connect_signals()

@@ -115,3 +115,24 @@ def panels(*, request: HttpRequest, membership: Membership, obj: Any) -> list[Sa
         for p in fragments
         if membership.has_perm(p.permission)
     ]
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """One part of the system in the health report: `check()` returns a `portal.health.PartState`."""
+
+    name: str
+    check: Callable[[], Any]
+    order: int = 100
+
+
+_health_checks: dict[str, HealthCheck] = {}
+
+
+def register_health_check(*, name: str, check: Callable[[], Any], order: int = 100) -> None:
+    """A domain app's part of `/api/v1/health` (processing, warehouse): the portal does not import it."""
+    _health_checks[name] = HealthCheck(name, check, order)
+
+
+def health_checks() -> list[HealthCheck]:
+    return sorted(_health_checks.values(), key=lambda c: (c.order, c.name))

@@ -8,6 +8,7 @@ from portal.views import aws as aws_views
 from portal.views import jobs as job_views
 from portal.views import organization as org_views
 from portal.views import sso as sso_views
+from portal.views import system as system_views
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -19,6 +20,7 @@ ORG = "o/<slug:org>/"
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("health/", health, name="health"),
+    path("system/health/", system_views.health_page, name="system_health"),
     path("accounts/", include("allauth.urls")),
     path("oidc/", include("portal.oidc.urls")),
     path("sign-in/no-access/", sso_views.no_access, name="sso_no_access"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -12,6 +14,7 @@ class ProvisioningConfig(AppConfig):
         from portal import registry
         from portal.roles import Perm
         from provisioning import receivers, tasks  # noqa: F401  (signal receivers, job kinds)
+        from provisioning.health import processing_check
         from provisioning.selectors import pipeline_status_label
 
         post_migrate.connect(tasks.first_events_schedule_ensure, sender=self)
@@ -19,5 +22,19 @@ class ProvisioningConfig(AppConfig):
         registry.register_menu_item(
             label="Alarms", url_name="provisioning:alarms", permission=Perm.VIEW_PROJECTS, order=30
         )
+        registry.register_health_check(name="processing", check=processing_check, order=40)
+        registry.register_home_card(
+            template="provisioning/_demo_card.html",
+            permission=Perm.MANAGE_PROJECTS,
+            context=_demo_card,
+            order=5,
+        )
         # `Project.pipeline_status` (project lists and pages) reads this attribute when a provider offers it.
         setattr(Pipeline, "status_label", property(pipeline_status_label))  # noqa: B010
+
+
+def _demo_card(*, membership: Any, **_: Any) -> dict[str, Any]:
+    """The demo is offered while the organization has no project (the card renders nothing otherwise)."""
+    from projects.models import Project
+
+    return {"offer_demo": not Project.objects.for_organization(membership.organization).exists()}

@@ -6,8 +6,11 @@ does the work in the background. None of them touches a resource itself.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +18,7 @@ from pipelines.models import Pipeline
 from portal.choices import JobStatus
 from portal.jobs import job_enqueue
 from portal.models import Job
+from projects.models import App
 from provisioning.choices import Action, ResourceState, RunState, is_failed
 from provisioning.models import Deployment, PipelineResource
 from provisioning.reconciler import deployment_of
@@ -155,3 +159,29 @@ def stack_rollback_continue(*, pipeline: Pipeline, name: str) -> list[str]:
         deployment.save()
         reconcile_enqueue(pipeline=locked)
     return skipped
+
+
+@dataclass(frozen=True)
+class TestEventOutcome:
+    """What the collector answered to the portal's test event."""
+
+    endpoint: str
+    status: int
+    detail: str  # the request id when accepted, else the collector's reason
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 200
+
+
+def test_event_send(*, app: App) -> TestEventOutcome:
+    """Post one request shaped like the app's SDK's (the first of its platforms) to its ingestion endpoint,
+    from the portal: the same path a device's request takes through the collector's allow-list."""
+    from ingestion.loadgen import Traffic, post
+    from projects.services import app_ingestion_endpoint
+
+    endpoint = app_ingestion_endpoint(app=app) or settings.CLICKSTREAM_INGESTION_ENDPOINT
+    platform = next((p for p in app.platforms or [] if p in ("Web", "Android", "iOS")), "Web")
+    request = Traffic({platform: app.app_id}).test_event(now_ms=int(time.time() * 1000))
+    status, detail = post(endpoint, request, timeout=5)
+    return TestEventOutcome(endpoint, status, detail)

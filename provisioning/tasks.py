@@ -174,3 +174,29 @@ def notifications_sync_job(*, job: Job, pipeline_pk: int) -> dict[str, Any]:
         pipeline=pipeline, sns=aws.aws_client(session, "sns"), log=job.add_log
     )
     return {"subscriptions": count}
+
+
+DEMO_KIND = "provisioning.demo"
+
+
+@job_kind(DEMO_KIND, retries=0)
+def demo_job(*, job: Job, organization_pk: int) -> dict[str, Any]:
+    """The demo button's work (`provisioning.demo`): it waits on the reconciler and the collector, so it
+    never runs in the request."""
+    from portal.jobs import PermanentJobError
+    from portal.models import Organization
+    from provisioning.demo import DemoError, demo_run
+
+    def progress(percent: int, step: str) -> None:
+        job.set_progress(percent, step)
+        job.add_log(step)
+
+    try:
+        result = demo_run(organization=Organization.objects.get(pk=organization_pk), progress=progress)
+    except DemoError as exc:
+        raise PermanentJobError(str(exc)) from exc
+    return {
+        "project": result.project.project_id,
+        "processing_job": str(result.processing.uuid),
+        **result.sent.report(),
+    }

@@ -22,4 +22,11 @@ urlpatterns = [
     path("alarms/<uuid:pk>/", views.AlarmDetailView.as_view(), name="alarm"),
     path("alarms/<uuid:pk>/enable/", views.AlarmActionsView.as_view(enabled=True), name="alarm_enable"),
     path("alarms/<uuid:pk>/disable/", views.AlarmActionsView.as_view(enabled=False), name="alarm_disable"),
+    path(f"{P}process/", views.ProcessNowView.as_view(), name="process_now"),
+    path(
+        "projects/<str:project>/apps/<str:app>/test-event/",
+        views.AppTestEventView.as_view(),
+        name="app_test_event",
+    ),
+    path("demo/", views.DemoStartView.as_view(), name="demo"),
 ]

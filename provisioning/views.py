@@ -9,18 +9,20 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from pipelines.models import Alarm
 from pipelines.views import ProjectPipelineMixin
 from portal.roles import Perm
 from portal.views import generic
-from portal.views.base import OrganizationAccess
+from portal.views.base import OrganizationAccess, OrganizationMixin
 from portal.views.generic import redirect
 from provisioning import services
 from provisioning.aws import preview
 from provisioning.aws.alarms import AlarmActionsFailed, alarm_actions_set
 from provisioning.aws.render import RenderError
+from provisioning.choices import PipelineStatus
 from provisioning.filtersets import AlarmFilterSet
 from provisioning.selectors import alarm_summary, pipeline_monitoring, pipeline_state
 from provisioning.tables import AlarmTable
@@ -80,8 +82,13 @@ class AppTrafficView(ProjectPipelineMixin, TemplateView):
         traffic = {}
         if pipeline is not None and local:
             traffic = app_traffic(buffer=project_folder(pipeline) / "data" / "buffer")
+        active = pipeline is not None and pipeline_state(pipeline=pipeline).status == PipelineStatus.ACTIVE
         context.update(
-            app=app, pipeline=pipeline, local=local, traffic=traffic.get(app.app_id) or AppTraffic()
+            app=app,
+            pipeline=pipeline,
+            local=local,
+            active=active,
+            traffic=traffic.get(app.app_id) or AppTraffic(),
         )
         return context
 
@@ -191,3 +198,64 @@ class AlarmActionsView(AlarmMixin, generic.ObjectDetailView):
             verb = "Enabled" if self.enabled else "Disabled"
             messages.success(request, f"{verb} the actions (notifications) of {alarm.short_name}.")
         return redirect(request, alarm.get_absolute_url())
+
+
+class DemoStartView(OrganizationMixin, TemplateView):
+    """The home page's demo button: starts the demo job and shows its progress on the job's page."""
+
+    read_permission = write_permission = Perm.MANAGE_PROJECTS
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect(request, reverse("org_home", kwargs={"org": self.organization.slug}))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from portal.jobs import job_enqueue
+        from provisioning.tasks import DEMO_KIND
+
+        job = job_enqueue(
+            organization=self.organization,
+            kind=DEMO_KIND,
+            name="Demo: a shop with a few days of traffic",
+            kwargs={"organization_pk": self.organization.pk},
+            obj=self.organization,
+        )
+        return redirect(request, reverse("job", kwargs={"org": self.organization.slug, "pk": job.uuid}))
+
+
+class ProcessNowView(ProjectPipelineMixin, TemplateView):
+    """Run the project's processing now instead of at the schedule's next time (a run going on is not
+    doubled); the app page's traffic panel offers it."""
+
+    read_permission = write_permission = Perm.MANAGE_PROJECTS
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect(request, self.require_pipeline().get_absolute_url())
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from etl.tasks import etl_run_enqueue
+
+        self.require_pipeline()
+        job = etl_run_enqueue(project=self.get_project())
+        messages.success(request, "Processing started: the dashboards update when it finishes.")
+        return redirect(request, reverse("job", kwargs={"org": self.organization.slug, "pk": job.uuid}))
+
+
+class AppTestEventView(ProjectPipelineMixin, TemplateView):
+    """ "Send a test event": the portal posts one request shaped like the Web SDK's to the app's endpoint and
+    shows the collector's answer (an htmx fragment)."""
+
+    read_permission = write_permission = Perm.MANAGE_PROJECTS
+    template_name = "provisioning/_test_event.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect(request, self.app().get_absolute_url())
+
+    def app(self) -> Any:
+        from django.shortcuts import get_object_or_404
+
+        return get_object_or_404(self.get_project().apps.all(), app_id=self.kwargs["app"])
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        app = self.app()
+        outcome = services.test_event_send(app=app)
+        return self.render_to_response(self.get_context_data(app=app, outcome=outcome))

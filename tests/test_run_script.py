@@ -1,4 +1,5 @@
-"""`make run` (scripts/run.sh) starts every part and stops them all on Ctrl-C within 10 seconds.
+"""`make run` (scripts/run.sh, then scripts/supervise.py) starts every part, restarts a part that dies, and
+stops them all on Ctrl-C within 10 seconds.
 
 The script runs for real, against a var directory of its own and free ports. Ctrl-C is a SIGINT to the
 terminal's foreground process group, so the script is started in a group of its own and the group gets the
@@ -98,19 +99,9 @@ def migrated(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("busy", [False, True], ids=["idle", "task-running"])
 def test_make_run_serves_and_stops_every_part_on_ctrl_c(tmp_path, migrated, busy):
-    var = tmp_path / "var"
-    shutil.copytree(migrated, var)
-    portal, collector = free_port(), free_port()
-    environ = {**clean_environ(var), "PORTAL_PORT": str(portal), "COLLECTOR_PORT": str(collector)}
-    output = tmp_path / "output.log"
-    process = subprocess.Popen(
-        ["bash", str(REPO_DIR / "scripts" / "run.sh")],
-        env=environ,
-        stdout=output.open("wb"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process, environ, output = start_run_script(tmp_path, migrated)
+    var = Path(environ["CLICKSTREAM_VAR_DIR"])
+    portal, collector = environ["PORTAL_PORT"], environ["COLLECTOR_PORT"]
     parts: dict[int, str] = {}
     try:
         assert wait_for(f"http://127.0.0.1:{portal}/accounts/login/", process, 90).status_code == 200
@@ -136,12 +127,86 @@ def test_make_run_serves_and_stops_every_part_on_ctrl_c(tmp_path, migrated, busy
         said = output.read_text(errors="replace")
         assert ("killing what is left" in said) is busy, said[-2000:]
     finally:
-        for pid, start in {**parts, **descendants(process.pid)}.items():
-            if alive(pid, start):
-                os.kill(pid, signal.SIGKILL)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        stop_everything(process, parts)
+
+
+def stop_everything(process: subprocess.Popen, parts: dict[int, str]) -> None:
+    for pid, start in {**parts, **descendants(process.pid)}.items():
+        if alive(pid, start):
+            os.kill(pid, signal.SIGKILL)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def start_run_script(tmp_path: Path, migrated: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
+    var = tmp_path / "var"
+    shutil.copytree(migrated, var)
+    environ = {**clean_environ(var), "PORTAL_PORT": str(free_port()), "COLLECTOR_PORT": str(free_port())}
+    output = tmp_path / "output.log"
+    process = subprocess.Popen(
+        ["bash", str(REPO_DIR / "scripts" / "run.sh")],
+        env=environ,
+        stdout=output.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return process, environ, output
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def part_leader(process: subprocess.Popen, word: str) -> int:
+    """The pid of the supervisor's child whose command line has `word`."""
+    for pid in descendants(process.pid):
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = Path(f"/proc/{pid}/cmdline").read_text()
+        except OSError:
+            continue
+        if parent == process.pid and word in command:
+            return pid
+    raise AssertionError(f"no part running {word}")
+
+
+def test_a_part_that_dies_is_restarted_and_its_lines_carry_its_name(tmp_path, migrated):
+    process, environ, output = start_run_script(tmp_path, migrated)
+    portal, collector = environ["PORTAL_PORT"], environ["COLLECTOR_PORT"]
+    parts: dict[int, str] = {}
+    try:
+        wait_for(f"http://127.0.0.1:{portal}/accounts/login/", process, 90)
+        wait_for(f"http://127.0.0.1:{collector}/ping", process, 20)
+        first = part_leader(process, "ingestion")
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                second = part_leader(process, "ingestion")
+            except AssertionError:
+                second = first
+            if second != first and answers(f"http://127.0.0.1:{collector}/ping"):
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"the collector was not restarted:\n{output.read_text()[-2000:]}")
+        said = output.read_text(errors="replace")
+        assert "collector exited with code -9; restarting in 1 s" in said, said[-2000:]
+        assert any(line.startswith("web ") and "|" in line for line in said.splitlines()), said[-2000:]
+        parts = descendants(process.pid)
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=STOP_WITHIN + 5)
+        deadline = time.monotonic() + 5
+        while any(alive(pid, start) for pid, start in parts.items()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid, start in parts.items() if alive(pid, start)], "orphans left behind"
+    finally:
+        stop_everything(process, parts)
 
 
 def enqueue_a_long_task(environ: dict[str, str]) -> None:

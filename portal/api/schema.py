@@ -9,6 +9,7 @@ from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent, build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import AllowAny
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -90,14 +91,15 @@ class AutoSchema(openapi.AutoSchema):
                 self.error_component("FieldErrors", FIELD_ERRORS),
                 "The request is invalid; the answer says which field and why.",
             )
-        errors["401"] = (
-            error,
-            "No credentials, or credentials that are not valid (unknown, expired or revoked).",
-        )
-        errors["403"] = (
-            error,
-            "Your roles in the organization do not allow this, or the token is read-only.",
-        )
+        if not self.is_open():
+            errors["401"] = (
+                error,
+                "No credentials, or credentials that are not valid (unknown, expired or revoked).",
+            )
+            errors["403"] = (
+                error,
+                "Your roles in the organization do not allow this, or the token is read-only.",
+            )
         if "path" in where:
             errors["404"] = (error, "No such object, or an organization you are not a member of.")
         if self.method in WRITES or "409" in operation["responses"]:
@@ -107,6 +109,10 @@ class AutoSchema(openapi.AutoSchema):
                 "moment, an object still in use); the answer says which.",
             )
         return errors
+
+    def is_open(self) -> bool:
+        """An endpoint anyone may call (the health report) refuses no one."""
+        return all(isinstance(p, AllowAny) for p in self.view.get_permissions())
 
     def error_component(self, name: str, schema: dict[str, Any]) -> dict[str, str]:
         component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)

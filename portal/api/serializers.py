@@ -204,3 +204,21 @@ class AwsRoleTemplateSerializer(serializers.Serializer):
         allow_blank=True, help_text="The console link; empty when the portal has no template bucket."
     )
     principal = serializers.CharField(allow_blank=True, help_text="The portal's own AWS principal.")
+
+
+class HealthPartSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "degraded"])
+    detail = serializers.CharField(help_text="What the part's state means, for a person.")
+
+
+class HealthPartsSerializer(serializers.Serializer):
+    database = HealthPartSerializer()
+    queue = HealthPartSerializer(help_text="The django-q2 worker cluster's heartbeat.")
+    collector = HealthPartSerializer(help_text="The collector's own /health.")
+    processing = HealthPartSerializer(help_text="The latest local processing run.")
+    warehouse = HealthPartSerializer(help_text="DuckDB and the projects' warehouse files.")
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "degraded"], help_text="ok when every part is ok.")
+    parts = HealthPartsSerializer()

@@ -23,6 +23,7 @@ app_name = "api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("health", views.HealthView.as_view(), name="health"),
     *router.urls,
     # Domain apps' endpoints, included by dotted name: the portal imports no domain app.
     path("", include("projects.api.urls")),

@@ -6,9 +6,10 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from portal import aws_accounts, filtersets, services
 from portal.api import serializers
@@ -16,6 +17,7 @@ from portal.api.exceptions import Conflict
 from portal.api.viewsets import OrganizationViewSet, check_token_scope
 from portal.audit import set_audit_context
 from portal.choices import AuditSource
+from portal.health import health_report
 from portal.jobs import CANCEL_PERMISSION, job_cancel
 from portal.models import ApiToken, AuditLogEntry, AwsAccount, Invitation, Job, Membership, Organization
 from portal.roles import ANY_MEMBER, Perm
@@ -245,3 +247,15 @@ class AwsAccountViewSet(OrganizationViewSet):
             "principal": aws_accounts.principal_arn(),
         }
         return Response(serializers.AwsRoleTemplateSerializer(body).data)
+
+
+class HealthView(APIView):
+    """The state of each part of the system, for monitors: open without signing in, naming no organization's
+    data. Always 200 while the portal answers; `status` says whether every part is ok."""
+
+    authentication_classes: list[type] = []  # a stale token must not turn a health probe into a 401
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=serializers.HealthSerializer, auth=[])
+    def get(self, request: Request) -> Response:
+        return Response(health_report(staff=False))

@@ -155,6 +155,14 @@ elif PRODUCTION:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The worker's heartbeat (django-q2's cluster stat, every half second, kept 3 s) must reach the portal's health
+# check in another process: with the ORM broker it goes to files under var/ (Redis keeps its own).
+if not REDIS_URL:
+    CACHES["queue"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "queue"),
+    }
+    Q_CLUSTER["cache"] = "queue"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -193,6 +201,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStatusEnum": ["ok", "degraded"],
+        "JobStatusEnum": "portal.choices.JobStatus",
+    },
 }
 
 # Where the local provider keeps its data lake and the collector's allow-list.
@@ -200,6 +212,8 @@ CLICKSTREAM_LAKE_DIR = Path(env_str("CLICKSTREAM_LAKE_DIR", str(VAR_DIR / "lake"
 # The local runner's ETL engine: duckdb (in-process, the default) or spark (local[*], to check the EMR path).
 CLICKSTREAM_ETL_ENGINE = env_str("CLICKSTREAM_ETL_ENGINE", "duckdb")
 CLICKSTREAM_INGESTION_ENDPOINT = env_str("CLICKSTREAM_INGESTION_ENDPOINT", "http://127.0.0.1:8001/collect")
+# The collector's health check (portal/health.py); by default `/health` beside the ingestion endpoint.
+CLICKSTREAM_COLLECTOR_HEALTH_URL = env_str("CLICKSTREAM_COLLECTOR_HEALTH_URL", "")
 # The allow-list file the local collector re-reads (`--allowlist-file`, shared by every project on this machine).
 CLICKSTREAM_ALLOWLIST_FILE = Path(env_str("CLICKSTREAM_ALLOWLIST_FILE", str(VAR_DIR / "allowlist.json")))
 

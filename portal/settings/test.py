@@ -23,3 +23,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 Q_CLUSTER["sync"] = True  # tasks run inline in tests
 STATIC_ROOT = None  # type: ignore[assignment]  # served by finders; no collectstatic in tests
 WHITENOISE_USE_FINDERS = True
+# The worker heartbeat's cache of its own (the run's var/ may hold a live `make run`'s): no cluster reports here.
+CACHES["queue"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "queue"}  # noqa: F405

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provisioning', '0002_resource_drift'),
-        ('provisioning', '0002_stack_operation'),
+        ("provisioning", "0002_resource_drift"),
+        ("provisioning", "0002_stack_operation"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -41,6 +41,7 @@ def schema_file(db, tmp_path) -> dict:
 
 def test_schema_generates_without_warnings(schema_file: dict) -> None:
     assert "/api/v1/organizations/{org}/projects/{project}/apps/" in schema_file["paths"]
+    assert "/api/v1/health" in schema_file["paths"]
     assert "bearerAuth" in schema_file["components"]["securitySchemes"]
 
 
@@ -56,7 +57,10 @@ def test_every_operation_documents_its_errors(schema_file: dict) -> None:
     assert len(operations) > 30
     for method, path, operation in operations:
         codes = set(operation["responses"])
-        assert {"401", "403"} <= codes, (method, path)
+        # The health report is open to anyone (no security requirement): it refuses no one.
+        is_open = operation.get("security", [{}]) == [{}]
+        assert ({"401", "403"} <= codes) is not is_open, (method, path)
+        assert is_open == (path == "/api/v1/health"), (method, path)
         assert ("{" in path) == ("404" in codes), (method, path)
         # 409 on every write; a read has one only where it says when (templates of a local pipeline).
         assert (method != "GET") <= ("409" in codes), (method, path)
