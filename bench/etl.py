@@ -285,7 +285,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workdir", default="var/bench-etl")
     parser.add_argument("--engines", default="duckdb,spark", help="comma-separated: duckdb, spark")
-    parser.add_argument("--e2e-events", type=int, default=20_000, help="events of the end-to-end run; 0 skips it")
+    parser.add_argument(
+        "--e2e-events", type=int, default=20_000, help="events of the end-to-end run; 0 skips it"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--engine-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
