@@ -26,7 +26,7 @@ import pyarrow as pa
 from duckdb.func import PythonUDFType
 from duckdb.sqltypes import INTEGER, VARCHAR
 
-from etl import model, sql, tables
+from etl import keys, model, sql
 from etl.config import DEFAULT_RULES_DIR, JobConfig
 from etl.lake import Layout
 from etl.results import CORRUPT
@@ -37,7 +37,22 @@ CHUNK_BYTES = 64 << 20
 RAW_STRUCT = json.dumps(dict.fromkeys(sql.RAW_FIELDS, "VARCHAR"))
 # The plugins this engine runs; the others (gtm, sensors, third-party wheels) are Spark plugins.
 ENGINE_PLUGINS = ("clickstream", "traffic", "ua", "geo")
+ENGINE_TRANSFORMERS = ("clickstream",)
 Progress = Callable[[int, str], None]
+
+
+def engine_enrichers(names: list[str]) -> list[str]:
+    """The enrichers of a plugin chain this engine runs. A chain of built-ins it knows is checked here, without
+    importing the plugins (they import Spark); any other chain is checked by `etl.plugins.chain`, and refused
+    with a message naming the Spark engine if it is valid there."""
+    first_is_transformer = bool(names) and names[0] in ENGINE_TRANSFORMERS
+    if first_is_transformer and all(n in ENGINE_PLUGINS and n not in ENGINE_TRANSFORMERS for n in names[1:]):
+        return list(names[1:])
+    from etl.plugins import chain
+
+    transformer, enrichers = chain(names)
+    unsupported = [p.name for p in (transformer, *enrichers) if p.name not in ENGINE_PLUGINS]
+    raise ValueError(f"plugins {', '.join(unsupported)} run on the Spark engine only (--engine spark)")
 
 
 def _type(spark_type: str) -> str:
@@ -296,7 +311,7 @@ def _first_fields() -> dict[str, str]:
         "first_touch_time_msec": "user_first_touch_time_msec",
         "first_visit_date": "CAST(epoch_ms(user_first_touch_time_msec) AS DATE)",
         "first_referrer": "page_view_page_referrer",
-        **{f"first_traffic_{k}": f"traffic_source_{k}" for k in tables.TRAFFIC},
+        **{f"first_traffic_{k}": f"traffic_source_{k}" for k in keys.TRAFFIC},
         "first_traffic_channel_group": "traffic_source_channel_group",
         "first_traffic_category": "traffic_source_category",
         "first_app_install_source": "app_install_source",
@@ -314,7 +329,7 @@ def _first_struct() -> str:
 
 def user_state(con: duckdb.DuckDBPyConnection, previous_state: list[str], cfg: JobConfig) -> None:
     """The batch's aggregate per user, merged with the earlier state (same shape as the Spark engine's)."""
-    first = ", ".join(sql.q(e) for e in tables.FIRST_TOUCH_EVENTS)
+    first = ", ".join(sql.q(e) for e in keys.FIRST_TOUCH_EVENTS)
     profile = "user_properties IS NOT NULL AND event_name = '_profile_set'"
     con.execute(f"""
         CREATE TABLE batch_state AS SELECT app_id, user_pseudo_id, max(user_id) AS user_id,
@@ -394,7 +409,7 @@ def build(
         return {r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()}
 
     item_fields = []
-    for key, names in tables.ITEM_FIELDS.items():
+    for key, names in keys.ITEM_FIELDS.items():
         cast = "jcast_double" if key in ("price", "quantity") else "jtext"
         item_fields.append(f"coalesce({', '.join(f'{cast}(m[{sql.q(n)}])' for n in names)}) AS {key}")
     con.execute(f"""
@@ -402,7 +417,7 @@ def build(
           SELECT event_timestamp, event_id, event_name, platform, user_pseudo_id, user_id, app_id, created_time,
             map_from_entries(list_filter(map_entries(process_info), x -> x.key IN ('process_job_id', 'process_time'))) AS process_info,
             coalesce(jtext(m['id']), jtext(m['item_id'])) AS item_id, {", ".join(item_fields)},
-            {sql._except("m", tables.KNOWN_ITEM_KEYS)} AS custom_raw
+            {sql._except("m", keys.KNOWN_ITEM_KEYS)} AS custom_raw
           FROM (SELECT *, json_map(item) AS m FROM (
             SELECT *, unnest(from_json(items, '["JSON"]')) AS item FROM enriched WHERE json_valid(items)))
         ) WHERE coalesce(item_id, '') != ''
@@ -411,13 +426,13 @@ def build(
     con.execute("""CREATE VIEW items_out AS SELECT *, typed_map(custom_raw) AS custom_parameters,
         CASE WHEN cardinality(custom_raw) > 0 THEN to_json(custom_raw)::VARCHAR END AS custom_parameters_json_str
         FROM items_rows""")
-    session_events = ", ".join(sql.q(e) for e in tables.SESSION_EVENTS)
+    session_events = ", ".join(sql.q(e) for e in keys.SESSION_EVENTS)
     session_fields = ", ".join(
         [
             f"{sql.q(c)}: {c}"
             for c in ("event_timestamp", "user_id", "session_number", "session_start_time_msec")
         ]
-        + [f"{sql.q(b)}: {a}" for a, b in tables.SESSION_TRAFFIC.items()]
+        + [f"{sql.q(b)}: {a}" for a, b in keys.SESSION_TRAFFIC.items()]
         + [
             "'process_info': map_concat(process_info, map(['event_name'], [event_name]))",
             "'created_time': created_time",

@@ -20,18 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from etl import tables, transform
 from etl.config import JobConfig
-from etl.enrich.geo import anonymise_corrupted
 from etl.lake import Layout
-from etl.plugins import Context, chain
-from etl.results import summary
+from etl.results import OK, summary
+
+if TYPE_CHECKING:  # Spark is imported only on the Spark path: the DuckDB path starts without it
+    from pyspark.sql import DataFrame, SparkSession
+
+    from etl.plugins import Context
 
 log = logging.getLogger(__name__)
 TABLE_NAMES = ("event_v2", "item_v2", "user_v2", "session")
@@ -83,6 +81,8 @@ def pending_files(layout: Layout, records: dict[str, dict[str, Any]]) -> dict[st
 
 def _previous_event_ids(spark: SparkSession, layout: Layout, events: DataFrame) -> DataFrame | None:
     """(app_id, event_id) already published for the days this batch touches (partition-pruned read)."""
+    from pyspark.sql import functions as F
+
     days = (
         events.select("app_id", F.date_format("event_timestamp", "yyyy/MM/dd").alias("d"))
         .distinct()
@@ -174,6 +174,12 @@ def build_tables(
     previous_state: DataFrame | None = None,
 ) -> Tables:
     """Transformer, de-duplication, enrichers and derived tables, per spec/etl.md §2 (lazy except counts)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    from etl import tables, transform
+    from etl.plugins import chain
+
     cfg = ctx.cfg
     transformer, enrichers = chain(cfg.plugins)
     out = transformer.transform(paths, ctx)
@@ -184,7 +190,7 @@ def build_tables(
     # Not cached: `events` is a projection of the transformer's cache joined with small lookup tables, so each
     # table below reads only the columns it needs from that cache.
     counts["unique"] = events.count()
-    counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
+    counts["deduplicated"] = counts.get(OK, 0) - counts["unique"]
     batch = tables.user_state(events)
     merged = tables.merge_user_state(batch if previous_state is None else batch.unionByName(previous_state))
     merged = merged.persist(StorageLevel.MEMORY_AND_DISK)  # written as the new state and read for user_v2
@@ -212,6 +218,9 @@ def _process(
     raw: list[str],
     progress: Progress,
 ) -> dict[str, int]:
+    from etl.enrich.geo import anonymise_corrupted
+    from etl.plugins import Context
+
     run = cfg.job_name
     previous_state = _user_state(spark, layout, records)
     built = build_tables(
@@ -248,12 +257,8 @@ def _process_duckdb(
 ) -> dict[str, int]:
     """The same run on the DuckDB engine (etl/duck.py): same staging, commit record and published names."""
     from etl import duck
-    from etl.plugins import chain
 
-    transformer, enrichers = chain(cfg.plugins)
-    unsupported = [p.name for p in (transformer, *enrichers) if p.name not in duck.ENGINE_PLUGINS]
-    if unsupported:
-        raise ValueError(f"plugins {', '.join(unsupported)} run on the Spark engine only (--engine spark)")
+    enrichers = duck.engine_enrichers(cfg.plugins)
     if layout.out_store.is_s3:
         raise ValueError("the DuckDB engine writes to a local lake; use --engine spark for an s3:// lake")
     run = cfg.job_name
@@ -275,11 +280,9 @@ def _process_duckdb(
             previous_state = [
                 layout.out_store.url(k) for k in layout.out_store.list(folder) if k.endswith(".parquet")
             ]
-        selects = duck.build(
-            con, cfg, [e.name for e in enrichers], duck.previous_ids(con, layout), previous_state
-        )
+        selects = duck.build(con, cfg, enrichers, duck.previous_ids(con, layout), previous_state)
         (counts["unique"],) = con.execute("SELECT count(*) FROM unique_events").fetchone() or (0,)
-        counts["deduplicated"] = counts.get(transform.OK, 0) - counts["unique"]
+        counts["deduplicated"] = counts.get(OK, 0) - counts["unique"]
         staged_state = layout.out_store.url(_key(layout.job_data, "runs", run, "user_state"))
         Path(staged_state).mkdir(parents=True, exist_ok=True)
         con.execute(

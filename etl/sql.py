@@ -20,7 +20,7 @@ import duckdb
 from duckdb.func import PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from etl import body, parse
+from etl import body, keys
 from etl.config import JobConfig
 from etl.results import CORRUPT, FUTURE, OK, STALE, UNKNOWN_APP
 
@@ -35,10 +35,13 @@ MIN_TIMESTAMP_MS = 946684800000  # 2000-01-01
 _JSON_KEYS = ("attributes", "user", "items")
 EVENT_STRUCT = json.dumps(
     {
-        k: "JSON" if k in parse.NUMBER_KEYS or k in _JSON_KEYS else "VARCHAR"
-        for k in sorted(parse.KNOWN_TOP_KEYS)
+        k: "JSON" if k in keys.NUMBER_KEYS or k in _JSON_KEYS else "VARCHAR"
+        for k in sorted(keys.KNOWN_TOP_KEYS)
     }
 )
+# The known attributes, parsed once into a struct: a field is read in constant time, where a map look-up
+# scans the keys (about 45 look-ups per event). With a repeated key both take its first value.
+ATTR_STRUCT = json.dumps(dict.fromkeys(sorted(keys.KNOWN_ATTRIBUTES), "JSON"))
 
 # Macros shared by the SQL below: JSON values (type JSON) → typed values, maps, URLs.
 MACROS = r"""
@@ -47,12 +50,12 @@ CREATE OR REPLACE MACRO jcast_bigint(x) AS TRY_CAST(x->>'$' AS BIGINT);
 CREATE OR REPLACE MACRO jcast_int(x) AS TRY_CAST(x->>'$' AS INTEGER);
 CREATE OR REPLACE MACRO jcast_double(x) AS TRY_CAST(x->>'$' AS DOUBLE);
 CREATE OR REPLACE MACRO jcast_boolean(x) AS TRY_CAST(x->>'$' AS BOOLEAN);
--- A JSON object → MAP(VARCHAR, JSON); with a repeated key (rare), its first value.
+-- A JSON object → MAP(VARCHAR, JSON); with a repeated key (rare: the map refuses it, and only those rows
+-- take the slow path), its first value.
 CREATE OR REPLACE MACRO json_map(x) AS CASE WHEN json_type(x) = 'OBJECT' THEN
-    CASE WHEN len(json_keys(x)) = len(list_distinct(json_keys(x))) THEN from_json(x, '"MAP(VARCHAR, JSON)"')
-    ELSE map_from_entries(list_transform(
+    coalesce(try(from_json(x, '"MAP(VARCHAR, JSON)"')), map_from_entries(list_transform(
         list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
-        jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')})) END END;
+        jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')}))) END;
 -- {value, type} of a custom parameter or user property (spec/etl.md §2.6).
 CREATE OR REPLACE MACRO typed_value(x) AS {
     'value': CASE WHEN x IS NULL THEN 'null' WHEN json_type(x) = 'VARCHAR' THEN x->>'$' ELSE CAST(x AS VARCHAR) END,
@@ -118,7 +121,9 @@ def connect(
 
 
 def _attr(name: str, cast: str = "") -> str:
-    value = f"attrs[{q(name)}]"
+    if name not in keys.KNOWN_ATTRIBUTES:
+        raise ValueError(f"{name} is not in keys.KNOWN_ATTRIBUTES (the struct of known attributes)")
+    value = f'a."{name}"'
     return f"jcast_{cast}({value})" if cast else f"jtext({value})"
 
 
@@ -130,7 +135,7 @@ def _attrs(*names: str, cast: str = "") -> str:
 
 def _top(name: str, cast: str = "") -> str:
     value = f"e.{name}"
-    if name in parse.NUMBER_KEYS:
+    if name in keys.NUMBER_KEYS:
         return f"jcast_{cast}({value})" if cast else f"jtext({value})"
     return value
 
@@ -156,7 +161,7 @@ def event_columns() -> dict[str, str]:
     """event_v2 columns known before enrichment, as SQL over the parsed event (spec/etl.md §2.3–§2.5)."""
     value = f"coalesce({_top('event_value', 'double')}, {_top('event_value_in_usd', 'double')})"
     currency = "coalesce(e.event_value_currency, e.currency)"
-    mobile = "|".join(parse.MOBILE_OS)
+    mobile = "|".join(keys.MOBILE_OS)
     gclid = _attr("_gclid")
     return {
         "event_id": "event_id",
@@ -291,22 +296,26 @@ def _process_info(cfg: JobConfig) -> str:
     return f"map_from_entries(list_filter([{structs}], x -> x.v IS NOT NULL))"
 
 
+# `trim(data)` starts with '[' and ends with ']' (DuckDB's trim removes spaces), without copying the body.
+_PLAIN = r"(regexp_matches(data, '^ *\[') AND regexp_matches(data, '\] *$'))"
+
+
 def event_sql(cfg: JobConfig) -> str:
     """SELECT over `raw` → one row per event (or per bad request), with `status`, `error`, `pos`, `first`."""
-    lifecycle = ", ".join(q(n) for n in parse.LIFECYCLE_EVENTS)
+    lifecycle = ", ".join(q(n) for n in keys.LIFECYCLE_EVENTS)
     apps = ", ".join(q(a) for a in cfg.app_ids)
     now, fresh = int(cfg.now_ms), int(cfg.freshness_hours) * 3_600_000
     ip = "anonymised(ip)" if cfg.anonymise_ip else "ip"
     raw_cols = ", ".join(f'"{c}"' for c in KEPT_RAW if c != "ip")
     columns = ",\n    ".join(f"{sql} AS {name}" for name, sql in event_columns().items())
-    known_count = " + ".join(f"(e.{k} IS NOT NULL)::INT" for k in sorted(parse.KNOWN_TOP_KEYS))
+    known_count = " + ".join(f"(e.{k} IS NOT NULL)::INT" for k in sorted(keys.KNOWN_TOP_KEYS))
     return f"""
 WITH lines AS (
   SELECT {raw_cols}, {ip} AS ip, data, client_timestamp,
-    CASE WHEN data IS NULL OR trim(data) = '' THEN NULL
-      WHEN starts_with(trim(data), '[') AND ends_with(trim(data), ']') THEN NULL
+    CASE WHEN data IS NULL OR regexp_full_match(data, ' *') THEN NULL
+      WHEN {_PLAIN} THEN NULL
       ELSE inflate_body(data) END AS inflated,
-    CASE WHEN starts_with(trim(data), '[') AND ends_with(trim(data), ']') THEN data END AS plain
+    CASE WHEN {_PLAIN} THEN data END AS plain
   FROM raw
 ), bodies AS (
   SELECT *, coalesce(plain, inflated.body) AS body FROM lines
@@ -314,7 +323,7 @@ WITH lines AS (
   SELECT *,
     CASE WHEN json_valid(body) THEN from_json(body, '["JSON"]') END AS events,
     CASE WHEN _corrupt_record IS NOT NULL THEN 'line is not a JSON object'
-      WHEN data IS NULL OR trim(data) = '' THEN 'data is null or empty'
+      WHEN data IS NULL OR regexp_full_match(data, ' *') THEN 'data is null or empty'
       WHEN body IS NULL THEN coalesce(inflated.reason, {q(body.NOT_PACKED)})
     END AS line_error
   FROM bodies
@@ -331,7 +340,8 @@ WITH lines AS (
     CASE WHEN request_error IS NULL AND starts_with(u.event, '{{') THEN from_json(u.event, {q(EVENT_STRUCT)}) END AS e
   FROM exploded
 ), mapped AS (
-  SELECT *, json_map(e.attributes) AS attrs, json_map(e.user) AS user_map FROM parsed
+  SELECT *, json_map(e.attributes) AS attrs, from_json(e.attributes, {q(ATTR_STRUCT)}) AS a,
+    json_map(e.user) AS user_map FROM parsed
 ), base AS (
   SELECT *,
     e.event_id AS event_id,
@@ -340,8 +350,8 @@ WITH lines AS (
     jcast_bigint(e.timestamp) AS client_ts,
     TRY_CAST(ingest_time AS BIGINT) AS ingest_ms,
     coalesce(TRY_CAST(client_timestamp AS BIGINT), TRY_CAST(uri_param(uri, 'upload_timestamp') AS BIGINT)) AS upload_ms,
-    jtext(attrs['_page_url']) AS page_url_raw,
-    jtext(attrs['_latest_referrer']) AS latest_referrer_raw
+    {_attr("_page_url")} AS page_url_raw,
+    {_attr("_latest_referrer")} AS latest_referrer_raw
   FROM mapped
 ), checked AS (
   SELECT *,
@@ -352,7 +362,7 @@ WITH lines AS (
       WHEN app_id IS NULL THEN 'missing app_id'
       WHEN client_ts IS NULL THEN 'missing or invalid timestamp'
       WHEN client_ts < {MIN_TIMESTAMP_MS} THEN 'timestamp before the year 2000'
-      WHEN cardinality(attrs) > {parse.MAX_ATTRIBUTES} THEN 'more than 1000 attributes'
+      WHEN cardinality(attrs) > {keys.MAX_ATTRIBUTES} THEN 'more than 1000 attributes'
     END AS error,
     client_ts > {now} AS future,
     coalesce(upload_ms IS NULL OR client_ts + (ingest_ms - upload_ms) > {now}, true) AS still_future
@@ -368,8 +378,8 @@ WITH lines AS (
       WHEN upload_ms IS NOT NULL AND client_ts + (ingest_ms - upload_ms) <= {now} THEN ingest_ms - upload_ms
       ELSE ingest_ms - client_ts END AS time_diff,
     {q(cfg.project_id)} AS project_id,
-    CASE WHEN {known_count} < len(json_keys(event)) THEN {_except("json_map(event::JSON)", parse.KNOWN_TOP_KEYS)} END AS unknown_top,
-    {_except("attrs", parse.KNOWN_ATTRIBUTES)} AS unknown_attrs
+    CASE WHEN {known_count} < len(json_keys(event)) THEN {_except("json_map(event::JSON)", keys.KNOWN_TOP_KEYS)} END AS unknown_top,
+    {_except("attrs", keys.KNOWN_ATTRIBUTES)} AS unknown_attrs
   FROM checked
 ), prepared AS (
   SELECT *, query_pairs(page_url_raw) AS url_pairs,

@@ -6,30 +6,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from etl import model, parse
-
-ITEM_FIELDS = {
-    "name": ("item_name", "name"),
-    "brand": ("brand",),
-    "currency": ("currency",),
-    "price": ("price",),
-    "quantity": ("quantity",),
-    "creative_name": ("creative_name",),
-    "creative_slot": ("creative_slot",),
-    "location_id": ("location_id",),
-    "category": ("category",),
-    "category2": ("category2",),
-    "category3": ("category3",),
-    "category4": ("category4",),
-    "category5": ("category5",),
-}
-KNOWN_ITEM_KEYS = {"id", "item_id"} | {k for keys in ITEM_FIELDS.values() for k in keys}
-FIRST_TOUCH_EVENTS = ("_first_open", "_first_visit", "_session_start", "_screen_view")
-SESSION_EVENTS = ("_session_start", "_page_view", "_user_engagement", "_screen_view", "_app_end")
-TRAFFIC = ("source", "medium", "campaign", "content", "term", "campaign_id", "clid_platform", "clid")
-SESSION_TRAFFIC = {f"traffic_source_{k}": f"session_{k}" for k in TRAFFIC} | {
-    "traffic_source_channel_group": "session_channel_group",
-    "traffic_source_category": "session_source_category",
-}
+from etl.keys import (
+    FIRST_TOUCH_EVENTS,
+    ITEM_FIELDS,
+    KNOWN_ITEM_KEYS,
+    SESSION_EVENTS,
+    SESSION_TRAFFIC,
+    TRAFFIC,
+)
 
 
 def _item_value(key: str, type_: str) -> Column:

@@ -7,11 +7,12 @@ outputs in Python with Arrow batches (`mapInArrow`), and broadcast-join the smal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
+
+if TYPE_CHECKING:  # the DuckDB engine imports the enrichers' Python functions without Spark
+    from pyspark.sql import DataFrame
 
 RowFn = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -33,6 +34,8 @@ def _batches(
 
 def lookup_join(df: DataFrame, keys: list[str], fn: RowFn, outputs: dict[str, str]) -> DataFrame:
     """Replaces (or adds) the `outputs` columns of `df` by `fn` applied once per distinct value of `keys`."""
+    from pyspark.sql import functions as F
+
     distinct = df.select(*keys).distinct()
     schema = ", ".join([*(f"`{k}` {distinct.schema[k].dataType.simpleString()}" for k in keys), *(
         f"`{n}` {t}" for n, t in outputs.items()

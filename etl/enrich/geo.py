@@ -6,14 +6,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import cache
-from typing import Any
-
-import pandas as pd
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql.types import StringType
+from typing import TYPE_CHECKING, Any
 
 from etl.enrich import lookup_join
+
+if TYPE_CHECKING:  # the DuckDB engine uses `locate` and `anonymise` without Spark (or pandas)
+    from pyspark.sql import Column, DataFrame
 
 OUTPUTS = {"geo_continent": "string", "geo_country": "string", "geo_region": "string", "geo_city": "string"}
 
@@ -119,15 +117,24 @@ def anonymise_text(text: str | None) -> str | None:
     return _ADDRESS_LIKE.sub(replace, text) if text else text
 
 
-@F.pandas_udf(StringType())  # type: ignore[call-overload]
-def _anonymise_all(values: pd.Series) -> pd.Series:
-    return values.map(anonymise)
+@cache
+def _anonymise_all() -> Any:
+    import pandas as pd
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    def anonymise_all(values: pd.Series) -> pd.Series:
+        return values.map(anonymise)
+
+    # Real types, not this module's postponed strings: Spark reads them to choose the UDF's kind.
+    anonymise_all.__annotations__ = {"values": pd.Series, "return": pd.Series}
+    return F.pandas_udf(anonymise_all, StringType())  # type: ignore[call-overload]
 
 
 def anonymised(ip: Column) -> Column:
     """The anonymised form of an address list column, computed in Arrow batches (use it per request, before
     the events are exploded, so it runs once per request)."""
-    return _anonymise_all(ip)
+    return _anonymise_all()(ip)
 
 
 def anonymise_column(df: DataFrame) -> DataFrame:
@@ -142,6 +149,8 @@ def anonymise_column(df: DataFrame) -> DataFrame:
 def anonymise_corrupted(corrupted: DataFrame) -> DataFrame:
     """Corrupted records with the client address anonymised: the `ip` field, and any address inside the raw
     line kept as `_corrupt_record` (a line that is not JSON). Corrupted records are few, so a plain UDF."""
+    from pyspark.sql import functions as F
+
     text = F.udf(anonymise_text, "string")
     return corrupted.withColumns(
         {

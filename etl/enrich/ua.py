@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING, Any
 
 from etl.enrich import lookup_join
+
+if TYPE_CHECKING:  # the DuckDB engine uses `parse_ua` without Spark
+    from pyspark.sql import DataFrame
 
 OUTPUTS = {
     "device_ua_browser": "string",
@@ -86,6 +86,8 @@ def parse_ua(row: dict[str, Any]) -> dict[str, Any]:
 
 def enrich_ua(events: DataFrame) -> DataFrame:
     """Fills the `device_ua_*` columns and the `device_ua` map from the request's User-Agent header."""
+    from pyspark.sql import functions as F
+
     joined = lookup_join(events, ["ua"], parse_ua, OUTPUTS)
     ua_map = F.when(
         F.col("ua_user_agent_json").isNotNull(),
@@ -102,6 +104,8 @@ def enrich_ua(events: DataFrame) -> DataFrame:
 def apply_bot_mode(events: DataFrame, mode: str) -> DataFrame:
     """drop: remove bot rows (the original's default); keep: leave them; flag: keep and mark `is_bot` in
     `process_info` so reports can exclude them."""
+    from pyspark.sql import functions as F
+
     bot = F.coalesce(F.col("device_ua_device_category") == "Bot", F.lit(False))
     if mode == "drop":
         return events.where(~bot)
