@@ -20,7 +20,7 @@ from botocore.stub import ANY, Stubber
 from pipelines import services as pipeline_services
 from portal.jobs import TransientJobError
 from provisioning.models import PipelineResource
-from provisioning.providers.aws import AwsProvider, Clients
+from provisioning.providers.aws import AwsProvider, Clients, client_token
 from provisioning.reconciler import reconcile_step
 from provisioning.selectors import pipeline_state
 from provisioning.services import deployment_request
@@ -48,9 +48,10 @@ class Aws:
     def clients(self) -> Clients:
         return Clients(boto3.Session(region_name=REGION), self.cfn, self.emr, ROLE_ARN)
 
-    def stack(self, status: str, *, reason: str = "", outputs: dict[str, str] | None = None) -> None:
+    def stack(self, status: str, *, reason: str = "", outputs: dict[str, str] | None = None,
+              protected: bool = True) -> None:  # fmt: skip
         body: dict[str, Any] = {"StackName": self.name, "StackId": self.stack_id, "StackStatus": status,
-                                "CreationTime": NOW}  # fmt: skip
+                                "CreationTime": NOW, "EnableTerminationProtection": protected}  # fmt: skip
         if reason:
             body["StackStatusReason"] = reason
         if outputs:
@@ -62,6 +63,8 @@ class Aws:
                                        f"Stack with id {self.name} does not exist", 400)  # fmt: skip
 
     def change_set(self, token: str, *, status: str = "CREATE_COMPLETE", reason: str = "") -> None:
+        self.cfn_stub.add_client_error("describe_change_set", "ChangeSetNotFound",
+                                       f"ChangeSet [{token}] does not exist", 404)  # fmt: skip
         self.cfn_stub.add_response("create_change_set", {"Id": f"cs-{token}", "StackId": self.stack_id},
                                    {"StackName": self.name, "ChangeSetName": token, "ClientToken": token,
                                     "ChangeSetType": ANY, "Parameters": ANY, "Tags": ANY, "Capabilities": ANY,
@@ -139,7 +142,7 @@ def wanted_hash(pipeline, name: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def token(pipeline, name: str, what: str, attempt: int) -> str:  # type: ignore[no-untyped-def]
-    return f"clickstream-{what}-{wanted_hash(pipeline, name)[:16]}-{attempt}"
+    return client_token(name, wanted_hash(pipeline, name), what, attempt)
 
 
 def record(pipeline, name: str) -> PipelineResource:  # type: ignore[no-untyped-def]
@@ -200,8 +203,9 @@ def test_a_failed_create_reports_the_first_failed_resource_and_retry_creates_it_
     aws.change_set(second)
     aws.stack("CREATE_COMPLETE", outputs={"EMRServerlessApplicationId": "00f1abc", "GlueDatabase": "shop"})
     aws.events(second, ("Stack", "AWS::CloudFormation::Stack", "CREATE_COMPLETE", ""))
+    aws.stack("CREATE_COMPLETE", outputs={"EMRServerlessApplicationId": "00f1abc", "GlueDatabase": "shop"},
+              protected=False)  # fmt: skip
     aws.protection(True)
-    aws.stack("CREATE_COMPLETE", outputs={"EMRServerlessApplicationId": "00f1abc", "GlueDatabase": "shop"})
     assert step(pipeline) == f"read {name}"
     done = record(pipeline, name)
     assert done.state == "CREATE_COMPLETE" and done.outputs["EMRServerlessApplicationId"] == "00f1abc"
@@ -291,8 +295,8 @@ def test_an_iam_role_not_yet_propagated_is_tried_again(processing_pipeline):
     aws.change_set(second)
     aws.stack("CREATE_COMPLETE")
     aws.events(second)
+    aws.stack("CREATE_COMPLETE", protected=False)
     aws.protection(True)
-    aws.stack("CREATE_COMPLETE")
     assert step(pipeline) == f"read {name}"
     assert record(pipeline, name).state == "CREATE_COMPLETE"
     aws.done()
