@@ -38,3 +38,9 @@ class PipelineStatusSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     percent = serializers.IntegerField()
     resources = ResourceSerializer(many=True)
+
+
+class RollbackContinueSerializer(serializers.Serializer):
+    """Which stack's rollback to continue (one in UPDATE_ROLLBACK_FAILED)."""
+
+    stack = serializers.CharField(max_length=128, help_text="The stack's name, as in the status's resources.")

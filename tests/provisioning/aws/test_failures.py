@@ -305,6 +305,9 @@ def test_an_iam_role_not_yet_propagated_is_tried_again(processing_pipeline):
 def test_a_refused_permission_fails_with_what_to_do(processing_pipeline):
     pipeline, name, aws = processing_pipeline
     aws.no_stack()
+    aws.cfn_stub.add_client_error(
+        "describe_change_set", "ValidationError", f"Stack [{name}] does not exist", 400
+    )
     aws.cfn_stub.add_client_error("create_change_set", "AccessDenied",
                                   "User is not authorized to perform: cloudformation:CreateChangeSet", 403)  # fmt: skip
     assert step(pipeline) == f"apply {name}"
@@ -366,4 +369,35 @@ def test_data_processing_update_waits_for_job_runs_and_stops_then_starts_the_app
     aws.emr_stub.add_response("start_application", {}, app)
     assert step(pipeline) == f"read {name}"
     assert record(pipeline, name).state == "UPDATE_COMPLETE"
+    aws.done()
+
+
+def test_the_page_api_and_roles_for_a_stuck_stack(processing_pipeline, api, login, cast):
+    """The pipeline page shows each stack's state, reason, outputs and console link, and the continue button
+    (with its explanation) for a stack in UPDATE_ROLLBACK_FAILED; the API continues it; a reader may not."""
+    from django.urls import reverse
+
+    pipeline, name, aws = processing_pipeline
+    settle(pipeline, but="", outputs={"GlueDatabase": "shop_db"})
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline, name=name).update(
+        state="UPDATE_ROLLBACK_FAILED", reason="The update failed and CloudFormation could not roll it back",
+        outputs={"GlueDatabase": "shop_db", "console": "https://us-east-1.console.aws.amazon.com/cloudformation/x"},
+    )  # fmt: skip
+    kwargs = {"org": cast.org_a.slug, "project": cast.project_a.project_id}
+    page = login(cast.alice).get(reverse("provisioning:status", kwargs=kwargs)).content.decode()
+    assert "Continue the rollback" in page and "skips the resources that block the rollback" in page
+    assert "https://us-east-1.console.aws.amazon.com/cloudformation/x" in page and "shop_db" in page
+
+    url = reverse("api:pipeline-rollback-continue", kwargs=kwargs)
+    assert api(cast.bob, cast.org_a).post(url, {"stack": name}, format="json").status_code == 403
+    assert api(cast.carol, cast.org_b).post(url, {"stack": name}, format="json").status_code == 404
+    response = api(cast.alice, cast.org_a).post(url, {"stack": f"Clickstream-Metrics-{pipeline.pipeline_id}"},
+                                               format="json")  # fmt: skip
+    assert response.status_code == 409 and "no rollback to continue" in response.json()["detail"]
+    assert api(cast.alice, cast.org_a).post(url, {}, format="json").status_code == 400
+    aws.cfn_stub.add_response("describe_stack_resources", {"StackResources": []}, {"StackName": ANY})
+    aws.cfn_stub.add_response("continue_update_rollback", {}, {"StackName": ANY, "ResourcesToSkip": [],
+                                                               "ClientRequestToken": ANY})  # fmt: skip
+    response = api(cast.alice, cast.org_a).post(url, {"stack": name}, format="json")
+    assert response.status_code == 202 and response.json()["busy"] is True
     aws.done()
