@@ -51,3 +51,16 @@ class PipelineResourceAdmin(ReadOnly, admin.ModelAdmin):
     readonly_fields = ["pipeline", "organization", "name", "kind", "position", "depends_on", "state", "reason",
                        "inputs", "inputs_hash", "applied_hash", "applied_version", "template_version", "outputs",
                        "events", "operation", "updated"]  # fmt: skip
+    actions = ["rollback_continue"]
+
+    @admin.action(description="Continue the rollback (stacks in UPDATE_ROLLBACK_FAILED)")
+    def rollback_continue(self, request: HttpRequest, queryset: QuerySet[PipelineResource]) -> None:
+        for resource in queryset.select_related("pipeline"):
+            try:
+                skipped = services.stack_rollback_continue(pipeline=resource.pipeline, name=resource.name)
+            except services.RollbackNotStuck as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                self.message_user(
+                    request, f"{resource.name}: continuing, skipping {', '.join(skipped) or 'nothing'}."
+                )

@@ -91,6 +91,11 @@ class PipelineResource(OrganizationOwned):
     def state_label(self) -> str:
         return self.state or "PENDING"
 
+    @property
+    def stack_outputs(self) -> list[tuple[str, Any]]:
+        """The outputs to show (a stack's; the console link and id are shown apart)."""
+        return sorted((k, v) for k, v in self.outputs.items() if k not in ("console", "StackId"))
+
     def add_event(self, message: str, **extra: Any) -> None:
         event = {
             "at": timezone.now().isoformat(timespec="seconds"),

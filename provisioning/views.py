@@ -63,6 +63,30 @@ class PipelineRetryView(ProjectPipelineMixin, TemplateView):
         return redirect(request, pipeline.get_absolute_url())
 
 
+class PipelineRollbackContinueView(ProjectPipelineMixin, TemplateView):
+    """Continue the rollback of a stack left UPDATE_ROLLBACK_FAILED (the stack's name in the form)."""
+
+    read_permission = write_permission = Perm.MANAGE_PROJECTS
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect(
+            request, self.require_pipeline().get_absolute_url()
+        )  # the button is on the pipeline page
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pipeline = self.require_pipeline()
+        name = request.POST.get("stack", "")
+        try:
+            skipped = services.stack_rollback_continue(pipeline=pipeline, name=name)
+        except services.RollbackNotStuck as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, f"Continuing the rollback of {name}, skipping {', '.join(skipped) or 'nothing'}."
+            )
+        return redirect(request, pipeline.get_absolute_url())
+
+
 class AppTrafficView(ProjectPipelineMixin, TemplateView):
     """When the app last sent events to the local collector, and how many requests in the last hour."""
 

@@ -45,6 +45,12 @@ class PipelineStatusSerializer(serializers.Serializer):
     resources = ResourceSerializer(many=True)
 
 
+class RollbackContinueSerializer(serializers.Serializer):
+    """Which stack's rollback to continue (one in UPDATE_ROLLBACK_FAILED)."""
+
+    stack = serializers.CharField(max_length=128, help_text="The stack's name, as in the status's resources.")
+
+
 class TemplateParameterSerializer(serializers.Serializer):
     """A template parameter: the value the control plane sends, or the template's default that applies."""
 

@@ -9,6 +9,11 @@ BASE = "organizations/<str:org>/projects/<str:project>/pipeline/"
 urlpatterns = [
     path(f"{BASE}status/", views.PipelineStatusViewSet.as_view({"get": "retrieve"}), name="pipeline-status"),
     path(f"{BASE}retry/", views.PipelineStatusViewSet.as_view({"post": "retry"}), name="pipeline-retry"),
+    path(
+        f"{BASE}rollback/",
+        views.PipelineStatusViewSet.as_view({"post": "rollback_continue"}),
+        name="pipeline-rollback-continue",
+    ),
     path(f"{BASE}templates/", views.PipelineTemplateViewSet.as_view({"get": "list"}), name="pipeline-template-list"),
     path(f"{BASE}templates/<str:stack>/", views.PipelineTemplateViewSet.as_view({"get": "retrieve"}),
          name="pipeline-template-detail"),

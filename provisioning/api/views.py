@@ -23,6 +23,7 @@ from provisioning.api.serializers import (
     AlarmSubscriptionSerializer,
     AwsFailureSerializer,
     PipelineStatusSerializer,
+    RollbackContinueSerializer,
 )
 from provisioning.aws import preview
 from provisioning.aws.alarms import AlarmActionsFailed, alarm_actions_set
@@ -56,6 +57,21 @@ class PipelineStatusViewSet(ProjectPipelineMixin, OrganizationViewSet):
             raise Conflict(str(exc)) from None
         except services.NothingToRetry:
             return Response(PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data)
+        data = PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=RollbackContinueSerializer, responses={202: PipelineStatusSerializer})
+    def rollback_continue(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Continue the rollback of a stack in UPDATE_ROLLBACK_FAILED, skipping the resources that block it
+        (they keep their new state); 202, then Retry applies the update again. 409 when the stack is not
+        in UPDATE_ROLLBACK_FAILED."""
+        pipeline = self.get_pipeline()
+        body = RollbackContinueSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.stack_rollback_continue(pipeline=pipeline, name=body.validated_data["stack"])
+        except services.RollbackNotStuck as exc:
+            raise Conflict(str(exc)) from None
         data = PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 

@@ -152,7 +152,7 @@ class AwsProvider:
         stack = record.outputs.get("StackId") or record.name
         skip = [r["LogicalResourceId"] for r in cfn_api.blocking_resources(aws.cfn, stack=stack)]
         attempt = int((record.operation or {}).get("attempt", 0)) + 1
-        token = f"clickstream-rollback-{record.inputs_hash[:12]}-{attempt}"
+        token = client_token(record.name, record.inputs_hash, "rollback", attempt)
         cfn_api.rollback_continue(aws.cfn, stack=stack, skip=skip, token=token)
         record.operation = {
             **(record.operation or {}),
@@ -265,12 +265,14 @@ class AwsProvider:
             return Outcome.failed(f"Parameters {', '.join(unresolved)} wait for another stack's outputs.")
         self._upload_assets(pipeline, aws, rendered)
         op["token"] = self._token(record, op, op["type"].lower())
+        op["phase"] = "change_set"
+        if cfn_api.change_set_describe(aws.cfn, stack=record.name, change_set=op["token"]) is not None:
+            return None  # asked for already (this step ran before and crashed before its record)
         cfn_api.change_set_create(
             aws.cfn, stack=record.name, change_set=op["token"], token=op["token"], change_type=op["type"],
             template=self._template_argument(pipeline, aws, rendered.template), parameters=parameters,
             tags=[tuple(t) for t in json.loads(record.inputs.get(TAGS_KEY, "[]"))],
         )  # fmt: skip
-        op["phase"] = "change_set"
         return None
 
     def _phase_change_set(self, pipeline: Pipeline, aws: Clients, record: PipelineResource, op: dict[str, Any]
@@ -314,8 +316,6 @@ class AwsProvider:
         if status.endswith("_IN_PROGRESS"):
             return Outcome("IN_PROGRESS", f"{op['type'].title()} running: the stack is {status}.")
         if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"):
-            if op["type"] == "CREATE":
-                cfn_api.termination_protection(aws.cfn, stack=stack["StackId"], enabled=True)  # type: ignore[index]
             return self._done(pipeline, aws, record, op)
         reason = self._failure(aws, stack, op, op["type"].lower()) if stack else "The stack disappeared."
         if cfn_api.IAM_PROPAGATION.search(reason):
@@ -385,6 +385,9 @@ class AwsProvider:
         if status.endswith("_IN_PROGRESS"):
             return None
         if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"):
+            if not stack.get("EnableTerminationProtection"):
+                # On whenever a stack is done (not only after its create: a crash may have come between).
+                cfn_api.termination_protection(aws.cfn, stack=stack["StackId"], enabled=True)
             outputs = {**cfn_api.stack_outputs(stack), "StackId": stack["StackId"]}
             outputs["console"] = console_url(region=aws.session.region_name, stack_id=stack["StackId"])
             endpoint = cfn_api.output_matching(outputs, "IngestionServerURL")
@@ -446,7 +449,7 @@ class AwsProvider:
                               "pipeline's settings, then press Retry.")  # fmt: skip
 
     def _token(self, record: PipelineResource, op: dict[str, Any], what: str) -> str:
-        return f"clickstream-{what}-{(record.inputs_hash or 'none')[:16]}-{op['attempt']}"
+        return client_token(record.name, record.inputs_hash, what, int(op["attempt"]))
 
     def _events(self, aws: Clients, record: PipelineResource, op: dict[str, Any]) -> None:
         """The events of this operation (by its client request token) not yet recorded."""
@@ -524,6 +527,13 @@ class AwsProvider:
             self._clients = Clients(session, aws_client(session, "cloudformation"),
                                     aws_client(session, "emr-serverless"), account.role_arn)  # fmt: skip
         return self._clients
+
+
+def client_token(stack: str, inputs_hash: str, what: str, attempt: int) -> str:
+    """The same for a step run again (so CloudFormation sees one request), new for each attempt, and unique
+    to the stack (change set names and tokens of two stacks never meet)."""
+    key = hashlib.sha256(f"{stack}:{inputs_hash}".encode()).hexdigest()[:16]
+    return f"clickstream-{what}-{key}-{attempt}"
 
 
 def resolve_placeholders(

@@ -20,7 +20,7 @@ from botocore.stub import ANY, Stubber
 from pipelines import services as pipeline_services
 from portal.jobs import TransientJobError
 from provisioning.models import PipelineResource
-from provisioning.providers.aws import AwsProvider, Clients
+from provisioning.providers.aws import AwsProvider, Clients, client_token
 from provisioning.reconciler import reconcile_step
 from provisioning.selectors import pipeline_state
 from provisioning.services import deployment_request
@@ -48,9 +48,10 @@ class Aws:
     def clients(self) -> Clients:
         return Clients(boto3.Session(region_name=REGION), self.cfn, self.emr, ROLE_ARN)
 
-    def stack(self, status: str, *, reason: str = "", outputs: dict[str, str] | None = None) -> None:
+    def stack(self, status: str, *, reason: str = "", outputs: dict[str, str] | None = None,
+              protected: bool = True) -> None:  # fmt: skip
         body: dict[str, Any] = {"StackName": self.name, "StackId": self.stack_id, "StackStatus": status,
-                                "CreationTime": NOW}  # fmt: skip
+                                "CreationTime": NOW, "EnableTerminationProtection": protected}  # fmt: skip
         if reason:
             body["StackStatusReason"] = reason
         if outputs:
@@ -62,6 +63,8 @@ class Aws:
                                        f"Stack with id {self.name} does not exist", 400)  # fmt: skip
 
     def change_set(self, token: str, *, status: str = "CREATE_COMPLETE", reason: str = "") -> None:
+        self.cfn_stub.add_client_error("describe_change_set", "ChangeSetNotFound",
+                                       f"ChangeSet [{token}] does not exist", 404)  # fmt: skip
         self.cfn_stub.add_response("create_change_set", {"Id": f"cs-{token}", "StackId": self.stack_id},
                                    {"StackName": self.name, "ChangeSetName": token, "ClientToken": token,
                                     "ChangeSetType": ANY, "Parameters": ANY, "Tags": ANY, "Capabilities": ANY,
@@ -139,7 +142,7 @@ def wanted_hash(pipeline, name: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def token(pipeline, name: str, what: str, attempt: int) -> str:  # type: ignore[no-untyped-def]
-    return f"clickstream-{what}-{wanted_hash(pipeline, name)[:16]}-{attempt}"
+    return client_token(name, wanted_hash(pipeline, name), what, attempt)
 
 
 def record(pipeline, name: str) -> PipelineResource:  # type: ignore[no-untyped-def]
@@ -200,8 +203,9 @@ def test_a_failed_create_reports_the_first_failed_resource_and_retry_creates_it_
     aws.change_set(second)
     aws.stack("CREATE_COMPLETE", outputs={"EMRServerlessApplicationId": "00f1abc", "GlueDatabase": "shop"})
     aws.events(second, ("Stack", "AWS::CloudFormation::Stack", "CREATE_COMPLETE", ""))
+    aws.stack("CREATE_COMPLETE", outputs={"EMRServerlessApplicationId": "00f1abc", "GlueDatabase": "shop"},
+              protected=False)  # fmt: skip
     aws.protection(True)
-    aws.stack("CREATE_COMPLETE", outputs={"EMRServerlessApplicationId": "00f1abc", "GlueDatabase": "shop"})
     assert step(pipeline) == f"read {name}"
     done = record(pipeline, name)
     assert done.state == "CREATE_COMPLETE" and done.outputs["EMRServerlessApplicationId"] == "00f1abc"
@@ -291,8 +295,8 @@ def test_an_iam_role_not_yet_propagated_is_tried_again(processing_pipeline):
     aws.change_set(second)
     aws.stack("CREATE_COMPLETE")
     aws.events(second)
+    aws.stack("CREATE_COMPLETE", protected=False)
     aws.protection(True)
-    aws.stack("CREATE_COMPLETE")
     assert step(pipeline) == f"read {name}"
     assert record(pipeline, name).state == "CREATE_COMPLETE"
     aws.done()
@@ -301,6 +305,9 @@ def test_an_iam_role_not_yet_propagated_is_tried_again(processing_pipeline):
 def test_a_refused_permission_fails_with_what_to_do(processing_pipeline):
     pipeline, name, aws = processing_pipeline
     aws.no_stack()
+    aws.cfn_stub.add_client_error(
+        "describe_change_set", "ValidationError", f"Stack [{name}] does not exist", 400
+    )
     aws.cfn_stub.add_client_error("create_change_set", "AccessDenied",
                                   "User is not authorized to perform: cloudformation:CreateChangeSet", 403)  # fmt: skip
     assert step(pipeline) == f"apply {name}"
@@ -362,4 +369,35 @@ def test_data_processing_update_waits_for_job_runs_and_stops_then_starts_the_app
     aws.emr_stub.add_response("start_application", {}, app)
     assert step(pipeline) == f"read {name}"
     assert record(pipeline, name).state == "UPDATE_COMPLETE"
+    aws.done()
+
+
+def test_the_page_api_and_roles_for_a_stuck_stack(processing_pipeline, api, login, cast):
+    """The pipeline page shows each stack's state, reason, outputs and console link, and the continue button
+    (with its explanation) for a stack in UPDATE_ROLLBACK_FAILED; the API continues it; a reader may not."""
+    from django.urls import reverse
+
+    pipeline, name, aws = processing_pipeline
+    settle(pipeline, but="", outputs={"GlueDatabase": "shop_db"})
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline, name=name).update(
+        state="UPDATE_ROLLBACK_FAILED", reason="The update failed and CloudFormation could not roll it back",
+        outputs={"GlueDatabase": "shop_db", "console": "https://us-east-1.console.aws.amazon.com/cloudformation/x"},
+    )  # fmt: skip
+    kwargs = {"org": cast.org_a.slug, "project": cast.project_a.project_id}
+    page = login(cast.alice).get(reverse("provisioning:status", kwargs=kwargs)).content.decode()
+    assert "Continue the rollback" in page and "skips the resources that block the rollback" in page
+    assert "https://us-east-1.console.aws.amazon.com/cloudformation/x" in page and "shop_db" in page
+
+    url = reverse("api:pipeline-rollback-continue", kwargs=kwargs)
+    assert api(cast.bob, cast.org_a).post(url, {"stack": name}, format="json").status_code == 403
+    assert api(cast.carol, cast.org_b).post(url, {"stack": name}, format="json").status_code == 404
+    response = api(cast.alice, cast.org_a).post(url, {"stack": f"Clickstream-Metrics-{pipeline.pipeline_id}"},
+                                               format="json")  # fmt: skip
+    assert response.status_code == 409 and "no rollback to continue" in response.json()["detail"]
+    assert api(cast.alice, cast.org_a).post(url, {}, format="json").status_code == 400
+    aws.cfn_stub.add_response("describe_stack_resources", {"StackResources": []}, {"StackName": ANY})
+    aws.cfn_stub.add_response("continue_update_rollback", {}, {"StackName": ANY, "ResourcesToSkip": [],
+                                                               "ClientRequestToken": ANY})  # fmt: skip
+    response = api(cast.alice, cast.org_a).post(url, {"stack": name}, format="json")
+    assert response.status_code == 202 and response.json()["busy"] is True
     aws.done()
