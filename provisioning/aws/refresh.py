@@ -10,8 +10,8 @@ alarms there (one page per 100), not with one call per pipeline:
 - drift detection is per stack by nature (DetectStackDrift, DescribeStackDriftDetectionStatus until done,
   DescribeStackResourceDrifts for a drifted one), so it runs at most once per `DRIFT_EVERY` for a stack.
 
-Busy pipelines are the reconciler's: the refresh reads only settled ones, and writes a resource only while
-its pipeline, locked, is still settled.
+Pipelines the reconciler is working on are its own: the refresh reads only those whose run is over, and
+writes a resource only while its pipeline, locked, is still so.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from portal.jobs import is_transient
 from portal.models.aws import AwsAccount
 from provisioning.aws import alarms, notifications
 from provisioning.aws.target import pipeline_account, pipeline_region
-from provisioning.choices import DriftState, PipelineStatus, ResourceState
+from provisioning.choices import DriftState, ResourceState, RunState
 from provisioning.models import PipelineResource
 from provisioning.selectors import pipeline_state
 
@@ -61,7 +61,11 @@ class RegionResult:
 
 
 def settled_pipelines(*, account: AwsAccount) -> list[Pipeline]:
-    """The account's AWS pipelines that are Active, Warning or Failed (busy ones are the reconciler's)."""
+    """The account's AWS pipelines the reconciler is not working on (its run is over).
+
+    Judged by the run, not by the status: a stack someone changes outside makes the pipeline Updating, and
+    only the refresh will see it settle again.
+    """
     candidates = (
         Pipeline.objects.for_organization(account.organization)
         .filter(provider="aws", delete_requested__isnull=True, current_version__isnull=False)
@@ -70,9 +74,12 @@ def settled_pipelines(*, account: AwsAccount) -> list[Pipeline]:
     return [
         p
         for p in candidates
-        if str((p.spec.get("aws") or {}).get("account")) == str(account.uuid)
-        and pipeline_state(pipeline=p).status in PipelineStatus.settled()
+        if str((p.spec.get("aws") or {}).get("account")) == str(account.uuid) and _idle(p)
     ]
+
+
+def _idle(pipeline: Pipeline) -> bool:
+    return pipeline_state(pipeline=pipeline).run_state != RunState.RUNNING
 
 
 def account_refresh(*, account: AwsAccount, log: Log) -> dict[str, Any]:
@@ -137,7 +144,7 @@ def short_id(stack: dict[str, Any]) -> str:
 class Drift:
     status: str
     reason: str
-    checked: datetime
+    checked: datetime | None
 
 
 def _drift(
@@ -158,6 +165,9 @@ def _drift(
             found[record.name] = Drift(DriftState.DELETED, f"Stack {record.name} no longer exists in "
                                        "CloudFormation: it was deleted outside Clickstream.", now)  # fmt: skip
             continue
+        if record.drift == DriftState.DELETED:  # it is back (re-created): look at it afresh
+            record.drift_checked = None
+            found[record.name] = Drift(DriftState.NOT_CHECKED, "", None)
         info = stack.get("DriftInformation") or {}
         last = max((t for t in (info.get("LastCheckTimestamp"), record.drift_checked) if t), default=None)
         if stack["StackStatus"] in DRIFT_CHECKABLE and (last is None or now - last >= DRIFT_EVERY):
@@ -227,7 +237,7 @@ def _drift_of(cfn: Any, record: PipelineResource, status: str, checked: datetime
     if not lines:
         return Drift(DriftState.IN_SYNC, "", checked)
     return Drift(DriftState.DRIFTED, f"Stack {record.name} drifted from what was applied: {'; '.join(lines)}. "
-                 "Undo the change in AWS, or save the pipeline again to re-apply it.", checked)  # fmt: skip
+                 "Undo the change in AWS; the warning clears at the refresh after the next drift check.", checked)  # fmt: skip
 
 
 def _resource_drifts(cfn: Any, name: str) -> list[dict[str, Any]]:
@@ -261,7 +271,7 @@ def _record_pipeline(
     changed = 0
     with transaction.atomic():
         Pipeline.objects.unscoped().select_for_update().filter(pk=pipeline.pk).first()
-        if pipeline_state(pipeline=pipeline).status not in PipelineStatus.settled():
+        if not _idle(pipeline):
             return 0  # a change started meanwhile: the reconciler owns the resources now
         for record in PipelineResource.objects.unscoped().filter(pk__in=[r.pk for r in records]):
             if _apply(record, stacks.get(record.name), drift.get(record.name)):

@@ -21,7 +21,7 @@ from pipelines.choices import AlarmState
 from pipelines.models import Alarm
 from portal import aws
 from provisioning.aws import refresh
-from provisioning.models import PipelineResource
+from provisioning.models import Deployment, PipelineResource
 from provisioning.selectors import pipeline_state
 from tests.provisioning.aws.monitoring import (
     REGION,
@@ -135,12 +135,34 @@ def test_busy_pipelines_are_left_to_the_reconciler(cast):
         PipelineResource.objects.unscoped().filter(pipeline=busy, kind="Ingestion").update(
             state="UPDATE_IN_PROGRESS"
         )
+        Deployment.objects.unscoped().filter(pipeline=busy).update(action="Update", run_state="RUNNING")
         assert refresh.settled_pipelines(account=account) == []
         result = refresh.account_refresh(account=account, log=print)
         assert result == {"regions": {}} and not busy.alarms.exists()
 
 
-def test_a_stack_changed_outside_is_recorded(cast):
+def test_a_stack_changed_outside_is_read_until_it_settles(cast):
+    """Someone updates a stack in the console: busy while it moves (the run is over, so the refresh keeps
+    reading it), then the state CloudFormation reports."""
+    with mock_aws():
+        account = account_for(cast.org_a)
+        pipeline = settled_pipeline(cast.org_a, account, "outside")
+        stacks_for(pipeline)
+        PipelineResource.objects.unscoped().filter(pipeline=pipeline, kind="Ingestion").update(
+            state="UPDATE_IN_PROGRESS"
+        )
+        assert pipeline_state(pipeline=pipeline).busy
+        assert refresh.settled_pipelines(account=account) == [pipeline]
+        refresh.account_refresh(account=account, log=print)
+    ingestion = PipelineResource.objects.unscoped().get(pipeline=pipeline, kind="Ingestion")
+    assert (
+        ingestion.state == "CREATE_COMPLETE"
+        and "changed outside Clickstream" in ingestion.events[-1]["message"]
+    )
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+
+
+def test_a_stack_deleted_outside_is_drift(cast):
     """A stack someone deleted in the console is drift (Warning with the reason); the other stays."""
     with mock_aws():
         account = account_for(cast.org_a)
