@@ -261,4 +261,4 @@ def test_the_first_hour_from_sign_up_to_a_funnel(browser: Any, system: System, s
     finally:
         context.close()
     print("seconds since sign-up:", marks, "end", round(time.monotonic() - started, 1))
-    assert time.monotonic() - started < 110
+    assert time.monotonic() - started < 150  # about 80 s on a loaded 2-core machine
