@@ -20,7 +20,7 @@ $(PY_STAMP): pyproject.toml
 	touch $@
 
 # Front-end libraries come from npm at the versions pinned in package.json and are copied into static/vendor/.
-$(VENDOR_STAMP): package.json scripts/vendor.sh
+$(VENDOR_STAMP): package.json scripts/vendor.sh scripts/clickstream-web.js
 	bash scripts/vendor.sh
 	touch $@
 

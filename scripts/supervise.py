@@ -163,14 +163,11 @@ def embedded_parts(*, python: str, var: Path, portal_port: int, collector_port: 
     cors = os.environ.get("COLLECTOR_CORS_ORIGINS", "*")
     collector = [python, "-m", "ingestion", "serve", "--host", "127.0.0.1", "--port", str(collector_port)]
     collector += ["--sink", f"file://{var}/lake", "--allowlist-file", str(var / "allowlist.json")]
-    collector += [
-        "--cors-origins",
-        cors,
-        "--batch-seconds",
-        "10",
-        "--spool-dir",
-        str(var / "collector-spool"),
-    ]
+    collector += ["--cors-origins", cors, "--batch-seconds", "10"]
+    collector += ["--spool-dir", str(var / "collector-spool")]
+    # Only processes on this machine reach it: their X-Forwarded-For is honoured, so the load generator's
+    # (and the demo's) users come from several countries.
+    collector += ["--trusted-proxies", "127.0.0.1/32,::1/128"]
     return [
         Part("worker", [python, "manage.py", "qcluster"], logs / "worker.log"),
         Part("collector", collector, logs / "collector.log"),

@@ -10,3 +10,6 @@ cp node_modules/htmx.org/dist/htmx.min.js static/vendor/
 cp node_modules/echarts/dist/echarts.min.js static/vendor/
 cp node_modules/bootstrap-icons/font/bootstrap-icons.min.css static/vendor/
 mkdir -p static/vendor/fonts && cp node_modules/bootstrap-icons/font/fonts/* static/vendor/fonts/
+# The Web SDK has no browser bundle in its package: esbuild makes one (the integration guide's test page uses it).
+node_modules/.bin/esbuild scripts/clickstream-web.js --bundle --format=iife --minify --log-level=warning \
+  --outfile=static/vendor/clickstream-web.min.js

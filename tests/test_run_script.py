@@ -108,6 +108,10 @@ def test_make_run_serves_and_stops_every_part_on_ctrl_c(tmp_path, migrated, busy
         assert wait_for(f"http://127.0.0.1:{collector}/ping", process, 20).status_code == 200
         # Static files are served without DEBUG (whitenoise).
         assert httpx.get(f"http://127.0.0.1:{portal}/static/css/portal.css").status_code == 200
+        if not busy:
+            # The open health report sees the worker's heartbeat and the collector beside the portal.
+            health = wait_for_health(f"http://127.0.0.1:{portal}/api/v1/health", ("queue", "collector"))
+            assert health["parts"]["database"]["status"] == "ok", health
         if busy:
             enqueue_a_long_task(environ)
             wait_until_the_worker_runs_it(var)
@@ -207,6 +211,16 @@ def test_a_part_that_dies_is_restarted_and_its_lines_carry_its_name(tmp_path, mi
         assert not [pid for pid, start in parts.items() if alive(pid, start)], "orphans left behind"
     finally:
         stop_everything(process, parts)
+
+
+def wait_for_health(url: str, parts: tuple[str, ...], timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = httpx.get(url, timeout=10).json()
+        if all(body["parts"][part]["status"] == "ok" for part in parts) or time.monotonic() > deadline:
+            assert all(body["parts"][part]["status"] == "ok" for part in parts), body
+            return body
+        time.sleep(0.5)
 
 
 def enqueue_a_long_task(environ: dict[str, str]) -> None:

@@ -93,6 +93,13 @@ DATABASES = {
         env_secret("DATABASE_URL", f"sqlite:///{VAR_DIR / 'clickstream.sqlite3'}"), conn_max_age=60
     )
 }
+# SQLite (the embedded default) is shared by the web server and the worker's processes: a transaction takes
+# the write lock when it begins (a read that later writes would otherwise fail at once with "database is
+# locked" when another process writes), waits up to 20 s for it, and WAL lets readers go on meanwhile.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
