@@ -1,6 +1,12 @@
 """What every analytics query starts from: the app's events in a local-day range, joined to their session and
 current user row (spec/analytics.md §1.4 `clickstream_event_view_v3`, §7 A.1).
 
+That join is one logical table, `event_enriched` (`enriched_sql`): DuckDB builds it once per load, clustered
+by day, with each event's local time and day already in the app's time zone (`tz`), so a query neither joins nor
+converts and DuckDB's zone maps skip the days out of range; Athena and Redshift read the same definition as a
+subquery over their tables. A query in another zone than the stored one (or on an engine that stores none)
+converts per row instead, so results never depend on which path ran.
+
 Days are local days in the app's time zone: the range is turned into UTC instants in Python (so the engine can
 prune partitions) and each row gets `local_ts` and `event_date` in the app's zone.
 """
@@ -10,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlglot import exp
 
 from analytics.sql import Params
 
@@ -71,8 +79,41 @@ class Scope:
         return datetime.now(ZoneInfo(self.timezone)).date()
 
 
+def _local(column: str, tz: str) -> str:
+    return f"{column} AT TIME ZONE 'UTC' AT TIME ZONE {tz}"
+
+
+def enriched_sql(tz: str | None) -> str:
+    """The `event_enriched` table: every event with its session's and current user's columns, the merged user
+    id and, when `tz` (SQL of a time zone name) is given, the local time, day and first-touch day in that zone
+    (`tz_*`: named apart from what `base` derives, so a filter on `event_date` always means the query's zone)."""
+    columns = ", ".join(
+        [f"e.{c}" for c in (*EVENT_COLUMNS, "app_id", "project_id")]
+        + [f"s.{c}" for c in SESSION_COLUMNS]
+        + [f"u.{c}" for c in USER_COLUMNS]
+    )
+    if tz is None:
+        local = "CAST(NULL AS VARCHAR) AS tz, CAST(NULL AS TIMESTAMP) AS tz_local_ts, CAST(NULL AS DATE) AS tz_event_date,"
+        local += " CAST(NULL AS DATE) AS tz_first_date"
+    else:
+        ts, first = (
+            _local("CAST(e.event_timestamp AS TIMESTAMP)", tz),
+            _local("EPOCH_MS(u.first_touch_time_msec)", tz),
+        )
+        local = f"CAST({tz} AS VARCHAR) AS tz, {ts} AS tz_local_ts, CAST({ts} AS DATE) AS tz_event_date,"
+        local += f" CAST({first} AS DATE) AS tz_first_date"
+    return (
+        f"SELECT {columns}, COALESCE(u.user_id, e.user_pseudo_id) AS merged_user_id, {local}"
+        " FROM event_v2 AS e LEFT JOIN user_v2 AS u ON u.user_pseudo_id = e.user_pseudo_id"
+        " LEFT JOIN session AS s ON s.user_pseudo_id = e.user_pseudo_id AND s.session_id = e.session_id"
+    )
+
+
 def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
-    """`base AS (…)`: the scoped, enriched events. `where` adds conditions built from bound values."""
+    """`base AS (…)`: the scoped, enriched events. `where` adds conditions built from bound values.
+
+    Not materialized: queries use `base` several times, and a materialized CTE copies every column of every row
+    in range once per query; inlined, each use reads only the columns it needs."""
     start, end = scope.utc_bounds()
     tz = params.bind(scope.timezone)
     conditions = [
@@ -85,17 +126,54 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
         conditions.append(f"e.platform IN ({params.bind_list(list(scope.platforms))})")
     if where:
         conditions.append(f"({where})")
-    local = f"CAST(e.event_timestamp AS TIMESTAMP) AT TIME ZONE 'UTC' AT TIME ZONE {tz}"
-    first_touch = f"EPOCH_MS(u.first_touch_time_msec) AT TIME ZONE 'UTC' AT TIME ZONE {tz}"
-    columns = ", ".join(
-        [f"e.{c}" for c in EVENT_COLUMNS]
-        + [f"s.{c}" for c in SESSION_COLUMNS]
-        + [f"u.{c}" for c in USER_COLUMNS]
-    )
+    stored = f"e.tz = {tz}"
+    local = _local("CAST(e.event_timestamp AS TIMESTAMP)", tz)
+    first = _local("EPOCH_MS(e.first_touch_time_msec)", tz)
+    columns = ", ".join(f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id"))
     return (
-        f"base AS (SELECT {columns}, COALESCE(u.user_id, e.user_pseudo_id) AS merged_user_id,"
-        f" {local} AS local_ts, CAST({local} AS DATE) AS event_date, CAST({first_touch} AS DATE) AS first_date"
-        " FROM event_v2 AS e LEFT JOIN user_v2 AS u ON u.user_pseudo_id = e.user_pseudo_id"
-        " LEFT JOIN session AS s ON s.user_pseudo_id = e.user_pseudo_id AND s.session_id = e.session_id"
-        f" WHERE {' AND '.join(conditions)})"
+        f"base AS NOT MATERIALIZED (SELECT {columns},"
+        f" CASE WHEN {stored} THEN e.tz_local_ts ELSE {local} END AS local_ts,"
+        f" CASE WHEN {stored} THEN e.tz_event_date ELSE CAST({local} AS DATE) END AS event_date,"
+        f" CASE WHEN {stored} THEN e.tz_first_date ELSE CAST({first} AS DATE) END AS first_date"
+        f" FROM event_enriched AS e WHERE {' AND '.join(conditions)})"
     )
+
+
+def _is_event_id(node: exp.Expression | None) -> bool:
+    return isinstance(node, exp.Column) and node.name == "event_id" and not node.table
+
+
+def _counts_event_ids(count: exp.Expression) -> exp.Expression | None:
+    """`count(DISTINCT event_id)` or `count(DISTINCT CASE WHEN … THEN event_id END)`: what to count instead."""
+    distinct = count.this
+    if not isinstance(distinct, exp.Distinct) or len(distinct.expressions) != 1:
+        return None
+    inner = distinct.expressions[0]
+    if _is_event_id(inner):
+        return inner
+    if isinstance(inner, exp.Case) and not inner.args.get("default") and len(inner.args["ifs"]) == 1:
+        return inner if _is_event_id(inner.args["ifs"][0].args.get("true")) else None
+    return None
+
+
+def count_unique_events(expression: exp.Expression) -> exp.Expression:
+    """Where events are unique by id (DuckDB's `event_enriched`), a distinct count of event ids read straight
+    from `base` is a plain count: the same number without a hash set of every id (most of a sheet's time).
+    Only selects over `base` alone are rewritten; after a join or in another CTE rows may repeat."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Count) and (counted := _counts_event_ids(node)) is not None:
+            select = node.find_ancestor(exp.Select)
+            source = select.args.get("from_") if select else None
+            if (
+                select is not None
+                and not select.args.get("joins")
+                and source is not None
+                and isinstance(source.this, exp.Table)
+                and source.this.name == "base"
+                and not source.this.db
+            ):
+                return exp.Count(this=counted.copy(), big_int=True)
+        return node
+
+    return expression.transform(rewrite)

@@ -14,6 +14,7 @@ def warehouse_refresh(*, project: Any) -> DataState:
     from analytics.metadata import metadata_scan
 
     warehouse = warehouse_for(project)
-    state = warehouse.load(app_ids=list(project.apps.values_list("app_id", flat=True)))
+    zones = dict(project.apps.values_list("app_id", "timezone"))
+    state = warehouse.load(app_ids=list(zones), timezones=zones)
     metadata_scan(project=project, warehouse=warehouse)
     return state

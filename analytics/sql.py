@@ -4,8 +4,9 @@
 Values are never formatted into SQL: `Params.bind()` returns a placeholder and the value travels beside the
 text (DuckDB `$name`, Athena `?` with ordered execution parameters, Redshift Data API `:name`). Identifiers
 come only from the known schema (`COLUMNS`, from the data model) or the metadata catalog, checked by `col()`.
-Queries name the unqualified tables `event_v2`, `user_v2`, `session`; each warehouse scopes them to the app
-(`Warehouse.scope`), so a query cannot reach another app's rows.
+Queries name the unqualified tables `event_v2`, `user_v2`, `session` and `event_enriched` (the events joined to
+their session and user, analytics/base.py); each warehouse scopes them to the app (`Warehouse.scope`), so a
+query cannot reach another app's rows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from etl.model import TABLES
 
 DIALECTS = ("duckdb", "trino", "redshift")
 TABLE_NAMES = frozenset(TABLES)
+ENRICHED = "event_enriched"
+SCOPED_TABLES = TABLE_NAMES | {ENRICHED}
 COLUMNS: dict[str, dict[str, str]] = {table: dict(columns) for table, columns in TABLES.items()}
 MARKER = re.compile(r"__P_([a-z0-9_]+)__")
 SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -114,15 +117,25 @@ class Query:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def render(self, dialect: str, expression: exp.Expression | None = None) -> Rendered:
-        tree = (expression or self.expression).transform(
-            lambda node: exp.Var(this=f"__P_{node.name}__") if isinstance(node, exp.Placeholder) else node
-        )
+        tree = (expression or self.expression).transform(lambda node: _portable(node, dialect))
         text = tree.sql(dialect=dialect)
         if dialect == "trino":
             order = tuple(m.group(1) for m in MARKER.finditer(text))
             return Rendered(MARKER.sub("?", text), [self.params[n] for n in order], order)
         prefix = "$" if dialect == "duckdb" else ":"
         return Rendered(MARKER.sub(lambda m: prefix + m.group(1), text), dict(self.params))
+
+
+def _portable(node: exp.Expression, dialect: str) -> exp.Expression:
+    """Placeholders become markers (swapped for the engine's parameter syntax); `AS NOT MATERIALIZED`, a
+    DuckDB hint (inline the CTE, so each use reads only its columns), is dropped for Trino and Redshift."""
+    if isinstance(node, exp.Placeholder):
+        return exp.Var(this=f"__P_{node.name}__")
+    if isinstance(node, exp.CTE) and dialect != "duckdb":
+        node.set(
+            "materialized", None
+        )  # in place: `transform` works on a copy, and descends only into originals
+    return node
 
 
 def literal(value: Any, dialect: str) -> str:

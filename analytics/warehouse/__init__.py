@@ -17,7 +17,7 @@ from typing import Any, cast
 from django.core.cache import caches
 from sqlglot import exp
 
-from analytics.sql import TABLE_NAMES, Query, Rendered
+from analytics.sql import ENRICHED, SCOPED_TABLES, Query, Rendered
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
@@ -64,6 +64,7 @@ class Warehouse(ABC):
 
     dialect: str
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    stores_enriched = False  # True: `event_enriched` is a table of its own, built by `load`
 
     def __init__(self, *, project_id: str) -> None:
         self.project_id = project_id
@@ -82,9 +83,10 @@ class Warehouse(ABC):
         caches["default"].set(f"analytics:state:{self.dialect}:{self.project_id}", state, timeout=None)
         return state
 
-    def load(self, app_ids: list[str] | None = None) -> DataState:
+    def load(self, app_ids: list[str] | None = None, *, timezones: dict[str, str] | None = None) -> DataState:
         """After a processing run: the data is already in place (Glue tables, Redshift loads); read the time of
-        each app's latest event and record a new data version."""
+        each app's latest event and record a new data version. (`timezones`: each app's reporting zone, used
+        by engines that store `event_enriched`.)"""
         from analytics.sql import Params, Query
 
         latest = {}
@@ -104,25 +106,35 @@ class Warehouse(ABC):
         """The relation an unqualified data-model table means for this app (a schema per app by default)."""
         return exp.to_table(f"{app_id}.{name}", dialect=self.dialect)
 
+    def relation(self, name: str, *, app_id: str) -> exp.Expression:
+        """What a scoped table name reads: `event_enriched` is its definition over the app's tables unless this
+        engine stores it."""
+        if name == ENRICHED and not self.stores_enriched:
+            return self._swap(_enriched_expression(), app_id=app_id)
+        return self.table(name, app_id=app_id)
+
     def scope(self, query: Query, *, app_id: str) -> exp.Expression:
         """The query with every data-model table replaced by this app's relation."""
-        ctes = {c.alias_or_name for c in query.expression.find_all(exp.CTE)}
+        return self._swap(query.expression, app_id=app_id)
+
+    def _swap(self, expression: exp.Expression, *, app_id: str) -> exp.Expression:
+        ctes = {c.alias_or_name for c in expression.find_all(exp.CTE)}
 
         def swap(node: exp.Expression) -> exp.Expression:
             if (
                 isinstance(node, exp.Table)
                 and not node.db
-                and node.name in TABLE_NAMES
+                and node.name in SCOPED_TABLES
                 and node.name not in ctes
             ):
-                relation = self.table(node.name, app_id=app_id)
+                relation = self.relation(node.name, app_id=app_id)
                 alias = node.alias or node.name
                 if isinstance(relation, exp.Table):
                     return cast(exp.Expression, relation.as_(alias)) if alias else relation
                 return exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(alias)))
             return node
 
-        return query.expression.transform(swap)
+        return expression.transform(swap)
 
     def render(self, query: Query, *, app_id: str) -> Rendered:
         """The query's text for this engine and app; the text depends only on the query's shape, so it is
@@ -158,6 +170,14 @@ class Warehouse(ABC):
         with _inflight_guard:
             _inflight.pop(key, None)
         return Result(columns, rows, elapsed)
+
+
+def _enriched_expression() -> exp.Expression:
+    """`event_enriched` for engines that do not store it: the same definition, without stored local times."""
+    from analytics.base import enriched_sql
+    from analytics.sql import Params
+
+    return Query.parse(ENRICHED, enriched_sql(None), Params()).expression
 
 
 def warehouse_for(project: Any) -> Warehouse:

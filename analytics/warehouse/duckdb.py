@@ -4,7 +4,9 @@ A load builds a new database file beside the current one and swaps it in with a 
 file lock, so there is never more than one writer and readers are never blocked: a reader opens the current
 file read-only and keeps the inode it opened even while a newer file replaces it. Tables live in one schema
 per app (as in Redshift); rows are de-duplicated on load (events by event_id + timestamp, keeping the latest
-load; users keep their latest row; sessions prefer a known, non-Direct source — spec/analytics.md §1.3).
+load; users keep their latest row; sessions prefer a known, non-Direct source — spec/analytics.md §1.3). Each
+app also gets `event_enriched` (analytics/base.py), built once per load in the app's time zone and clustered by
+day, which every dashboard and explore query reads.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from django.conf import settings
+from sqlglot import exp
 
+from analytics.base import count_unique_events, enriched_sql
 from analytics.sample import table_schema
-from analytics.sql import TABLE_NAMES, Query
+from analytics.sql import ENRICHED, TABLE_NAMES, Params, Query
 from analytics.warehouse import DataState, NoData, QueryTimeout, Warehouse, WarehouseError
 
 APP_DIR = re.compile(r"^partition_app=([A-Za-z][A-Za-z0-9_]{0,126})$")
 DEDUPE = {
-    "event_v2": "QUALIFY row_number() OVER (PARTITION BY event_id, event_timestamp ORDER BY created_time DESC) = 1"
-    " ORDER BY event_timestamp",
+    "event_v2": "QUALIFY row_number() OVER (PARTITION BY event_id, event_timestamp ORDER BY created_time DESC) = 1",
     "user_v2": "QUALIFY row_number() OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp DESC,"
     " created_time DESC) = 1",
     "session": "QUALIFY row_number() OVER (PARTITION BY user_pseudo_id, session_id ORDER BY CASE WHEN"
@@ -67,6 +70,7 @@ _states: dict[str, tuple[int, DataState]] = {}
 
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
+    stores_enriched = True
 
     @property
     def path(self) -> Path:
@@ -82,9 +86,9 @@ class DuckDBWarehouse(Warehouse):
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def load(self, app_ids: list[str] | None = None) -> DataState:
+    def load(self, app_ids: list[str] | None = None, *, timezones: dict[str, str] | None = None) -> DataState:
         """Builds the database from the lake (every app found there) and swaps it in. Safe to call at any
-        time, by any process."""
+        time, by any process. `timezones`: each app's reporting zone (UTC when not given)."""
         with self._writer_lock():
             fresh = self.path.with_suffix(".duckdb.new")
             fresh.unlink(missing_ok=True)
@@ -97,6 +101,7 @@ class DuckDBWarehouse(Warehouse):
                     con.execute(f'CREATE SCHEMA "{app_id}"')
                     for table in sorted(TABLE_NAMES):
                         self._load_table(con, app_id, table)
+                    self._build_enriched(con, app_id, (timezones or {}).get(app_id, "UTC"))
                 con.execute(
                     "CREATE TABLE _load AS SELECT CAST($v AS VARCHAR) AS version, CAST($t AS TIMESTAMP) AS loaded_at",
                     {"v": version, "t": datetime.now(UTC).replace(tzinfo=None)},
@@ -131,12 +136,38 @@ class DuckDBWarehouse(Warehouse):
             con.execute(f"CREATE TABLE {target} AS SELECT * REPLACE ({self._casts(table)}) FROM empty_source")
             con.unregister("empty_source")
             return
-        source = "read_parquet($glob, hive_partitioning = true, union_by_name = true)"
+        # De-duplicated on the few columns the rule reads, then the kept rows read whole: a window over every
+        # column of a wide table (maps included) costs many times more.
+        source = (
+            "read_parquet($glob, hive_partitioning = true, union_by_name = true, filename = true,"
+            " file_row_number = true)"
+        )
         con.execute(
             f"CREATE TABLE {target} AS SELECT * EXCLUDE (partition_app, partition_year, partition_month,"
-            f" partition_day) REPLACE ({self._casts(table)}) FROM {source} {DEDUPE[table]}",
+            f" partition_day, filename, file_row_number) REPLACE ({self._casts(table)}) FROM {source}"
+            f" SEMI JOIN (SELECT filename, file_row_number FROM {source} {DEDUPE[table]}) AS keep"
+            " USING (filename, file_row_number)",
             {"glob": str(folder / "**" / "*.parquet")},
         )
+
+    def _build_enriched(self, con: duckdb.DuckDBPyConnection, app_id: str, timezone: str) -> None:
+        """The join every query starts from, once per load: one row per event id. Rows stay in the order read,
+        which is by day (the lake's files are per day, read whole), so zone maps prune a date range without the
+        cost of sorting every column."""
+        params = Params()
+        query = Query.parse(ENRICHED, enriched_sql(params.bind(timezone)), params)
+        rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
+        con.execute(
+            f'CREATE TABLE "{app_id}".{ENRICHED} AS {rendered.sql} WHERE e.rowid IN (SELECT rowid FROM'
+            f' "{app_id}".event_v2 QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY event_timestamp DESC)'
+            " = 1)",
+            rendered.params,
+        )
+
+    def scope(self, query: Query, *, app_id: str) -> exp.Expression:
+        """As for every engine, and: an event id is one row of `event_enriched` here (an id is one event, whatever
+        its timestamps), so distinct counts of ids over `base` become plain counts."""
+        return count_unique_events(super().scope(query, app_id=app_id))
 
     @staticmethod
     def _casts(table: str) -> str:

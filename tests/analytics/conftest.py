@@ -31,5 +31,7 @@ def warehouse(settings, lake_root: Path, generated: Sample) -> SimpleNamespace: 
     settings.CLICKSTREAM_LAKE_DIR = lake_root
     wh = DuckDBWarehouse(project_id="shop")
     if not wh.path.exists():
-        wh.load()
+        wh.load(
+            timezones={"web": "America/New_York"}
+        )  # the dashboards' zone; explore's (Tokyo) converts per row
     return SimpleNamespace(warehouse=wh, sample=generated)

@@ -70,3 +70,41 @@ def test_bad_scope_is_refused():
               platforms=("Amiga",))  # fmt: skip
     with pytest.raises(ValueError, match="Unknown dimension"):
         Options(user_dim="first_traffic_source; --")
+
+
+def _visual(visual_id: str):
+    return next(v for s in SHEETS.values() for v in s.visuals if v.id == visual_id)
+
+
+def test_not_materialized_is_a_duckdb_hint_only():
+    query = build_query(_visual("event_details"), SCOPE, Options())
+    assert "NOT MATERIALIZED" in query.render("duckdb").sql
+    for dialect in ("trino", "redshift"):
+        assert "MATERIALIZED" not in query.render(dialect).sql
+
+
+def test_distinct_event_counts_become_counts_only_over_base_alone():
+    """DuckDB's `event_enriched` holds one row per event id, so over `base` a distinct count of ids is a count;
+    after a join (exits' window CTE, the path's self-join) rows may repeat and the distinct count stays."""
+    from analytics.base import count_unique_events
+    from analytics.explore import EventRef, Spec, explore_query
+
+    def counts(query: Query) -> tuple[int, int]:
+        tree = count_unique_events(query.expression)
+        found = list(tree.find_all(exp.Count))
+        return sum(isinstance(c.this, exp.Distinct) for c in found), len(found)
+
+    assert counts(build_query(_visual("events_and_views"), SCOPE, Options())) == (0, 3)
+    path = explore_query(Spec("path", SCOPE, start=EventRef("_session_start"), max_steps=3))
+    assert counts(path) == (1, 1)
+    # Users are not events: their distinct counts are kept.
+    assert counts(build_query(_visual("event_details"), SCOPE, Options())) == (2, 4)
+
+
+def test_cloud_engines_read_the_enriched_definition_over_their_tables():
+    from analytics.warehouse.redshift import RedshiftWarehouse
+
+    wh = RedshiftWarehouse.__new__(RedshiftWarehouse)
+    wh.project_id = "shop"
+    sql = wh.render(build_query(_visual("platform_users"), SCOPE, Options()), app_id="web").sql
+    assert "event_enriched" not in sql and "web.event_v2" in sql and "web.user_v2" in sql

@@ -148,3 +148,17 @@ def test_concurrent_identical_queries_run_once(warehouse):
     for t in threads:
         t.join(10)
     assert calls == ["count"] and len(results) == 2 and results[0].rows == results[1].rows
+
+
+def test_enriched_events_are_built_once_in_the_apps_zone(warehouse):
+    """The load joins events to sessions and users once, with local days in the app's zone and one row per id."""
+    query = Query.parse(
+        "enriched",
+        "SELECT min(tz) AS tz, max(tz) AS tz2, count(*) AS n, count(DISTINCT event_id) AS ids,"
+        " count(CASE WHEN tz_event_date <> CAST(event_timestamp AT TIME ZONE 'UTC' AT TIME ZONE tz AS DATE)"
+        " THEN 1 END) AS wrong FROM event_enriched",
+        Params(),
+    )
+    (row,) = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+    assert row == {"tz": "America/New_York", "tz2": "America/New_York", "n": len(warehouse.sample.events),
+                   "ids": len(warehouse.sample.events), "wrong": 0}  # fmt: skip
