@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 
 from pipelines.models import Alarm
 from pipelines.views import ProjectPipelineMixin
+from portal.choices import JobStatus
 from portal.roles import Perm
 from portal.views import generic
 from portal.views.base import OrganizationAccess, OrganizationMixin
@@ -260,7 +261,14 @@ class ProcessNowView(ProjectPipelineMixin, TemplateView):
 
         self.require_pipeline()
         job = etl_run_enqueue(project=self.get_project())
-        messages.success(request, "Processing started: the dashboards update when it finishes.")
+        if job.status == JobStatus.RUNNING:  # the run going on (the schedule's) was returned, not a new one
+            messages.info(
+                request,
+                "A processing run was already going: events that arrived after it started wait for the next "
+                "run. Process again once it has finished.",
+            )
+        else:
+            messages.success(request, "Processing started: the dashboards update when it finishes.")
         return redirect(request, reverse("job", kwargs={"org": self.organization.slug, "pk": job.uuid}))
 
 

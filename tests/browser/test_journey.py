@@ -142,6 +142,20 @@ def chart_rows(page: Any, visual: str) -> list[dict[str, Any]]:
     return [dict(zip(data["columns"], row, strict=True)) for row in data["rows"]]
 
 
+def overview_users(page: Any, overview: str, within: float = 20) -> int:
+    """Web users on the Overview, once the warehouse load that follows processing has them (0 if never)."""
+    deadline = time.monotonic() + within
+    users = 0
+    while time.monotonic() < deadline:
+        page.goto(overview)
+        if page.locator("[data-visual=platform_users] script").count():
+            users = chart_rows(page, "platform_users")[0]["users"]
+            if users == 3:
+                break
+        time.sleep(1)
+    return users
+
+
 def test_the_first_hour_from_sign_up_to_a_funnel(browser: Any, system: System, shop_origin: str) -> None:
     started = time.monotonic()
     marks: dict[str, float] = {}
@@ -220,19 +234,15 @@ def test_the_first_hour_from_sign_up_to_a_funnel(browser: Any, system: System, s
         visitors = {e["unique_id"] for e in sent}
         assert len(visitors) == 2
 
-        # Processing, from the app page's button; then the dashboards.
-        page.goto(f"/o/{org}/projects/dana_shop/apps/dana_web/")
-        marks["sent"] = time.monotonic() - started
-        page.click("#process-now")
-        page.wait_for_selector("text=Succeeded", timeout=60000)
+        # Processing, from the app page's button; then the dashboards. The schedule's first run may have
+        # started before the SDK's events arrived: then the button says so, and a second press takes them.
         overview = f"/o/{org}/projects/dana_shop/analytics/dana_web/dashboards/overview/"
-        deadline = time.monotonic() + 30
-        while True:
-            page.goto(overview)
-            if page.locator("[data-visual=platform_users] script").count():
+        for _ in range(3):
+            page.goto(f"/o/{org}/projects/dana_shop/apps/dana_web/")
+            page.click("#process-now")
+            page.wait_for_selector("#job-status:has-text('Succeeded')", timeout=60000)
+            if overview_users(page, overview) == 3:
                 break
-            assert time.monotonic() < deadline, "the Overview has no data after processing"
-            time.sleep(1)
         marks["dashboard"] = time.monotonic() - started
         # Every visitor, and the portal's test event's visitor, on the Web platform; the SDK's first opens.
         assert chart_rows(page, "platform_users") == [{"platform": "Web", "users": 3}]
