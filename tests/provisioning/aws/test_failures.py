@@ -401,3 +401,36 @@ def test_the_page_api_and_roles_for_a_stuck_stack(processing_pipeline, api, logi
     response = api(cast.alice, cast.org_a).post(url, {"stack": name}, format="json")
     assert response.status_code == 202 and response.json()["busy"] is True
     aws.done()
+
+
+def test_the_ingestion_endpoint_reaches_the_pipeline_as_soon_as_the_stack_has_it(
+    processing_pipeline, monkeypatch
+):
+    """moto's ExecuteChangeSet leaves a stack without outputs, so the Ingestion stack's URL output comes from
+    a stubbed DescribeStacks; the pipeline (and so the app pages and snippets) has it before the run ends."""
+    from projects.services import app_ingestion_endpoint
+
+    pipeline, _, _ = processing_pipeline
+    name = f"Clickstream-Ingestion-{pipeline.pipeline_id}"
+    aws = Aws(name)
+    monkeypatch.setattr(AwsProvider, "_aws", lambda self, pipeline: aws.clients())
+    settle(pipeline, but=name)
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline, name=name).update(
+        state="", inputs_hash="", applied_hash="", outputs={}
+    )
+    create = token(pipeline, name, "create", 1)
+    url = {
+        "IngestionServerURL": "https://collect.example.com/collect",
+        "IngestionServerDNS": "alb-1.elb.amazonaws.com",
+    }
+    aws.no_stack()
+    aws.change_set(create)
+    aws.stack("CREATE_COMPLETE", outputs=url)
+    aws.events(create)
+    aws.stack("CREATE_COMPLETE", outputs=url)
+    assert step(pipeline) == f"apply {name}"
+    pipeline.refresh_from_db()
+    assert pipeline.ingestion_endpoint == "https://collect.example.com/collect"
+    assert app_ingestion_endpoint(app=pipeline.project.apps.get()) == "https://collect.example.com/collect"
+    assert record(pipeline, name).outputs["IngestionServerDNS"] == "alb-1.elb.amazonaws.com"
+    aws.done()
