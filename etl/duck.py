@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -258,10 +259,53 @@ def lookup(
     del replaced
 
 
-def enrich_traffic(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
-    from etl.enrich.traffic import KEY_COLUMNS, OUTPUTS, enrich_row, load_rules
+def _rules(cfg: JobConfig) -> dict[str, Any]:
+    from etl.enrich.traffic import load_rules
 
-    rules = load_rules(Path(cfg.rules_dir or DEFAULT_RULES_DIR), cfg.app_ids)
+    return load_rules(Path(cfg.rules_dir or DEFAULT_RULES_DIR), cfg.app_ids)
+
+
+class WarmUp(threading.Thread):
+    """Loads what the enrichers need (this run's traffic rules, ua-parser's compiled rules, the geo database:
+    about a second of single-threaded Python) while DuckDB's threads run the transformation."""
+
+    def __init__(self, cfg: JobConfig, enrichers: list[str]) -> None:
+        super().__init__(name="etl-warm-up", daemon=True)
+        self.cfg, self.enrichers = cfg, enrichers
+        self.rules: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            if "traffic" in self.enrichers:
+                self.rules = _rules(self.cfg)
+            if "ua" in self.enrichers:
+                from ua_parser import parser  # noqa: F401 (compiles the built-in rules on first access)
+            if "geo" in self.enrichers:
+                from etl.enrich.geo import _geoip2fast, _mmdb
+
+                _mmdb(self.cfg.geo_mmdb) if self.cfg.geo_mmdb else _geoip2fast()
+        except BaseException as error:  # raised again, in the run's thread, by `loaded`
+            self.error = error
+
+    def loaded(self) -> dict[str, Any] | None:
+        """Waits for the loading; returns the traffic rules (None without the traffic enricher)."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.rules
+
+
+def enrich_traffic(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    target: str,
+    cfg: JobConfig,
+    rules: dict[str, Any] | None = None,
+) -> None:
+    from etl.enrich.traffic import KEY_COLUMNS, OUTPUTS, enrich_row
+
+    rules = _rules(cfg) if rules is None else rules
     client = [f"traffic_source_{k}" for k in OUTPUTS]
     keys = ["app_id", *KEY_COLUMNS.values(), *client]
 
@@ -303,7 +347,8 @@ def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: Jo
     )
 
 
-ENRICHERS = {"traffic": enrich_traffic, "ua": enrich_ua, "geo": enrich_geo}
+Enrich = Callable[[duckdb.DuckDBPyConnection, str, str, JobConfig], None]
+ENRICHERS: dict[str, Enrich] = {"traffic": enrich_traffic, "ua": enrich_ua, "geo": enrich_geo}
 
 
 def _first_fields() -> dict[str, str]:
@@ -385,8 +430,10 @@ def build(
     enrichers: list[str],
     previous: str | None,
     previous_state: list[str],
+    rules: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """De-duplication, enrichers, and the four tables' SELECTs (spec/etl.md §2.9–§2.12)."""
+    """De-duplication, enrichers, and the four tables' SELECTs (spec/etl.md §2.9–§2.12). `rules`: the traffic
+    rules when already loaded (`WarmUp`)."""
     if cfg.deduplicate:
         deduplicate(con, previous)
     else:
@@ -394,8 +441,8 @@ def build(
     con.execute(f"""CREATE VIEW base AS SELECT *, CAST(epoch_ms(event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
         CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time FROM unique_events""")
     current = "base"
-    for i, name in enumerate(n for n in enrichers if n == "traffic"):
-        ENRICHERS[name](con, current, f"enriched_{i}", cfg)
+    for i, _ in enumerate(n for n in enrichers if n == "traffic"):
+        enrich_traffic(con, current, f"enriched_{i}", cfg, rules)
         current = f"enriched_{i}"
     # Materialised once: the user state, items, sessions and event_v2 all read it.
     con.execute(f"CREATE TABLE enriched AS SELECT * FROM {current}")

@@ -265,6 +265,8 @@ def _process_duckdb(
     scratch = duck.scratch_dir(cfg)
     try:
         con = duck.connect(cfg, scratch)
+        warm = duck.WarmUp(cfg, enrichers)
+        warm.start()
         duck.transform(con, layout, cfg, raw)
         counts = duck.counts(con)
         corrupted = duck.corrupted(con, cfg)
@@ -280,7 +282,8 @@ def _process_duckdb(
             previous_state = [
                 layout.out_store.url(k) for k in layout.out_store.list(folder) if k.endswith(".parquet")
             ]
-        selects = duck.build(con, cfg, enrichers, duck.previous_ids(con, layout), previous_state)
+        rules = warm.loaded()
+        selects = duck.build(con, cfg, enrichers, duck.previous_ids(con, layout), previous_state, rules)
         (counts["unique"],) = con.execute("SELECT count(*) FROM unique_events").fetchone() or (0,)
         counts["deduplicated"] = counts.get(OK, 0) - counts["unique"]
         staged_state = layout.out_store.url(_key(layout.job_data, "runs", run, "user_state"))

@@ -31,6 +31,10 @@ class Rules:
     categories: dict[str, dict[str, Any]]
     channels: list[dict[str, Any]]
     source_category: dict[str, str] = field(default_factory=dict)
+    # channel per distinct rule input: many pages and referrers share one (source, medium, category, …)
+    channel_cache: dict[tuple[tuple[str, str], ...], str] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, folder: Path) -> Rules:
@@ -151,10 +155,12 @@ def channel_of(
     values["traffic_source_medium"] = (t.get("medium") or "").strip("()")
     values["page_view_latest_referrer"] = referrer or ""
     values["page_view_latest_referrer_host"] = referrer_host or ""
-    for rule in rules.channels:
-        if _matches(rule["condition"], values):
-            return rule["channel"]
-    return "Unassigned"
+    key = tuple(sorted(values.items()))
+    found = rules.channel_cache.get(key)
+    if found is None:
+        found = next((r["channel"] for r in rules.channels if _matches(r["condition"], values)), "Unassigned")
+        rules.channel_cache[key] = found
+    return found
 
 
 def _normalise(t: dict[str, str | None]) -> dict[str, str | None]:
