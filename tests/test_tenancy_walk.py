@@ -210,6 +210,7 @@ def alarm_objects(world: Any) -> dict[str, Any]:
 
     org = world.org_a
     account = AwsAccount.objects.unscoped().filter(organization=org).order_by("pk").first()
+    assert account is not None, "the world connects an AWS account to organization A"
     project = Project.objects.unscoped().get_or_create(
         organization=org, project_id="ops", defaults={"name": "Ops", "emails": "ops@example.com"}
     )[0]
@@ -271,7 +272,15 @@ def test_outsider_gets_404(route, world):
 def test_member_with_role_gets_2xx(route, world):
     # The home page redirects to your organization.
     response = call(route, world, world.alice, route.first_method, follow=True)
+    if route.name in REFUSES_EMPTY_BODY:
+        # A write-only action whose body names its target: an empty one reaches the handler and is refused
+        # for the missing field, past the permission checks this walk is about.
+        assert response.status_code == 400 and REFUSES_EMPTY_BODY[route.name] in response.json()
+        return
     assert 200 <= response.status_code < 300, response.content[:500]
+
+
+REFUSES_EMPTY_BODY = {"api:pipeline-rollback-continue": "stack"}
 
 
 @pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)

@@ -117,13 +117,19 @@ def test_editable_fields_change(cast, saved):
 def test_delete_is_requested_then_the_pipeline_refuses_changes(
     cast, saved, django_capture_on_commit_callbacks
 ):
+    from provisioning.receivers import on_delete_requested
+
     received = []
+    # Only the pipelines side of the contract: with the provider's receiver connected, the AWS provider
+    # would carry the delete out at once (nothing was created), and there would be nothing left to refuse.
+    pipeline_delete_requested.disconnect(on_delete_requested)
     pipeline_delete_requested.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t2")
     try:
         with django_capture_on_commit_callbacks(execute=True):
             services.pipeline_delete_request(pipeline=saved.pipeline)
     finally:
         pipeline_delete_requested.disconnect(dispatch_uid="t2")
+        pipeline_delete_requested.connect(on_delete_requested)
     assert received and received[0]["pipeline"].delete_requested is not None
     with pytest.raises(SpecError, match="being deleted"):
         services.pipeline_save(

@@ -69,7 +69,7 @@ class Aws:
                                    {"StackName": self.name, "ChangeSetName": token, "ClientToken": token,
                                     "ChangeSetType": ANY, "Parameters": ANY, "Tags": ANY, "Capabilities": ANY,
                                     "Description": ANY, "TemplateBody": ANY})  # fmt: skip
-        described = {"ChangeSetName": token, "StackId": self.stack_id, "StackName": self.name,
+        described: dict[str, Any] = {"ChangeSetName": token, "StackId": self.stack_id, "StackName": self.name,
                      "Status": status, "ExecutionStatus": "AVAILABLE" if status == "CREATE_COMPLETE" else
                      "UNAVAILABLE", "Changes": []}  # fmt: skip
         if reason:

@@ -409,7 +409,7 @@ def test_warehouse_lookup_finds_a_workgroups_ids_and_endpoint(aws: Any) -> None:
         "workgroupId": "0a1b2c3d-0000-4000-8000-00000000000a",
         "namespaceId": "0a1b2c3d-0000-4000-8000-00000000000b",
     }
-    workgroup = {"workgroupId": ids["workgroupId"], "workgroupName": "analytics", "namespaceName": "main",
+    workgroup: dict[str, Any] = {"workgroupId": ids["workgroupId"], "workgroupName": "analytics", "namespaceName": "main",
                  "status": "AVAILABLE", "endpoint": {"address": "analytics.123456789012.us-east-1.redshift-serverless.amazonaws.com", "port": 5439}}  # fmt: skip
     with Stubber(client) as stub:
         stub.add_response("get_workgroup", {"workgroup": workgroup}, {"workgroupName": "analytics"})
