@@ -1,5 +1,6 @@
 """An organization's AWS account under moto: the connection, a VPC with subnets in two zones, the bucket, and
-an aws pipeline spec over them. `AWS_ENDPOINT_URL` is unset so every client goes to the in-process moto."""
+an aws pipeline spec over them. `moto` unsets `AWS_ENDPOINT_URL` so every client goes to the in-process moto;
+`moto_server` sets it to a `moto_server` so every client goes to it over HTTP."""
 
 from __future__ import annotations
 
@@ -49,12 +50,12 @@ def account(cast):  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.fixture
-def network(moto):  # type: ignore[no-untyped-def]
-    """A VPC with a public and a private subnet in each of two zones, and the pipeline bucket."""
+def make_network() -> dict[str, Any]:
+    """A VPC with a public and a private subnet in each of two zones, the pipeline bucket and a certificate,
+    in whichever moto the environment points at (in-process, or the server of `AWS_ENDPOINT_URL`)."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = {}
+    subnets: dict[str, list[str]] = {}
     for i, (kind, zone) in enumerate([("public", "a"), ("public", "b"), ("private", "a"), ("private", "b")]):
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")
         subnets.setdefault(kind, []).append(subnet["Subnet"]["SubnetId"])
@@ -62,6 +63,53 @@ def network(moto):  # type: ignore[no-untyped-def]
     acm = boto3.client("acm", region_name=REGION)
     certificate = acm.request_certificate(DomainName="collect.example.com")["CertificateArn"]
     return {"vpc_id": vpc, "certificate_arn": certificate, **subnets}
+
+
+@pytest.fixture
+def network(moto):  # type: ignore[no-untyped-def]
+    return make_network()
+
+
+@pytest.fixture
+def moto_server(aws_env, monkeypatch):  # type: ignore[no-untyped-def]
+    """`moto_server` on a free port of this machine, with `AWS_ENDPOINT_URL` pointing at it, so every client
+    (the portal's session factory's, STS's included) speaks HTTP to it. It runs in threads of this process,
+    so the patches of moto's classes below apply to it too. Yields the requests it served, as (service of
+    the request's signature, user agent), for the test to see they went over HTTP."""
+    import urllib.request
+
+    from moto.moto_server import threaded_moto_server
+    from moto.server import ThreadedMotoServer
+
+    served: list[tuple[str, str]] = []
+    real_make_server = threaded_moto_server.make_server
+
+    def make_server(host, port, app, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def recording(environ, start_response):  # type: ignore[no-untyped-def]
+            scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=")[-1].split(",")[0].split("/")
+            served.append((scope[3] if len(scope) > 3 else "", environ.get("HTTP_USER_AGENT", "")))
+            return app(environ, start_response)
+
+        return real_make_server(host, port, recording, *args, **kwargs)
+
+    monkeypatch.setattr(threaded_moto_server, "make_server", make_server)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset).close()  # the backends are this process's, shared with in-process moto
+    try:
+        yield served
+    finally:
+        urllib.request.urlopen(reset).close()
+        server.stop()
+
+
+@pytest.fixture
+def server_network(moto_server):  # type: ignore[no-untyped-def]
+    return make_network()
 
 
 def moto_spec(account: Any, network: dict[str, Any], **changes: Any) -> dict[str, Any]:

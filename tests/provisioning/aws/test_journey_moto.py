@@ -56,6 +56,20 @@ def tags(name: str) -> dict[str, str]:
 def test_journey_create_app_added_update_upgrade_retry_delete(
     cast, account, network, save, django_capture_on_commit_callbacks, monkeypatch
 ):
+    journey(cast, account, network, save, django_capture_on_commit_callbacks, monkeypatch)
+
+
+def test_journey_over_moto_server(
+    cast, account, server_network, moto_server, save, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The same journey with every call over HTTP to `moto_server`, through the portal's session factory."""
+    journey(cast, account, server_network, save, django_capture_on_commit_callbacks, monkeypatch)
+    ours = {service for service, agent in moto_server if "clickstream/" in agent}
+    assert {"sts", "cloudformation"} <= ours
+
+
+def journey(cast, account, network, save, capture, monkeypatch):  # type: ignore[no-untyped-def]
+    """Create, an app added, an update, an upgrade, a Retry after a failed update, and the delete."""
     from moto.acm.models import acm_backends
 
     from pipelines import services as pipeline_services
@@ -67,9 +81,12 @@ def test_journey_create_app_added_update_upgrade_retry_delete(
     registry, metrics, ingestion = (s.format(pipeline.pipeline_id) for s in STACKS)
     assert set(live_stacks().values()) == {"CREATE_COMPLETE"}
     assert params(ingestion)["AppIds"] == "web"
+    protected = {n: cfn().describe_stacks(StackName=n)["Stacks"][0]["EnableTerminationProtection"]
+                 for n in (registry, metrics, ingestion)}  # fmt: skip
+    assert set(protected.values()) == {True}
 
     # An app added reaches exactly the stacks that take the app list (here: Ingestion).
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         App.objects.unscoped().create(
             organization=cast.org_a, project=cast.project_a, app_id="ios", name="iOS"
         )
@@ -90,7 +107,7 @@ def test_journey_create_app_added_update_upgrade_retry_delete(
 
     # Upgrade: a new template version updates every stack (its version tag says which).
     monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         from provisioning.services import pipeline_upgrade
 
         pipeline_upgrade(pipeline=pipeline)
@@ -114,14 +131,14 @@ def test_journey_create_app_added_update_upgrade_retry_delete(
     assert "press Retry" in failed.reason
     assert pipeline_state(pipeline=pipeline).status == "Warning"  # the stacks from before still serve
     acm._certificates[arn] = certificate
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         pipeline_retry(pipeline=pipeline)
     assert records(pipeline)[ingestion].state == "UPDATE_COMPLETE"
     assert params(ingestion)["ACMCertificateArn"] == arn
     assert pipeline_state(pipeline=pipeline).status == "Active"
 
     # Delete: every stack, in reverse order, then the pipeline.
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         pipeline_services.pipeline_delete_request(pipeline=pipeline)
     assert live_stacks() == {}
     assert not type(pipeline).objects.unscoped().filter(pk=pipeline.pk).exists()
