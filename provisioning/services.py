@@ -19,7 +19,7 @@ from portal.choices import JobStatus
 from portal.jobs import job_enqueue
 from portal.models import Job
 from projects.models import App
-from provisioning.choices import Action, ResourceState, RunState, is_failed
+from provisioning.choices import Action, DriftState, ResourceState, RunState, is_failed
 from provisioning.models import Deployment, PipelineResource
 from provisioning.reconciler import deployment_of
 from provisioning.selectors import pipeline_state
@@ -92,11 +92,13 @@ def pipeline_busy_check(*, pipeline: Pipeline) -> None:
 
 
 def pipeline_retry(*, pipeline: Pipeline) -> Deployment:
-    """Try again what failed, and what depends on it; nothing else is touched. The last action stays."""
+    """Try again what failed, and what depends on it; nothing else is touched. The last action stays. A
+    stack the refresh found deleted outside Clickstream counts as failed: it is created again."""
     with transaction.atomic():
         locked = Pipeline.objects.unscoped().select_for_update().get(pk=pipeline.pk)
         records = list(PipelineResource.objects.unscoped().filter(pipeline=locked))
-        failed = {r.name for r in records if is_failed(r.state)}
+        gone = {r.name for r in records if r.drift == DriftState.DELETED}
+        failed = {r.name for r in records if is_failed(r.state)} | gone
         if not failed:
             raise NothingToRetry("Nothing failed: there is nothing to retry.")
         pipeline_busy_check(pipeline=locked)
@@ -105,6 +107,8 @@ def pipeline_retry(*, pipeline: Pipeline) -> Deployment:
             if record.name in again:
                 if record.name in failed:
                     record.state = ResourceState.PENDING
+                if record.name in gone:
+                    record.applied_hash = ""  # made again: a create, not an update
                 record.inputs_hash = ""
                 record.add_event("retry requested")
                 record.save()

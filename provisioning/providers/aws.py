@@ -43,6 +43,7 @@ from portal.jobs import TransientJobError
 from provisioning.aws import cloudformation as cfn_api
 from provisioning.aws import emr_serverless
 from provisioning.aws.render import RenderedStack, render_stacks
+from provisioning.choices import DriftState
 from provisioning.models import PipelineResource
 from provisioning.providers.base import MISSING, Desired, Outcome
 
@@ -128,6 +129,8 @@ class AwsProvider:
     # --- the interface ---------------------------------------------------------------------------------
     def apply(self, pipeline: Pipeline, desired: Desired, *, record: PipelineResource) -> Outcome:
         record.operation = {"attempt": int((record.operation or {}).get("attempt", 0)) + 1, "phase": "start"}
+        # What drift detection found was about the stack before this change: the refresh looks at it afresh.
+        record.drift, record.drift_reason, record.drift_checked = DriftState.NOT_CHECKED, "", None
         return self._run(pipeline, record)
 
     def read(self, pipeline: Pipeline, record: PipelineResource, *, deleting: bool) -> Outcome:

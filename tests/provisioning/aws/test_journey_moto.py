@@ -146,3 +146,50 @@ def journey(cast, account, network, save, capture, monkeypatch):  # type: ignore
 
 def account_id() -> str:
     return "123456789012"
+
+
+def test_retry_creates_a_stack_deleted_outside_and_a_reapply_resets_drift(
+    cast, account, network, save, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from provisioning.aws import refresh
+    from provisioning.services import pipeline_retry
+
+    pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
+    registry, metrics, ingestion = (s.format(pipeline.pipeline_id) for s in STACKS)
+    # Drift was detected a moment ago (moto has no drift detection): the refresh only looks at the stacks.
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline).update(drift_checked=timezone.now())
+    cfn().update_termination_protection(StackName=ingestion, EnableTerminationProtection=False)
+    cfn().delete_stack(StackName=ingestion)  # someone, in the console
+    refresh.account_refresh(account=account, log=lambda *a, **k: None)
+    assert records(pipeline)[ingestion].drift == "DELETED"
+    assert pipeline_state(pipeline=pipeline).status == "Warning"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_retry(pipeline=pipeline)
+    assert live_stacks() == {
+        registry: "CREATE_COMPLETE",
+        metrics: "CREATE_COMPLETE",
+        ingestion: "CREATE_COMPLETE",
+    }
+    again = records(pipeline)[ingestion]
+    assert (again.state, again.drift, again.drift_checked) == ("CREATE_COMPLETE", "NOT_CHECKED", None)
+    assert again.outputs["StackId"] == cfn().describe_stacks(StackName=ingestion)["Stacks"][0]["StackId"]
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+
+    # A stack found drifted and then changed by a new version is looked at afresh; the one not changed keeps
+    # what the refresh found.
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline).update(
+        drift="DRIFTED", drift_reason="Drifted.", drift_checked=timezone.now()
+    )
+    spec = moto_spec(account, network)
+    spec["ingestion"]["server_max"] = 6
+    save(cast.project_a, spec)
+    after = records(pipeline)
+    assert (after[ingestion].drift, after[ingestion].drift_reason, after[ingestion].drift_checked) == (
+        "NOT_CHECKED",
+        "",
+        None,
+    )
+    assert after[metrics].drift == "DRIFTED" and after[metrics].drift_checked is not None
