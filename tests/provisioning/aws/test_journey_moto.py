@@ -193,3 +193,25 @@ def test_retry_creates_a_stack_deleted_outside_and_a_reapply_resets_drift(
         None,
     )
     assert after[metrics].drift == "DRIFTED" and after[metrics].drift_checked is not None
+
+
+def test_a_project_with_an_aws_pipeline_is_deleted_after_its_pipeline(
+    cast, account, network, save, api, django_capture_on_commit_callbacks
+):
+    """The project's delete is refused while its pipeline exists (its stacks are untouched), with what to do;
+    the pipeline's delete removes the stacks, and then the project goes."""
+    from pipelines import services as pipeline_services
+    from projects.models import Project
+
+    pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
+    names = [s.format(pipeline.pipeline_id) for s in STACKS]
+    client = api(cast.alice, cast.org_a)
+    refused = client.delete("/api/v1/organizations/org-a/projects/shop/")
+    assert refused.status_code == 409 and "Delete the pipeline first" in refused.json()["detail"]
+    assert live_stacks() == {n: "CREATE_COMPLETE" for n in names}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline_services.pipeline_delete_request(pipeline=pipeline)
+    assert live_stacks() == {}
+    assert client.delete("/api/v1/organizations/org-a/projects/shop/").status_code == 204
+    assert not Project.objects.unscoped().filter(pk=cast.project_a.pk).exists()
