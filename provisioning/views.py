@@ -43,7 +43,10 @@ class PipelineStatusView(ProjectPipelineMixin, TemplateView):
         return context
 
 
-class PipelineRetryView(ProjectPipelineMixin, TemplateView):
+class PipelineActionView(ProjectPipelineMixin, TemplateView):
+    """A button on the pipeline page: POST acts, GET goes back to the page."""
+
+    abstract = True
     read_permission = write_permission = Perm.MANAGE_PROJECTS
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -51,6 +54,8 @@ class PipelineRetryView(ProjectPipelineMixin, TemplateView):
             request, self.require_pipeline().get_absolute_url()
         )  # the button is on the pipeline page
 
+
+class PipelineRetryView(PipelineActionView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         pipeline = self.require_pipeline()
         try:
@@ -64,15 +69,8 @@ class PipelineRetryView(ProjectPipelineMixin, TemplateView):
         return redirect(request, pipeline.get_absolute_url())
 
 
-class PipelineRollbackContinueView(ProjectPipelineMixin, TemplateView):
+class PipelineRollbackContinueView(PipelineActionView):
     """Continue the rollback of a stack left UPDATE_ROLLBACK_FAILED (the stack's name in the form)."""
-
-    read_permission = write_permission = Perm.MANAGE_PROJECTS
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return redirect(
-            request, self.require_pipeline().get_absolute_url()
-        )  # the button is on the pipeline page
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         pipeline = self.require_pipeline()
@@ -247,14 +245,9 @@ class DemoStartView(OrganizationMixin, TemplateView):
         return redirect(request, reverse("job", kwargs={"org": self.organization.slug, "pk": job.uuid}))
 
 
-class ProcessNowView(ProjectPipelineMixin, TemplateView):
+class ProcessNowView(PipelineActionView):
     """Run the project's processing now instead of at the schedule's next time (a run going on is not
     doubled); the app page's traffic panel offers it."""
-
-    read_permission = write_permission = Perm.MANAGE_PROJECTS
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return redirect(request, self.require_pipeline().get_absolute_url())
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         from etl.tasks import etl_run_enqueue
