@@ -8,6 +8,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 VENDOR_STAMP := static/vendor/.stamp
 PY_STAMP := $(VENV)/.installed
 SYS_STAMP := var/.system-packages
+# The suite runs on both cores (pytest-xdist): each worker has its own test database and var/ directory.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test lint bench-ingestion bench-etl bench-analytics clean
 
@@ -38,7 +40,7 @@ test: install
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
 	$(PY) manage.py makemigrations --check --dry-run --settings=portal.settings.test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint:
 	$(PY) -m ruff check --fix .

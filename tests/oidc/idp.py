@@ -51,7 +51,11 @@ def free_port() -> int:
 
 def rsa_jwk(kid: str) -> dict[str, Any]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key)), "kid": kid, "alg": "RS256", "use": "sig"}
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    # PyJWT marks a private JWK `key_ops: ["sign"]`; the provider then finds no key to verify its own id tokens
+    # with (an id_token_hint at logout). `use: sig` says both.
+    jwk.pop("key_ops", None)
+    return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
 
 
 def npm_install() -> None:
