@@ -121,6 +121,12 @@ class _Sheet:
                                     "ChartConfiguration": configuration}})  # fmt: skip
         return visual_id
 
+    def latest_event(self) -> str:
+        """The one-cell table each sheet has (the original's "Latest refresh date"): the newest event's time."""
+        value = self.latest("events", "event_timestamp_local")
+        return self.add("TableVisual", "latest", "Latest event (local time)",
+                        {"FieldWells": {"TableAggregatedFieldWells": {"GroupBy": [], "Values": [value]}}})  # fmt: skip
+
     def kpi(self, vid: str, title: str, value: Json) -> str:
         return self.add("KPIVisual", vid, title, {"FieldWells": {"Values": [value]}})
 
@@ -260,7 +266,7 @@ def _overview(f: _Filters) -> _Sheet:
     )
     _key_engagement(s)
     _active_new(s)
-    s.kpi("latest", "Latest event (local time)", s.latest("events", "event_timestamp_local"))
+    s.latest_event()
     return s
 
 
@@ -321,7 +327,7 @@ def _acquisition(f: _Filters) -> _Sheet:
         [s.dim("events", "geo_country"), s.dim("events", "geo_city")],
         [s.count("events", "new_user_id")],
     )
-    s.kpi("latest", "Latest event (local time)", s.latest("events", "event_timestamp_local"))
+    s.latest_event()
     return s
 
 
@@ -374,7 +380,7 @@ def _engagement(f: _Filters) -> _Sheet:
         [s.dim("items", "item_name"), s.dim("items", "category")],
         [s.count("items", "event_id"), s.total("items", "quantity"), s.total("items", "price")],
     )
-    s.kpi("latest", "Latest event (local time)", s.latest("events", "event_timestamp_local"))
+    s.latest_event()
     return s
 
 
@@ -429,7 +435,7 @@ def _retention(f: _Filters) -> _Sheet:
         color=s.dim("lifecycle", "lifecycle"),
         stacked=True,
     )
-    s.kpi("latest", "Latest event (local time)", s.latest("events", "event_timestamp_local"))
+    s.latest_event()
     return s
 
 
@@ -474,7 +480,7 @@ def _device(f: _Filters) -> _Sheet:
         color=s.dim("events", "operating_system_version"),
         stacked=True,
     )
-    s.kpi("latest", "Latest event (local time)", s.latest("events", "event_timestamp_local"))
+    s.latest_event()
     return s
 
 
@@ -498,7 +504,7 @@ def _details(f: _Filters) -> tuple[_Sheet, list[Json]]:
         "events",
         ["custom_parameters_json_str", "event_id", "user_pseudo_id"],
     )
-    s.kpi("latest", "Latest event (local time)", s.latest("events", "event_timestamp_local"))
+    s.latest_event()
     f.add("details-time", {"TimeRangeFilter": {"FilterId": "details-time", "NullOption": "NON_NULLS_ONLY",
           "TimeGranularity": "MINUTE", "Column": {"DataSetIdentifier": "events", "ColumnName": "event_timestamp"}}},
           {"details": []})  # fmt: skip

@@ -64,13 +64,14 @@ def _day(column: str) -> str:
     return f"CAST(DATE_TRUNC('day', {_local(column)}) AS DATE)"
 
 
-FIRST_TOUCH = _day("DATEADD(ms, u.first_touch_time_msec, TIMESTAMP '1970-01-01 00:00:00')")
+# Whole seconds: DATEADD takes a 32-bit interval, too small for epoch milliseconds.
+FIRST_TOUCH = _day("TIMESTAMP 'epoch' + u.first_touch_time_msec / 1000 * INTERVAL '1 second'")
 MERGED = "COALESCE(u.user_id, e.user_pseudo_id)"
 EVENTS_USERS = "{schema}.event_v2 AS e LEFT JOIN {schema}.user_v2 AS u ON u.user_pseudo_id = e.user_pseudo_id"
 
 EVENTS = DataSetSpec("events", "events", f"""SELECT {_day("e.event_timestamp")} AS event_date,
  e.event_timestamp, {_local("e.event_timestamp")} AS event_timestamp_local,
- DATE_PART(hour, {_local("e.event_timestamp")}) AS event_hour,
+ EXTRACT(HOUR FROM {_local("e.event_timestamp")}) AS event_hour,
  DATEDIFF(day, {_day("e.event_timestamp")}, {_day("GETDATE()")}) AS days_ago,
  e.event_id, e.event_name, e.event_value, e.event_bundle_sequence_id, e.platform, e.app_id, e.app_package_id,
  e.app_version, e.user_pseudo_id, u.user_id, {MERGED} AS merged_user_id,
