@@ -17,6 +17,7 @@ import re
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub
 from troposphere import quicksight as qs
 
+from pipelines.spec import REPORTING_MAX_APPS
 from provisioning.aws.common import Stack, allow
 from provisioning.aws.context import RenderContext
 from provisioning.aws.functions.redshift_sql import schema_name
@@ -30,7 +31,7 @@ DATA_SET_ACTIONS = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPer
                     "quicksight:DescribeIngestion", "quicksight:ListIngestions", "quicksight:UpdateDataSet",
                     "quicksight:DeleteDataSet", "quicksight:CreateIngestion", "quicksight:CancelIngestion",
                     "quicksight:UpdateDataSetPermissions"]  # fmt: skip
-MAX_APPS = 30  # ~25 KB of template per app: 30 apps ≈ 830 KB, under the 1 MB CloudFormation takes
+MAX_APPS = REPORTING_MAX_APPS  # ~25 KB of template per app: 30 apps ≈ 830 KB, under CloudFormation's 1 MB
 TEMPLATE_ACTIONS = ["quicksight:DescribeTemplate", "quicksight:DescribeTemplatePermissions", "quicksight:UpdateTemplate",
                     "quicksight:UpdateTemplatePermissions", "quicksight:DeleteTemplate", "quicksight:DescribeTemplateAlias"]  # fmt: skip
 DASHBOARD_ACTIONS = ["quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:UpdateDashboardPermissions",

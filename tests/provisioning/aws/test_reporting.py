@@ -22,6 +22,7 @@ import sqlglot
 from analytics.base import Scope
 from analytics.sample import generate_events
 from etl.model import TABLES
+from pipelines.spec import Context, validate
 from provisioning.aws.render import RenderError
 from provisioning.aws.stacks import reporting
 from provisioning.aws.stacks.reporting_dashboard import CALCULATED, SHEETS, template_definition
@@ -397,3 +398,5 @@ def test_the_template_stays_within_cloudformation_limits_at_the_app_cap() -> Non
     with pytest.raises(RenderError, match="at most"):
         render_stacks(spec=make_spec(), project_id=PROJECT, pipeline_id="p1a2b3",
                       apps={**apps, "one_more": "UTC"})  # fmt: skip
+    problems = validate(make_spec(), ctx=Context(project_id=PROJECT, app_ids=(*apps, "one_more")))
+    assert [p.path for p in problems] == ["reporting"] and "at most 30 apps" in problems[0].message
