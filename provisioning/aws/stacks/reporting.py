@@ -106,8 +106,10 @@ def build(ctx: RenderContext) -> Stack:
         schema, suffix = schema_name(app), logical_suffix(schema_name(app))
         arns = {}
         for spec in DATA_SETS.values():
+            # "-preset-": the previous template's one data set per app was `…-<schema>-events`; an update
+            # creates the new data sets before deleting that one, so their ids must differ from it.
             ds = s.add(qs.DataSet(f"DataSet{spec.key.capitalize()}{suffix}", AwsAccountId=Ref("AWS::AccountId"),
-                DataSetId=Sub(f"clickstream-${{RedshiftDBParam}}-{schema}-{spec.key}"),
+                DataSetId=Sub(f"clickstream-${{RedshiftDBParam}}-{schema}-preset-{spec.key}"),
                 Name=Sub(f"Clickstream ${{RedshiftDBParam}} {app} {spec.title}"),
                 ImportMode="DIRECT_QUERY", Permissions=perms(DATA_SET_ACTIONS),
                 PhysicalTableMap={spec.key: qs.PhysicalTable(CustomSql=qs.CustomSql(

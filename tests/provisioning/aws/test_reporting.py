@@ -375,7 +375,8 @@ def test_one_dashboard_per_app_from_the_template_with_every_data_set() -> None:
     assert [o["appId"] for o in outputs] == ["ios.app", "web"]
     tokyo = [r for r in data_sets.values() if "ios_app" in json.dumps(r)]
     assert tokyo and all("'Asia/Tokyo'" in json.dumps(r) for r in tokyo)  # each app's zone in its SQL
-    for resource in data_sets.values():
+    for resource in data_sets.values():  # ids apart from the previous template's `…-<schema>-events`
+        assert "-preset-" in resource["Properties"]["DataSetId"]["Fn::Sub"]
         sql = resource["Properties"]["PhysicalTableMap"]
         (table,) = sql.values()
         assert resource["Properties"]["ImportMode"] == "DIRECT_QUERY" and table["CustomSql"]["Columns"]
