@@ -392,7 +392,7 @@ def validate(spec: Any, *, ctx: Context) -> list[Problem]:
         _check_ingestion(c)
         _check_processing(c, sdk, ctx)
         _check_modeling(c, region, ctx)
-        _check_reporting(c)
+        _check_reporting(c, ctx)
         _check_streaming(c, sdk, ctx)
     return c.problems
 
@@ -716,11 +716,18 @@ def redshift_mode(spec: dict[str, Any]) -> str | None:
     return get(spec, "modeling.redshift.mode")
 
 
-def _check_reporting(c: _Checker) -> None:
+# One Reporting template holds every app's data sets and dashboard, ~25 KB each, under CloudFormation's 1 MB.
+REPORTING_MAX_APPS = 30
+
+
+def _check_reporting(c: _Checker, ctx: Context) -> None:
     if c.object("reporting", required=False) is None:
         return
     if not redshift_mode(c.spec):
         c.add("reporting", "The QuickSight dashboards read Redshift; enable Redshift in data modeling first.")
+    if len(ctx.app_ids) > REPORTING_MAX_APPS:
+        c.add("reporting", f"The preset dashboards cover at most {REPORTING_MAX_APPS} apps per pipeline (this "
+                           f"project has {len(ctx.app_ids)}); turn reporting off or split the apps across projects.")  # fmt: skip
     c.pattern("reporting.quicksight_user_arn", "quicksight_user_arn", required=False)
     c.pattern("reporting.namespace", "quicksight_namespace")
 

@@ -514,8 +514,20 @@ def _operations() -> list[dict[str, Any]]:
                 "quicksight:DeleteDashboard",
                 "quicksight:DescribeDashboard",
                 "quicksight:CreateTemplate",
+                "quicksight:UpdateTemplate",
                 "quicksight:DescribeTemplate",
                 "quicksight:DeleteTemplate",
+                # The Reporting stack's data source, data sets, template and dashboards carry permissions, and
+                # a dashboard made from the preset template is published.
+                "quicksight:DescribeDataSourcePermissions",
+                "quicksight:UpdateDataSourcePermissions",
+                "quicksight:DescribeDataSetPermissions",
+                "quicksight:UpdateDataSetPermissions",
+                "quicksight:DescribeTemplatePermissions",
+                "quicksight:UpdateTemplatePermissions",
+                "quicksight:DescribeDashboardPermissions",
+                "quicksight:UpdateDashboardPermissions",
+                "quicksight:UpdateDashboardPublishedVersion",
             ],
             _arns(
                 "quicksight",

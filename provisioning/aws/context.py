@@ -15,6 +15,11 @@ class RenderContext:
     project_id: str
     app_ids: tuple[str, ...]
     region: str
+    # (app id, IANA zone): an app's zone is fixed once its data has arrived, so a template may depend on it
+    timezones: tuple[tuple[str, str], ...] = ()
+
+    def timezone(self, app_id: str) -> str:
+        return dict(self.timezones).get(app_id) or "UTC"
 
     def get(self, path: str, default: Any = None) -> Any:
         return get(self.spec, path, default)

@@ -74,9 +74,12 @@ def render_stacks(
     if plan.provider != "aws":
         raise RenderError("Only an aws pipeline has CloudFormation templates.")
     ctx = RenderContext(spec=spec, project_id=project_id, app_ids=tuple(sorted(apps)),
-                        region=str(spec.get("aws", {}).get("region")))  # fmt: skip
+                        region=str(spec.get("aws", {}).get("region")), timezones=tuple(sorted(apps.items())))  # fmt: skip
     if ctx.get("ingestion.global_accelerator") and ctx.region not in GLOBAL_ACCELERATOR_REGIONS:
         raise RenderError(f"Global Accelerator is not offered for endpoints in {ctx.region}; turn it off.")
+    if any(r.kind == "Reporting" for r in plan.resources) and len(apps) > reporting.MAX_APPS:
+        raise RenderError(f"The preset dashboards cover at most {reporting.MAX_APPS} apps in one pipeline (a "
+                          f"CloudFormation template holds at most 1 MB); this project has {len(apps)}.")  # fmt: skip
     out = {}
     for resource in plan.resources:
         builder = BUILDERS.get(resource.kind)

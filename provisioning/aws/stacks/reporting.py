@@ -1,21 +1,28 @@
 """Reporting: the QuickSight data source on the Redshift database (through a VPC connection when the
-warehouse is private), one data set per app over its `event_v2`, and the preset dashboard.
+warehouse is private) and, per app, the data sets of `reporting_datasets` over its schema and the preset
+dashboard of `reporting_dashboard` (spec/analytics.md §2).
 
-The preset dashboard here is a first sheet (events and active users per day, events by name and platform), not
-the original's full set of sheets (spec/analytics.md §2.4); the data sets and the permissions are the parts
-later sheets build on.
+Size: the dashboard definition is a QuickSight template, in the stack once; per app 7 data sets (their SQL,
+~12 KB) and a dashboard made from the template (8 resources), so the stack stays under CloudFormation's 500
+resources and 1 MB template body up to `MAX_APPS` apps; the renderer refuses more
+(tests/provisioning/aws/test_reporting.py renders that many and checks both limits).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub
 from troposphere import quicksight as qs
 
+from pipelines.spec import REPORTING_MAX_APPS
 from provisioning.aws.common import Stack, allow
 from provisioning.aws.context import RenderContext
 from provisioning.aws.functions.redshift_sql import schema_name
+from provisioning.aws.stacks.reporting_dashboard import template_definition
+from provisioning.aws.stacks.reporting_datasets import DATA_SETS
 
 DATA_SOURCE_ACTIONS = ["quicksight:DescribeDataSource", "quicksight:DescribeDataSourcePermissions",
                        "quicksight:PassDataSource", "quicksight:UpdateDataSource", "quicksight:DeleteDataSource",
@@ -24,41 +31,17 @@ DATA_SET_ACTIONS = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPer
                     "quicksight:DescribeIngestion", "quicksight:ListIngestions", "quicksight:UpdateDataSet",
                     "quicksight:DeleteDataSet", "quicksight:CreateIngestion", "quicksight:CancelIngestion",
                     "quicksight:UpdateDataSetPermissions"]  # fmt: skip
+MAX_APPS = REPORTING_MAX_APPS  # ~25 KB of template per app: 30 apps ≈ 830 KB, under CloudFormation's 1 MB
+TEMPLATE_ACTIONS = ["quicksight:DescribeTemplate", "quicksight:DescribeTemplatePermissions", "quicksight:UpdateTemplate",
+                    "quicksight:UpdateTemplatePermissions", "quicksight:DeleteTemplate", "quicksight:DescribeTemplateAlias"]  # fmt: skip
 DASHBOARD_ACTIONS = ["quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:UpdateDashboardPermissions",
                      "quicksight:QueryDashboard", "quicksight:UpdateDashboard", "quicksight:DeleteDashboard",
                      "quicksight:DescribeDashboardPermissions", "quicksight:UpdateDashboardPublishedVersion"]  # fmt: skip
-_SQL = """SELECT DATE_TRUNC('day', event_timestamp) AS event_date, event_name, platform, user_pseudo_id, event_id
-FROM {schema}.event_v2"""
 
 
-def _visuals(app: str, ds: str) -> list[dict[str, object]]:
-    date = {"DateDimensionField": {"FieldId": f"{app}date", "Column": {"DataSetIdentifier": ds, "ColumnName": "event_date"},
-                                   "DateGranularity": "DAY"}}  # fmt: skip
-
-    def count(column: str, distinct: bool = False) -> dict[str, object]:
-        return {"CategoricalMeasureField": {"FieldId": f"{app}{column}{distinct}", "AggregationFunction": "DISTINCT_COUNT" if distinct else "COUNT",
-                "Column": {"DataSetIdentifier": ds, "ColumnName": column}}}  # fmt: skip
-
-    def category(column: str) -> dict[str, object]:
-        return {
-            "CategoricalDimensionField": {
-                "FieldId": f"{app}{column}",
-                "Column": {"DataSetIdentifier": ds, "ColumnName": column},
-            }
-        }
-
-    def line(vid: str, title: str, value: dict[str, object]) -> dict[str, object]:
-        return {"LineChartVisual": {"VisualId": vid, "Title": {"FormatText": {"PlainText": title}}, "ChartConfiguration": {
-            "FieldWells": {"LineChartAggregatedFieldWells": {"Category": [date], "Values": [value]}}}}}  # fmt: skip
-
-    def bar(vid: str, title: str, dim: str) -> dict[str, object]:
-        return {"BarChartVisual": {"VisualId": vid, "Title": {"FormatText": {"PlainText": title}}, "ChartConfiguration": {
-            "FieldWells": {"BarChartAggregatedFieldWells": {"Category": [category(dim)], "Values": [count("event_id")]}}}}}  # fmt: skip
-
-    return [line(f"{app}-events", f"{app}: events per day", count("event_id")),
-            line(f"{app}-users", f"{app}: active users per day", count("user_pseudo_id", True)),
-            bar(f"{app}-names", f"{app}: events by name", "event_name"),
-            bar(f"{app}-platforms", f"{app}: events by platform", "platform")]  # fmt: skip
+def logical_suffix(schema: str) -> str:
+    """A stable, alphanumeric resource-name part per app schema (`ios_app` and `iosapp` stay apart)."""
+    return re.sub(r"[^A-Za-z0-9]", "", schema) + hashlib.sha256(schema.encode()).hexdigest()[:6]
 
 
 def build(ctx: RenderContext) -> Stack:
@@ -114,29 +97,42 @@ def build(ctx: RenderContext) -> Stack:
             Username=Sub(secret % "username"), Password=Sub(secret % "password"))),
         VpcConnectionProperties=If("HasVpcConnection", qs.VpcConnectionProperties(VpcConnectionArn=GetAtt(conn, "Arn")), Ref("AWS::NoValue")),
         SslProperties=qs.SslProperties(DisableSsl=False), Permissions=perms(DATA_SOURCE_ACTIONS)))  # fmt: skip
-    sheets, declarations = [], []
+    s.add_raw("DashboardTemplate", "AWS::QuickSight::Template", dict(AwsAccountId=Ref("AWS::AccountId"),
+        TemplateId=Sub("clickstream-${RedshiftDBParam}-preset"), Name=Sub("Clickstream preset dashboard ${RedshiftDBParam}"),
+        VersionDescription="Preset dashboard (spec/analytics.md §2)", Permissions=perms(TEMPLATE_ACTIONS, raw=True),
+        Definition=template_definition()))  # fmt: skip
+    dashboards = []
     for app in ctx.app_ids:
-        schema = schema_name(app)
-        ds = s.add(qs.DataSet(f"Events{schema.replace('_', '')}", AwsAccountId=Ref("AWS::AccountId"),
-            DataSetId=Sub(f"clickstream-${{RedshiftDBParam}}-{schema}-events"), Name=f"Clickstream events {app}",
-            ImportMode="DIRECT_QUERY", Permissions=perms(DATA_SET_ACTIONS),
-            PhysicalTableMap={"events": qs.PhysicalTable(CustomSql=qs.CustomSql(
-                DataSourceArn=GetAtt(source, "Arn"), Name=f"events_{schema}", SqlQuery=_SQL.format(schema=schema),
-                Columns=[qs.InputColumn(Name=n, Type=t) for n, t in (("event_date", "DATETIME"), ("event_name", "STRING"),
-                         ("platform", "STRING"), ("user_pseudo_id", "STRING"), ("event_id", "STRING"))]))}))  # fmt: skip
-        declarations.append({"Identifier": schema, "DataSetArn": GetAtt(ds, "Arn")})
-        sheets.append({"SheetId": f"sheet-{schema}", "Name": app[:100], "Visuals": _visuals(schema, schema)})
-    s.add_raw("Dashboard", "AWS::QuickSight::Dashboard", dict(AwsAccountId=Ref("AWS::AccountId"),
-        DashboardId=Sub("clickstream-${RedshiftDBParam}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
-        Permissions=perms(DASHBOARD_ACTIONS, raw=True),
-        Definition={"DataSetIdentifierDeclarations": declarations, "Sheets": sheets, "ParameterDeclarations": [
-            {"StringParameterDeclaration": {"Name": name, "ParameterValueType": "SINGLE_VALUED",
-                                            "DefaultValues": {"StaticValues": [Ref(param)]}}}
-            for name, param in (("schemas", "RedShiftDBSchemaParam"), ("timezones", "QuickSightTimezoneParam"),
-                                ("namespace", "QuickSightNamespaceParam"), ("defaultdb", "RedshiftDefaultDBParam"))]},
-        DashboardPublishOptions={"AdHocFilteringOption": {"AvailabilityStatus": "ENABLED"}}))  # fmt: skip
-    s.output("Dashboards", Sub(json.dumps([{"appId": a, "dashboardId": "${DashboardId}"} for a in ctx.app_ids]),
-                               DashboardId=Sub("clickstream-${RedshiftDBParam}")))  # fmt: skip
+        schema, suffix = schema_name(app), logical_suffix(schema_name(app))
+        arns = {}
+        for spec in DATA_SETS.values():
+            # "-preset-": the previous template's one data set per app was `…-<schema>-events`; an update
+            # creates the new data sets before deleting that one, so their ids must differ from it.
+            ds = s.add(qs.DataSet(f"DataSet{spec.key.capitalize()}{suffix}", AwsAccountId=Ref("AWS::AccountId"),
+                DataSetId=Sub(f"clickstream-${{RedshiftDBParam}}-{schema}-preset-{spec.key}"),
+                Name=Sub(f"Clickstream ${{RedshiftDBParam}} {app} {spec.title}"),
+                ImportMode="DIRECT_QUERY", Permissions=perms(DATA_SET_ACTIONS),
+                PhysicalTableMap={spec.key: qs.PhysicalTable(CustomSql=qs.CustomSql(
+                    DataSourceArn=GetAtt(source, "Arn"), Name=f"{spec.key}_{schema}"[:128],
+                    SqlQuery=spec.sql(schema, ctx.timezone(app)),
+                    Columns=[qs.InputColumn(Name=n, Type=t) for n, t in spec.columns]))}))  # fmt: skip
+            arns[spec.key] = GetAtt(ds, "Arn")
+        dashboard_id = Sub(f"clickstream-${{RedshiftDBParam}}-{schema}")
+        s.add_raw(f"Dashboard{suffix}", "AWS::QuickSight::Dashboard", dict(AwsAccountId=Ref("AWS::AccountId"),
+            DashboardId=dashboard_id, Name=Sub(f"Clickstream Dashboard - {app} - ${{RedshiftDBParam}}"),
+            Permissions=perms(DASHBOARD_ACTIONS, raw=True), SourceEntity={"SourceTemplate": {
+                "Arn": GetAtt("DashboardTemplate", "Arn"),
+                "DataSetReferences": [{"DataSetPlaceholder": k, "DataSetArn": v} for k, v in arns.items()]}},
+            DashboardPublishOptions={"AdHocFilteringOption": {"AvailabilityStatus": "DISABLED"},
+                                     "SheetControlsOption": {"VisibilityState": "EXPANDED"}}))  # fmt: skip
+        dashboards.append((app, schema))
+    s.output("Dashboards", Sub(json.dumps([{"appId": a, "dashboardId": f"clickstream-${{RedshiftDBParam}}-{sc}"}
+                                           for a, sc in dashboards])))  # fmt: skip
+    # What the stack was given for the apps: recorded, since the zones are rendered into the data sets' SQL.
+    s.output("AppSchemas", Ref("RedShiftDBSchemaParam"))
+    s.output("AppTimezones", Ref("QuickSightTimezoneParam"))
+    s.output("QuickSightNamespace", Ref("QuickSightNamespaceParam"))
+    s.output("RedshiftDefaultDatabase", Ref("RedshiftDefaultDBParam"))
     s.output("DataSourceArn", GetAtt(source, "Arn"))
     s.output("RedshiftDatabaseName", Ref("RedshiftDBParam"))
     s.output("RedshiftEndpointAddress", Ref("RedshiftEndpointParam"))
