@@ -19,7 +19,8 @@ original's users asked for (spec/peers.md §A):
   throttling raises `TransientJobError` (the job retries with backoff); a refusal (permission, validation)
   fails the stack with what to fix, and Retry starts from there;
 - before DataProcessing is updated, its EMR Serverless job runs are waited for and the application is
-  stopped, then started again after (the original's failed upgrades);
+  stopped, then started again after (the original's failed upgrades); before it is deleted, its job runs
+  are cancelled and the application stopped (CloudFormation cannot delete a started application);
 - termination protection is turned on at create and off only by delete.
 """
 
@@ -237,11 +238,25 @@ class AwsProvider:
 
     def _phase_drain(self, pipeline: Pipeline, aws: Clients, record: PipelineResource, op: dict[str, Any]
                      ) -> Outcome | None:  # fmt: skip
+        """Before an update the job runs are waited for (they are the pipeline's data); before a delete they
+        are cancelled (the pipeline is going). Either way the application is stopped: CloudFormation can
+        neither update nor delete a started one. Only an update's application is started again after."""
+        deleting = op.get("after_drain") == "delete"
+        then, what = ("delete", "delete") if deleting else ("prepare", "update")
         app = cfn_api.output_matching(record.outputs, "EMRServerlessApplicationId")
         if not app:
-            op["phase"] = "prepare"
+            op.update(phase=then, drained=True)
             return None
         runs = emr_serverless.active_runs(aws.emr, application_id=app)
+        if runs and deleting:
+            cancelled = emr_serverless.job_runs_cancel(aws.emr, application_id=app)
+            if cancelled:
+                record.add_event(
+                    f"cancelling EMR Serverless job run(s) {', '.join(cancelled[:3])} before the delete"
+                )
+            return self._wait(op, then="drain", seconds=POLL_SECONDS, why=(
+                f"Cancelling {len(runs)} EMR Serverless job run(s) ({', '.join(runs[:3])}): the application "
+                "can be deleted only when stopped."))  # fmt: skip
         if runs:
             return self._wait(op, then="drain", seconds=EMR_WAIT_SECONDS, why=(
                 f"Waiting for {len(runs)} EMR Serverless job run(s) ({', '.join(runs[:3])}) to finish: the "
@@ -250,11 +265,12 @@ class AwsProvider:
         if state in ("STARTED", "STARTING", "STOPPING"):
             if state != "STOPPING":
                 emr_serverless.application_stop(aws.emr, application_id=app)
-                op["restart"] = app
-                record.add_event(f"stopping EMR Serverless application {app} before the update")
+                if not deleting:
+                    op["restart"] = app
+                record.add_event(f"stopping EMR Serverless application {app} before the {what}")
             return self._wait(op, then="drain", seconds=POLL_SECONDS,
-                              why=f"Stopping EMR Serverless application {app} before the update.")  # fmt: skip
-        op["phase"] = "prepare"
+                              why=f"Stopping EMR Serverless application {app} before the {what}.")  # fmt: skip
+        op.update(phase=then, drained=True)
         return None
 
     def _phase_prepare(self, pipeline: Pipeline, aws: Clients, record: PipelineResource, op: dict[str, Any]
@@ -353,6 +369,9 @@ class AwsProvider:
             return self._wait(op, then="delete", seconds=SETTLE_SECONDS,
                               why=f"The stack is {status}: waiting for it to settle before deleting it.")  # fmt: skip
         op["stack_id"] = stack["StackId"]  # type: ignore[index]
+        if status != "DELETE_IN_PROGRESS" and record.kind == "DataProcessing" and not op.get("drained"):
+            op.update(phase="drain", after_drain="delete")
+            return None
         if status != "DELETE_IN_PROGRESS":
             cfn_api.termination_protection(aws.cfn, stack=op["stack_id"], enabled=False)
             op["token"] = self._token(record, op, "delete")
