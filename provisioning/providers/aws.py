@@ -34,6 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from django.db import transaction
 from django.utils import timezone
 
 import provisioning.aws as templates
@@ -398,6 +399,13 @@ class AwsProvider:
     ) -> Outcome:
         stack = cfn_api.stack_describe(aws.cfn, op.get("stack_id") or record.name)
         outcome = self._stack_outcome(pipeline, aws, record, stack) if stack else None
+        if record.kind == "Metrics":
+            # The topic is there (or was re-made): the sync subscribes the project's addresses, which the
+            # template leaves to it. A job, once this step commits; safe to run twice.
+            from provisioning.receivers import notifications_enqueue
+
+            project_pk = pipeline.project_id
+            transaction.on_commit(lambda: notifications_enqueue(project_pk=project_pk))
         return self._restarted(aws, op, outcome or Outcome.complete())
 
     def _stack_outcome(self, pipeline: Pipeline, aws: Clients, record: PipelineResource,

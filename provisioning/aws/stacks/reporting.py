@@ -13,7 +13,7 @@ import json
 from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub
 from troposphere import quicksight as qs
 
-from provisioning.aws.common import Stack, allow
+from provisioning.aws.common import Stack, allow, unique_name
 from provisioning.aws.context import RenderContext
 from provisioning.aws.functions.redshift_sql import schema_name
 
@@ -100,14 +100,14 @@ def build(ctx: RenderContext) -> Stack:
          "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"], ["*"])])  # fmt: skip
     vpc_role.Condition = "HasVpcConnection"
     conn = s.add(qs.VPCConnection("VpcConnection", Condition="HasVpcConnection", AwsAccountId=Ref("AWS::AccountId"),
-        VPCConnectionId=Sub("clickstream-${RedshiftDBParam}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
+        VPCConnectionId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
         RoleArn=GetAtt(vpc_role, "Arn"), SubnetIds=Split(",", Ref("QuickSightVpcConnectionSubnetParam")),
         SecurityGroupIds=Split(",", Ref("QuickSightVpcConnectionSGParam"))))  # fmt: skip
     # The VPC connection exists only when subnets are given (HasVpcConnection): its empty defaults are never split.
     s.t.set_metadata({"cfn-lint": {"config": {"ignore_checks": ["W1033"]}}})
     secret = "{{resolve:secretsmanager:${RedshiftParameterKeyParam}:SecretString:%s}}"
     source = s.add(qs.DataSource("DataSource", AwsAccountId=Ref("AWS::AccountId"), Type="REDSHIFT",
-        DataSourceId=Sub("clickstream-${RedshiftDBParam}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
+        DataSourceId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
         DataSourceParameters=qs.DataSourceParameters(RedshiftParameters=qs.RedshiftParameters(
             Host=Ref("RedshiftEndpointParam"), Port=Ref("RedshiftPortParam"), Database=Ref("RedshiftDBParam"))),
         Credentials=qs.DataSourceCredentials(CredentialPair=qs.CredentialPair(
@@ -118,7 +118,7 @@ def build(ctx: RenderContext) -> Stack:
     for app in ctx.app_ids:
         schema = schema_name(app)
         ds = s.add(qs.DataSet(f"Events{schema.replace('_', '')}", AwsAccountId=Ref("AWS::AccountId"),
-            DataSetId=Sub(f"clickstream-${{RedshiftDBParam}}-{schema}-events"), Name=f"Clickstream events {app}",
+            DataSetId=unique_name(f"clickstream-${{RedshiftDBParam}}-${{PipelineKey}}-{schema}-events"), Name=f"Clickstream events {app}",
             ImportMode="DIRECT_QUERY", Permissions=perms(DATA_SET_ACTIONS),
             PhysicalTableMap={"events": qs.PhysicalTable(CustomSql=qs.CustomSql(
                 DataSourceArn=GetAtt(source, "Arn"), Name=f"events_{schema}", SqlQuery=_SQL.format(schema=schema),
@@ -127,7 +127,7 @@ def build(ctx: RenderContext) -> Stack:
         declarations.append({"Identifier": schema, "DataSetArn": GetAtt(ds, "Arn")})
         sheets.append({"SheetId": f"sheet-{schema}", "Name": app[:100], "Visuals": _visuals(schema, schema)})
     s.add_raw("Dashboard", "AWS::QuickSight::Dashboard", dict(AwsAccountId=Ref("AWS::AccountId"),
-        DashboardId=Sub("clickstream-${RedshiftDBParam}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
+        DashboardId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
         Permissions=perms(DASHBOARD_ACTIONS, raw=True),
         Definition={"DataSetIdentifierDeclarations": declarations, "Sheets": sheets, "ParameterDeclarations": [
             {"StringParameterDeclaration": {"Name": name, "ParameterValueType": "SINGLE_VALUED",
@@ -136,7 +136,7 @@ def build(ctx: RenderContext) -> Stack:
                                 ("namespace", "QuickSightNamespaceParam"), ("defaultdb", "RedshiftDefaultDBParam"))]},
         DashboardPublishOptions={"AdHocFilteringOption": {"AvailabilityStatus": "ENABLED"}}))  # fmt: skip
     s.output("Dashboards", Sub(json.dumps([{"appId": a, "dashboardId": "${DashboardId}"} for a in ctx.app_ids]),
-                               DashboardId=Sub("clickstream-${RedshiftDBParam}")))  # fmt: skip
+                               DashboardId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}")))  # fmt: skip
     s.output("DataSourceArn", GetAtt(source, "Arn"))
     s.output("RedshiftDatabaseName", Ref("RedshiftDBParam"))
     s.output("RedshiftEndpointAddress", Ref("RedshiftEndpointParam"))

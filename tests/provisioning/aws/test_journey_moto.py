@@ -8,12 +8,15 @@ the DataProcessing stack's lifecycle and every failure state are in test_failure
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
+from django.utils import timezone
 
 from provisioning.models import PipelineResource
 from provisioning.selectors import pipeline_state
-from tests.provisioning.aws.conftest import REGION, moto_spec
+from tests.provisioning.aws.conftest import REGION, ROLE_ARN, moto_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +218,56 @@ def test_a_project_with_an_aws_pipeline_is_deleted_after_its_pipeline(
     assert live_stacks() == {}
     assert client.delete("/api/v1/organizations/org-a/projects/shop/").status_code == 204
     assert not Project.objects.unscoped().filter(pk=cast.project_a.pk).exists()
+
+
+def test_two_organizations_with_the_same_project_id_in_one_account_and_region(
+    cast, account, network, save, django_capture_on_commit_callbacks
+):
+    """Project ids are unique only within an organization: org A's and org B's projects `shop`, in one moto
+    account and region, get stacks, an alarm topic and a dashboard each (named by the pipeline), their own
+    addresses subscribed to their own topic once the Metrics stack is created (the template subscribes no
+    one), and the refresh gives each pipeline its own alarms."""
+    from portal.models.aws import AwsAccount
+    from provisioning.aws import notifications, refresh
+    from provisioning.aws.common import alarm_topic_name
+
+    assert cast.project_a.project_id == cast.project_b.project_id == "shop"
+    account_b = AwsAccount.objects.unscoped().create(
+        organization=cast.org_b, name="Globex", role_arn=ROLE_ARN, region=REGION
+    )
+    a = save(cast.project_a, moto_spec(account, network)).pipeline
+    b = save(cast.project_b, moto_spec(account_b, network)).pipeline
+    assert pipeline_state(pipeline=a).status == pipeline_state(pipeline=b).status == "Active"
+    assert len(live_stacks()) == 6 and set(live_stacks().values()) == {"CREATE_COMPLETE"}
+
+    sns = boto3.client("sns", region_name=REGION)
+    topics = {t["TopicArn"].rsplit(":", 1)[-1] for t in sns.list_topics()["Topics"]}
+    assert topics == {alarm_topic_name(project_id="shop", pipeline_id=p.pipeline_id) for p in (a, b)}
+    for pipeline, email in ((a, "ops@example.com"), (b, "ops@globex.example")):
+        listed = sns.list_subscriptions_by_topic(TopicArn=notifications.topic_arn(pipeline))["Subscriptions"]
+        assert [s["Endpoint"] for s in listed] == [email]  # subscribed by the sync, once, on its own topic
+    metrics = cfn().get_template(StackName=STACKS[1].format(a.pipeline_id))["TemplateBody"]
+    assert "AWS::SNS::Subscription" not in json.dumps(metrics)
+    boards = boto3.client("cloudwatch", region_name=REGION).list_dashboards()["DashboardEntries"]
+    assert sorted(d["DashboardName"] for d in boards) == sorted(
+        f"Clickstream-shop-{p.pipeline_id}-Dashboard-{REGION}" for p in (a, b)
+    )
+
+    # The Ingestion stacks' alarms are named `Clickstream|shop <alarm>_<stack short id>` in both (put here:
+    # moto's CloudFormation does not make `AWS::CloudWatch::Alarm`): each pipeline gets its own stack's.
+    PipelineResource.objects.unscoped().update(drift="IN_SYNC", drift_checked=timezone.now())
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    for pipeline in (a, b):
+        stack_id = records(pipeline)[STACKS[2].format(pipeline.pipeline_id)].outputs["StackId"]
+        short = stack_id.split("/")[2].split("-")[0]
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"Clickstream|shop ECS Pending Task Count_{short}", MetricName="PendingTaskCount",
+            Namespace="ECS/ContainerInsights", Statistic="Average", Period=300, EvaluationPeriods=2,
+            Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )  # fmt: skip
+    for acct in (account, account_b):
+        refresh.account_refresh(account=acct, log=lambda *args, **kwargs: None)
+    for pipeline in (a, b):
+        stack_id = records(pipeline)[STACKS[2].format(pipeline.pipeline_id)].outputs["StackId"]
+        names = list(pipeline.alarms.values_list("name", flat=True))
+        assert names == [f"Clickstream|shop ECS Pending Task Count_{stack_id.split('/')[2].split('-')[0]}"]
