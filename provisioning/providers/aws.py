@@ -21,7 +21,10 @@ original's users asked for (spec/peers.md §A):
 - before DataProcessing is updated, its EMR Serverless job runs are waited for and the application is
   stopped, then started again after (the original's failed upgrades); before it is deleted, its job runs
   are cancelled and the application stopped (CloudFormation cannot delete a started application);
-- termination protection is turned on at create and off only by delete.
+- termination protection is turned on at create and off only by delete;
+- a stack applied with an older release's template keeps it through an Update (`UsePreviousTemplate`, the
+  new values of the parameters it declares); only the Upgrade action (`Action.UPGRADE`) renders this
+  release's templates for it (spec/control-plane.md §3.8).
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ from portal.jobs import TransientJobError
 from provisioning.aws import cloudformation as cfn_api
 from provisioning.aws import emr_serverless
 from provisioning.aws.render import RenderedStack, render_stacks
-from provisioning.choices import DriftState
-from provisioning.models import PipelineResource
+from provisioning.choices import Action, DriftState
+from provisioning.models import Deployment, PipelineResource
 from provisioning.providers.base import MISSING, Desired, Outcome
 
 TEMPLATE_KEY = "(template)"
@@ -102,14 +105,18 @@ class AwsProvider:
     def plan(self, pipeline: Pipeline) -> list[Desired]:
         rendered = self._render(pipeline)
         records = {r.name: r for r in PipelineResource.objects.unscoped().filter(pipeline=pipeline)}
+        upgrading = Deployment.objects.unscoped().filter(pipeline=pipeline, action=Action.UPGRADE).exists()
         desired = []
         for name, stack in rendered.items():
             parameters, sources = resolve_placeholders(stack.parameters, records)
             inputs = {**parameters, TEMPLATE_KEY: template_hash(stack.template),
                       TAGS_KEY: json.dumps(list(stack.tags))}  # fmt: skip
+            version = dict(stack.tags).get("aws-solution/version", "")
+            record = records.get(name)
+            if not upgrading and record is not None and keeps_template(record, version):
+                inputs, version = previous_template(record, inputs), record.template_version
             depends_on = tuple(dict.fromkeys([*stack.depends_on, *sources]))
-            desired.append(Desired(name, stack.kind, depends_on, inputs, dict(stack.tags).get(
-                "aws-solution/version", "")))  # fmt: skip
+            desired.append(Desired(name, stack.kind, depends_on, inputs, version))
         return desired
 
     def _render(self, pipeline: Pipeline) -> dict[str, RenderedStack]:
@@ -288,9 +295,15 @@ class AwsProvider:
         op["phase"] = "change_set"
         if cfn_api.change_set_describe(aws.cfn, stack=record.name, change_set=op["token"]) is not None:
             return None  # asked for already (this step ran before and crashed before its record)
+        kept = op["type"] == "UPDATE" and record.inputs.get(TEMPLATE_KEY) != template_hash(rendered.template)
+        template = (
+            {"UsePreviousTemplate": True}
+            if kept
+            else self._template_argument(pipeline, aws, rendered.template)
+        )
         cfn_api.change_set_create(
             aws.cfn, stack=record.name, change_set=op["token"], token=op["token"], change_type=op["type"],
-            template=self._template_argument(pipeline, aws, rendered.template), parameters=parameters,
+            template=template, parameters=parameters,
             tags=[tuple(t) for t in json.loads(record.inputs.get(TAGS_KEY, "[]"))],
         )  # fmt: skip
         return None
@@ -564,6 +577,20 @@ def client_token(stack: str, inputs_hash: str, what: str, attempt: int) -> str:
     to the stack (change set names and tokens of two stacks never meet)."""
     key = hashlib.sha256(f"{stack}:{inputs_hash}".encode()).hexdigest()[:16]
     return f"clickstream-{what}-{key}-{attempt}"
+
+
+def keeps_template(record: PipelineResource, version: str) -> bool:
+    """A stack applied with an older release's template keeps it through an Update (only an Upgrade
+    changes it: §3.8): this code renders only its own release's templates."""
+    return bool(record.applied_hash and record.template_version and record.template_version != version
+                and TEMPLATE_KEY in record.inputs)  # fmt: skip
+
+
+def previous_template(record: PipelineResource, inputs: dict[str, str]) -> dict[str, str]:
+    """The inputs of an Update on the deployed template (`UsePreviousTemplate`): its template and tags as
+    recorded, and the new parameter values of the parameters it declares (those it was last given)."""
+    kept = {k: v for k, v in inputs.items() if k in record.inputs}
+    return {**kept, TEMPLATE_KEY: record.inputs[TEMPLATE_KEY], TAGS_KEY: record.inputs.get(TAGS_KEY, "[]")}
 
 
 def resolve_placeholders(

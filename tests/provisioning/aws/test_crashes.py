@@ -18,7 +18,7 @@ import pytest
 from pipelines.models import Pipeline
 from provisioning import reconciler
 from provisioning.aws import cloudformation as cfn_api
-from provisioning.models import PipelineResource
+from provisioning.models import Deployment, PipelineResource
 from provisioning.providers.aws import AwsProvider
 from provisioning.reconciler import reconcile
 from tests.provisioning.aws.conftest import REGION, moto_spec
@@ -143,6 +143,7 @@ def test_a_crash_after_any_step_of_create_update_upgrade_and_delete_converges(
 
     for n in range(1, 11):  # upgrade: both stacks to a new template version
         monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", f"v1.3.{n}")
+        Deployment.objects.unscoped().filter(pipeline=pipeline).update(action="Upgrade")  # the Upgrade button
         assert run_with_crash(crashes, pipeline.pk, n), f"upgrade, crash point {n}"
         check(pipeline, state={"UPDATE_COMPLETE"}, version=f"v1.3.{n}")
 

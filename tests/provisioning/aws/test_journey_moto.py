@@ -108,13 +108,30 @@ def journey(cast, account, network, save, capture, monkeypatch):  # type: ignore
     assert params(ingestion)["ServerMax"] == "6"
     assert records(pipeline)[metrics].state == "CREATE_COMPLETE"
 
-    # Upgrade: a new template version updates every stack (its version tag says which).
-    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
-    with capture(execute=True):
-        from provisioning.services import pipeline_upgrade
+    # A new release's templates (v1.3.0): an Update keeps each stack's deployed template (only the changed
+    # parameter reaches its stack); the Upgrade is offered, and it updates every stack.
+    from provisioning.selectors import upgrade_offer
+    from provisioning.services import NothingToUpgrade, pipeline_upgrade
 
+    assert upgrade_offer(pipeline=pipeline) is None
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
+    spec["ingestion"]["server_max"] = 7
+    save(cast.project_a, spec)
+    assert params(ingestion)["ServerMax"] == "7"
+    body = cfn().get_template(StackName=ingestion)["TemplateBody"]
+    assert body["Metadata"]["Clickstream"] == {"TemplateVersion": "v1.2.0"}
+    assert tags(ingestion)["aws-solution/version"] == "v1.2.0"
+    assert records(pipeline)[metrics].state == "CREATE_COMPLETE"
+    offer = upgrade_offer(pipeline=pipeline)
+    assert offer is not None and (offer.from_version, offer.to_version) == ("v1.2.0", "v1.3.0")
+    assert sorted(offer.stacks) == sorted([registry, metrics, ingestion])
+    with capture(execute=True):
         pipeline_upgrade(pipeline=pipeline)
     assert set(live_stacks().values()) == {"UPDATE_COMPLETE"}
+    assert params(ingestion)["ServerMax"] == "7"
+    assert upgrade_offer(pipeline=pipeline) is None
+    with pytest.raises(NothingToUpgrade, match="already the latest version"):
+        pipeline_upgrade(pipeline=pipeline)
     for name in (registry, metrics, ingestion):
         body = cfn().get_template(StackName=name)["TemplateBody"]
         assert body["Metadata"]["Clickstream"] == {"TemplateVersion": "v1.3.0"}
@@ -271,3 +288,47 @@ def test_two_organizations_with_the_same_project_id_in_one_account_and_region(
         stack_id = records(pipeline)[STACKS[2].format(pipeline.pipeline_id)].outputs["StackId"]
         names = list(pipeline.alarms.values_list("name", flat=True))
         assert names == [f"Clickstream|shop ECS Pending Task Count_{stack_id.split('/')[2].split('-')[0]}"]
+
+
+def test_the_upgrade_button_api_and_admin_action_with_roles_and_tenancy(
+    cast, account, network, save, api, login, staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A new release's templates: the pipeline page offers "Upgrade" (from → to) to those who may manage the
+    project, the API's upgrade endpoint runs it (a reader 403, another organization 404), once (then 400),
+    and admin has it as an action."""
+    from django.urls import reverse
+
+    pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
+    kwargs = {"org": cast.org_a.slug, "project": cast.project_a.project_id}
+    status_url = reverse("provisioning:status", kwargs=kwargs)
+    assert 'id="upgrade-pipeline"' not in login(cast.alice).get(status_url).content.decode()
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
+    page = login(cast.alice).get(status_url).content.decode()
+    assert "Templates v1.2.0 → v1.3.0 (3 stacks)" in page and "Upgrade to v1.3.0" in page
+    assert api(cast.alice, cast.org_a).get(reverse("api:pipeline-status", kwargs=kwargs)).json()["upgrade"] == {
+        "from_version": "v1.2.0", "to_version": "v1.3.0", "stacks": [f"Clickstream-{k}-{pipeline.pipeline_id}"
+        for k in ("ServiceCatalogAppRegistry", "Metrics", "Ingestion")]}  # fmt: skip
+
+    url = reverse("api:pipeline-upgrade", kwargs=kwargs)
+    assert api(cast.bob, cast.org_a).post(url).status_code == 403
+    assert api(cast.carol, cast.org_b).post(url).status_code == 404
+    assert login(cast.bob).post(reverse("provisioning:upgrade", kwargs=kwargs)).status_code == 403
+    assert login(cast.carol).post(reverse("provisioning:upgrade", kwargs=kwargs)).status_code == 404
+    assert set(live_stacks().values()) == {"CREATE_COMPLETE"}  # none of them upgraded anything
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(cast.alice, cast.org_a).post(url)
+    assert response.status_code == 202 and response.json()["action"] == "Upgrade"
+    assert set(live_stacks().values()) == {"UPDATE_COMPLETE"}
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+    again = api(cast.alice, cast.org_a).post(url)
+    assert again.status_code == 400 and "already the latest version" in again.json()["detail"]
+
+    # Admin: the action upgrades, and says why when there is nothing to upgrade.
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.4.0")
+    changelist, staff = reverse("admin:provisioning_deployment_changelist"), login(cast.alice)  # a superuser
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(changelist, {"action": "upgrade", "_selected_action": [pipeline.deployment.pk]})
+    assert {r.template_version for r in records(pipeline).values()} == {"v1.4.0"}
+    answer = staff.post(changelist, {"action": "upgrade", "_selected_action": [pipeline.deployment.pk]},
+                        follow=True)  # fmt: skip
+    assert "already the latest version" in answer.content.decode()
