@@ -206,6 +206,11 @@ def stack_name(kind: str, pipeline_id: str) -> str:
     return f"{STACK_PREFIX}-{kind}-{pipeline_id}"
 
 
+def _workgroup_name(f: ProjectFacts) -> str:
+    """Unique in the account and region (two organizations may both have a project `shop`), at most 64."""
+    return f"clickstream-{f.project_id.replace('_', '-')}"[:55] + f"-{f.pipeline_id[:8]}"
+
+
 def _yes(value: Any) -> str:
     return "Yes" if value else "No"
 
@@ -228,9 +233,9 @@ def _aws_stacks(spec: dict[str, Any], f: ProjectFacts) -> list[Resource]:
         Resource(name("ServiceCatalogAppRegistry"), "ServiceCatalogAppRegistry", (),
                  (Param("ProjectId", f.project_id),), frozenset(), tags),
         Resource(name("Metrics"), "Metrics", (name("ServiceCatalogAppRegistry"),), (
-            Param("ProjectId", f.project_id), Param("Emails", ",".join(f.emails)), Param("ColumnNumber", "4"),
+            Param("ProjectId", f.project_id), Param("ColumnNumber", "4"),
             Param("LegendPosition", "bottom"), Param("Version", "1"), *registry,
-        ), frozenset({"Emails"}), tags),
+        ), frozenset(), tags),
         Resource(name("Ingestion"), "Ingestion", (name("ServiceCatalogAppRegistry"),),
                  (*_ingestion_params(spec, f, base, bucket, apps), *registry), INGESTION_EDITABLE, tags),
     ]  # fmt: skip
@@ -469,7 +474,7 @@ def _modeling_stacks(spec, f, base, bucket, apps, name, out, registry, tags) -> 
             Param("RedshiftMode", {"new_serverless": "New_Serverless", "existing_serverless": "Serverless", "provisioned": "Provisioned"}[mode], "modeling.redshift.mode"),
             Param("RedshiftClusterIdentifier", str(g("cluster_identifier") or ""), r + "cluster_identifier"),
             Param("RedshiftDbUser", str(g("db_user") or ""), r + "db_user"),
-            Param("NewRedshiftServerlessWorkgroupName", f"clickstream-{f.project_id.replace('_', '-')}"[:120] if mode == "new_serverless" else ""),
+            Param("NewRedshiftServerlessWorkgroupName", _workgroup_name(f) if mode == "new_serverless" else ""),
             Param("RedshiftServerlessVPCId", str(g("vpc_id") or ""), r + "vpc_id"),
             Param("RedshiftServerlessSubnets", ",".join(g("subnet_ids") or []), r + "subnet_ids"),
             Param("RedshiftServerlessSGs", ",".join(g("security_group_ids") or []), r + "security_group_ids"),

@@ -20,7 +20,7 @@ class DeploymentAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["pipeline__project__project_id", "organization__slug"]
     readonly_fields = ["pipeline", "organization", "status", "action", "run_state", "reason", "delete_data",
                        "requested", "finished", "resources"]  # fmt: skip
-    actions = ["retry"]
+    actions = ["retry", "upgrade"]
 
     @admin.display(description="Status")
     def status(self, obj: Deployment) -> str:
@@ -41,6 +41,16 @@ class DeploymentAdmin(ReadOnly, admin.ModelAdmin):
                 self.message_user(request, f"{deployment.pipeline}: {exc}", messages.WARNING)
             else:
                 self.message_user(request, f"{deployment.pipeline}: retrying.")
+
+    @admin.action(description="Upgrade the stacks to this release's templates")
+    def upgrade(self, request: HttpRequest, queryset: QuerySet[Deployment]) -> None:
+        for deployment in queryset.select_related("pipeline"):
+            try:
+                services.pipeline_upgrade(pipeline=deployment.pipeline)
+            except (services.PipelineBusy, services.NothingToUpgrade) as exc:
+                self.message_user(request, f"{deployment.pipeline}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"{deployment.pipeline}: upgrading.")
 
 
 @admin.register(PipelineResource)

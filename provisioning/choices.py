@@ -10,6 +10,7 @@ class Action(models.TextChoices):
 
     CREATE = "Create"
     UPDATE = "Update"
+    UPGRADE = "Upgrade"  # to this release's templates; an Update keeps each stack's deployed template
     DELETE = "Delete"
 
 

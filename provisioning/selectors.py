@@ -22,6 +22,7 @@ class PipelineState:
     run_state: str
     reason: str
     resources: list[PipelineResource]
+    upgrade: UpgradeOffer | None = None
 
     @property
     def busy(self) -> bool:
@@ -79,7 +80,31 @@ def pipeline_state(*, pipeline: Pipeline) -> PipelineState:
         run_state=run_state,
         resources=[ResourceView(r.state, r.template_version, r.drift) for r in resources],
     )
-    return PipelineState(status, action, run_state, reason, resources)
+    return PipelineState(status, action, run_state, reason, resources, upgrade_offer(pipeline=pipeline))
+
+
+@dataclass(frozen=True)
+class UpgradeOffer:
+    """What the Upgrade button says: the templates deployed now and this release's."""
+
+    from_version: str
+    to_version: str
+    stacks: list[str]  # the stacks whose template the upgrade changes
+
+
+def upgrade_offer(*, pipeline: Pipeline) -> UpgradeOffer | None:
+    """An AWS pipeline some of whose stacks were applied with an older template version than this release's
+    (`TEMPLATE_VERSION`); None when every stack is on it (or nothing is applied yet)."""
+    if pipeline.provider != "aws" or pipeline.delete_requested:
+        return None
+    from provisioning.aws import TEMPLATE_VERSION
+
+    applied = PipelineResource.objects.unscoped().filter(pipeline=pipeline).exclude(applied_hash="")
+    old = [(r.name, r.template_version) for r in applied if r.template_version != TEMPLATE_VERSION]
+    if not old:
+        return None
+    versions = sorted({v for _, v in old})
+    return UpgradeOffer(" / ".join(versions) or "unknown", TEMPLATE_VERSION, [n for n, _ in old])
 
 
 def pipeline_status_label(pipeline: Pipeline) -> str:

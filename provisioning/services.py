@@ -19,10 +19,10 @@ from portal.choices import JobStatus
 from portal.jobs import job_enqueue
 from portal.models import Job
 from projects.models import App
-from provisioning.choices import Action, DriftState, ResourceState, RunState, is_failed
+from provisioning.choices import Action, DriftState, PipelineStatus, ResourceState, RunState, is_failed
 from provisioning.models import Deployment, PipelineResource
 from provisioning.reconciler import deployment_of
-from provisioning.selectors import pipeline_state
+from provisioning.selectors import pipeline_state, upgrade_offer
 
 RECONCILE_KIND = "provisioning.reconcile"
 FOLLOW_UP_SECONDS = 3
@@ -129,10 +129,25 @@ def _with_dependents(names: set[str], records: list[PipelineResource]) -> set[st
 
 
 def pipeline_upgrade(*, pipeline: Pipeline) -> Deployment:
-    """Bring every stack to the templates of this release (a new `TEMPLATE_VERSION`): the reconciler updates
-    each whose template or version tag changed, in the plan's order, and nothing else."""
-    pipeline_busy_check(pipeline=pipeline)
-    return deployment_request(pipeline=pipeline, action=Action.UPDATE)
+    """Bring every stack to the templates of this release (a new `TEMPLATE_VERSION`), the person's explicit
+    choice (§3.8): the reconciler updates each whose template or version tag changed, in the plan's order,
+    and nothing else. An Update never does this on its own: it keeps each stack's deployed template."""
+    with transaction.atomic():
+        locked = Pipeline.objects.unscoped().select_for_update().get(pk=pipeline.pk)
+        if upgrade_offer(pipeline=locked) is None:
+            raise NothingToUpgrade("The pipeline is already the latest version: there is nothing to upgrade.")
+        pipeline_busy_check(pipeline=locked)
+        status = pipeline_state(pipeline=locked).status
+        if status not in (PipelineStatus.ACTIVE, PipelineStatus.WARNING):
+            raise NothingToUpgrade(
+                f"The pipeline is {status.label}: it can be upgraded only when Active or Warning. Press Retry "
+                "to finish what failed, then upgrade."
+            )
+        return deployment_request(pipeline=locked, action=Action.UPGRADE)
+
+
+class NothingToUpgrade(Exception):
+    pass
 
 
 class RollbackNotStuck(Exception):

@@ -75,7 +75,7 @@ def pipeline_status(
         status = PipelineStatus.WARNING
     else:
         status = PipelineStatus.ACTIVE
-    if status == PipelineStatus.FAILED and last_action == Action.UPDATE:
+    if status == PipelineStatus.FAILED and last_action in (Action.UPDATE, Action.UPGRADE):
         return PipelineStatus.WARNING  # §3.12.4: the resources from before still serve traffic
     return status
 

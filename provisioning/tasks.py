@@ -163,7 +163,7 @@ def notifications_sync_job(*, job: Job, pipeline_pk: int) -> dict[str, Any]:
     )
     if pipeline is None or not metrics:
         return {
-            "skipped": "no alarm topic yet: the Metrics stack subscribes the addresses when it is created"
+            "skipped": "no alarm topic yet: the addresses are subscribed once the Metrics stack is created"
         }
     try:
         account = pipeline_account(pipeline)

@@ -11,6 +11,7 @@ P = "projects/<str:project>/pipeline/"
 urlpatterns = [
     path(f"{P}status/", views.PipelineStatusView.as_view(), name="status"),
     path(f"{P}retry/", views.PipelineRetryView.as_view(), name="retry"),
+    path(f"{P}upgrade/", views.PipelineUpgradeView.as_view(), name="upgrade"),
     path(f"{P}rollback/", views.PipelineRollbackContinueView.as_view(), name="rollback_continue"),
     path(f"{P}templates/", views.PipelineTemplatesView.as_view(), name="templates"),
     path(

@@ -69,6 +69,20 @@ class PipelineRetryView(PipelineActionView):
         return redirect(request, pipeline.get_absolute_url())
 
 
+class PipelineUpgradeView(PipelineActionView):
+    """Upgrade the stacks to this release's templates (the button shows from which version to which)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pipeline = self.require_pipeline()
+        try:
+            services.pipeline_upgrade(pipeline=pipeline)
+        except (services.PipelineBusy, services.NothingToUpgrade) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Upgrading the stacks to this release's templates.")
+        return redirect(request, pipeline.get_absolute_url())
+
+
 class PipelineRollbackContinueView(PipelineActionView):
     """Continue the rollback of a stack left UPDATE_ROLLBACK_FAILED (the stack's name in the form)."""
 

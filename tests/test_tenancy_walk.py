@@ -280,7 +280,11 @@ def test_member_with_role_gets_2xx(route, world):
     assert 200 <= response.status_code < 300, response.content[:500]
 
 
-REFUSES_EMPTY_BODY = {"api:pipeline-rollback-continue": "stack"}
+REFUSES_EMPTY_BODY = {
+    "api:pipeline-rollback-continue": "stack",
+    # The walk's pipeline runs this release's templates: past the permission checks, nothing to upgrade.
+    "api:pipeline-upgrade": "detail",
+}
 
 
 @pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)

@@ -30,11 +30,19 @@ class ResourceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class UpgradeOfferSerializer(serializers.Serializer):
+    """What an upgrade changes: the templates' version deployed now and this release's."""
+
+    from_version = serializers.CharField()
+    to_version = serializers.CharField()
+    stacks = serializers.ListField(child=serializers.CharField(), help_text="The stacks it updates.")
+
+
 class PipelineStatusSerializer(serializers.Serializer):
     """The derived status: aggregate, the last action and what runs, progress, and every resource."""
 
     status = serializers.CharField(help_text="One of " + ", ".join(PipelineStatus.values) + ".")
-    action = serializers.CharField(help_text="The last action: Create, Update or Delete.")
+    action = serializers.CharField(help_text="The last action: Create, Update, Upgrade or Delete.")
     running_action = serializers.CharField(help_text="What runs now ('' when nothing does).")
     run_state = serializers.CharField()
     reason = serializers.CharField()
@@ -43,6 +51,9 @@ class PipelineStatusSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     percent = serializers.IntegerField()
     resources = ResourceSerializer(many=True)
+    upgrade = UpgradeOfferSerializer(
+        allow_null=True, help_text="Set when stacks run an older release's templates: POST upgrade/."
+    )
 
 
 class RollbackContinueSerializer(serializers.Serializer):

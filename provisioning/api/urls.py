@@ -9,6 +9,7 @@ BASE = "organizations/<str:org>/projects/<str:project>/pipeline/"
 urlpatterns = [
     path(f"{BASE}status/", views.PipelineStatusViewSet.as_view({"get": "retrieve"}), name="pipeline-status"),
     path(f"{BASE}retry/", views.PipelineStatusViewSet.as_view({"post": "retry"}), name="pipeline-retry"),
+    path(f"{BASE}upgrade/", views.PipelineStatusViewSet.as_view({"post": "upgrade"}), name="pipeline-upgrade"),
     path(
         f"{BASE}rollback/",
         views.PipelineStatusViewSet.as_view({"post": "rollback_continue"}),

@@ -60,6 +60,21 @@ class PipelineStatusViewSet(ProjectPipelineMixin, OrganizationViewSet):
         data = PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={202: PipelineStatusSerializer})
+    def upgrade(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Upgrade the stacks to this release's templates (`GET status` gives `upgrade`: from which version
+        to which); 202. 400 when it is the latest version already or the pipeline is not Active or Warning;
+        409 while it is busy. An update never upgrades on its own."""
+        pipeline = self.get_pipeline()
+        try:
+            services.pipeline_upgrade(pipeline=pipeline)
+        except services.PipelineBusy as exc:
+            raise Conflict(str(exc)) from None
+        except services.NothingToUpgrade as exc:
+            raise exceptions.ValidationError({"detail": str(exc)}) from None
+        data = PipelineStatusSerializer(pipeline_state(pipeline=pipeline)).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
     @extend_schema(request=RollbackContinueSerializer, responses={202: PipelineStatusSerializer})
     def rollback_continue(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Continue the rollback of a stack in UPDATE_ROLLBACK_FAILED, skipping the resources that block it

@@ -61,7 +61,7 @@ def output_matching(outputs: dict[str, Any], suffix: str) -> str:
 
 
 def change_set_create(cfn: Any, *, stack: str, change_set: str, token: str, change_type: str,
-                      template: dict[str, str], parameters: dict[str, str],
+                      template: dict[str, Any], parameters: dict[str, str],
                       tags: list[tuple[str, str]]) -> None:  # fmt: skip
     """Ask for a change set; one of this name there already (the same step run again) is the same ask."""
     try:

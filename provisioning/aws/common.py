@@ -101,14 +101,31 @@ def s3_list(bucket_param: str, prefix_params: list[str]) -> dict[str, Any]:
     )
 
 
+def pipeline_key() -> dict[str, Any]:
+    """The pipeline's id, read from the stack's own name (`Clickstream-<Kind>-<pipelineId>`,
+    `pipelines.plan.stack_name`), for `${PipelineKey}` in `unique_name`."""
+    return {"Fn::Select": [2, {"Fn::Split": ["-", Ref("AWS::StackName")]}]}
+
+
+def unique_name(pattern: str) -> Sub:
+    """A name AWS wants unique in the account and region: `${PipelineKey}` in it is the pipeline's id.
+    Project ids are unique only within an organization, so two organizations' projects `shop` in one account
+    would otherwise share (and fight over) one topic, dashboard, Glue database…"""
+    return Sub(pattern, PipelineKey=pipeline_key())
+
+
 def alarm_topic_arn() -> Sub:
     """The Metrics stack's topic, by its fixed name: every stack's alarms notify it without a cross-stack
     parameter (the contract passes none)."""
-    return Sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + alarm_topic_name())
+    return unique_name("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + ALARM_TOPIC)
 
 
-def alarm_topic_name() -> str:
-    return "clickstream-${ProjectId}-alarms"
+ALARM_TOPIC = "clickstream-${ProjectId}-${PipelineKey}-alarms"
+
+
+def alarm_topic_name(*, project_id: str, pipeline_id: str) -> str:
+    """The topic's name as the Metrics template gives it, for the portal's side (the notifications sync)."""
+    return ALARM_TOPIC.replace("${ProjectId}", project_id).replace("${PipelineKey}", pipeline_id)
 
 
 def alarm_name(alarm: str) -> Sub:

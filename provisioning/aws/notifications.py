@@ -3,7 +3,8 @@
 New addresses are subscribed (each recipient must confirm by e-mail), removed ones unsubscribed — the
 original subscribes and never unsubscribes (`spec/control-plane.md` §4.3). A subscription still waiting for
 its confirmation cannot be unsubscribed (SNS has no ARN for it yet): it is shown as such until it lapses.
-Runs as a job when the project's addresses change, and on every scheduled refresh.
+Runs as a job when the project's addresses change, when the Metrics stack (the topic) is created or updated,
+and on every scheduled refresh. The Metrics template subscribes no one itself (its stack would fight this).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ PENDING = "PendingConfirmation"  # what SNS lists as the ARN of an unconfirmed s
 
 
 def topic_arn(pipeline: Pipeline) -> str:
-    """The Metrics stack's topic, by the fixed name its template gives it."""
+    """The Metrics stack's topic, by the fixed name its template gives it (unique to the pipeline)."""
     account = pipeline_account(pipeline)
-    name = alarm_topic_name().replace("${ProjectId}", pipeline.project.project_id)
+    name = alarm_topic_name(project_id=pipeline.project.project_id, pipeline_id=pipeline.pipeline_id)
     return f"arn:{account.partition}:sns:{pipeline_region(pipeline)}:{account.account_id}:{name}"
 
 

@@ -43,8 +43,8 @@ DRIFT_WAIT_SECONDS = 60.0  # how long one refresh waits for its detections; the 
 DRIFT_POLL_SECONDS = 3.0
 # The stack states DetectStackDrift accepts (it refuses a stack that is changing or never got created).
 DRIFT_CHECKABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED")
-# Resources whose drift is ours on purpose: the notification sync changes the Metrics stack's e-mail
-# subscriptions as the project's addresses change (the stack only subscribes those it was created with).
+# Resources whose drift is ours on purpose: the notification sync changes the e-mail subscriptions as the
+# project's addresses change; Metrics stacks made before the sync owned them have subscriptions of their own.
 OWNED_BY_THE_SYNC = {("Metrics", "AWS::SNS::Subscription")}
 
 

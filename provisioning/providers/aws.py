@@ -19,8 +19,12 @@ original's users asked for (spec/peers.md §A):
   throttling raises `TransientJobError` (the job retries with backoff); a refusal (permission, validation)
   fails the stack with what to fix, and Retry starts from there;
 - before DataProcessing is updated, its EMR Serverless job runs are waited for and the application is
-  stopped, then started again after (the original's failed upgrades);
-- termination protection is turned on at create and off only by delete.
+  stopped, then started again after (the original's failed upgrades); before it is deleted, its job runs
+  are cancelled and the application stopped (CloudFormation cannot delete a started application);
+- termination protection is turned on at create and off only by delete;
+- a stack applied with an older release's template keeps it through an Update (`UsePreviousTemplate`, the
+  new values of the parameters it declares); only the Upgrade action (`Action.UPGRADE`) renders this
+  release's templates for it (spec/control-plane.md §3.8).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from django.db import transaction
 from django.utils import timezone
 
 import provisioning.aws as templates
@@ -43,8 +48,8 @@ from portal.jobs import TransientJobError
 from provisioning.aws import cloudformation as cfn_api
 from provisioning.aws import emr_serverless
 from provisioning.aws.render import RenderedStack, render_stacks
-from provisioning.choices import DriftState
-from provisioning.models import PipelineResource
+from provisioning.choices import Action, DriftState
+from provisioning.models import Deployment, PipelineResource
 from provisioning.providers.base import MISSING, Desired, Outcome
 
 TEMPLATE_KEY = "(template)"
@@ -100,14 +105,18 @@ class AwsProvider:
     def plan(self, pipeline: Pipeline) -> list[Desired]:
         rendered = self._render(pipeline)
         records = {r.name: r for r in PipelineResource.objects.unscoped().filter(pipeline=pipeline)}
+        upgrading = Deployment.objects.unscoped().filter(pipeline=pipeline, action=Action.UPGRADE).exists()
         desired = []
         for name, stack in rendered.items():
             parameters, sources = resolve_placeholders(stack.parameters, records)
             inputs = {**parameters, TEMPLATE_KEY: template_hash(stack.template),
                       TAGS_KEY: json.dumps(list(stack.tags))}  # fmt: skip
+            version = dict(stack.tags).get("aws-solution/version", "")
+            record = records.get(name)
+            if not upgrading and record is not None and keeps_template(record, version):
+                inputs, version = previous_template(record, inputs), record.template_version
             depends_on = tuple(dict.fromkeys([*stack.depends_on, *sources]))
-            desired.append(Desired(name, stack.kind, depends_on, inputs, dict(stack.tags).get(
-                "aws-solution/version", "")))  # fmt: skip
+            desired.append(Desired(name, stack.kind, depends_on, inputs, version))
         return desired
 
     def _render(self, pipeline: Pipeline) -> dict[str, RenderedStack]:
@@ -237,11 +246,25 @@ class AwsProvider:
 
     def _phase_drain(self, pipeline: Pipeline, aws: Clients, record: PipelineResource, op: dict[str, Any]
                      ) -> Outcome | None:  # fmt: skip
+        """Before an update the job runs are waited for (they are the pipeline's data); before a delete they
+        are cancelled (the pipeline is going). Either way the application is stopped: CloudFormation can
+        neither update nor delete a started one. Only an update's application is started again after."""
+        deleting = op.get("after_drain") == "delete"
+        then, what = ("delete", "delete") if deleting else ("prepare", "update")
         app = cfn_api.output_matching(record.outputs, "EMRServerlessApplicationId")
         if not app:
-            op["phase"] = "prepare"
+            op.update(phase=then, drained=True)
             return None
         runs = emr_serverless.active_runs(aws.emr, application_id=app)
+        if runs and deleting:
+            cancelled = emr_serverless.job_runs_cancel(aws.emr, application_id=app)
+            if cancelled:
+                record.add_event(
+                    f"cancelling EMR Serverless job run(s) {', '.join(cancelled[:3])} before the delete"
+                )
+            return self._wait(op, then="drain", seconds=POLL_SECONDS, why=(
+                f"Cancelling {len(runs)} EMR Serverless job run(s) ({', '.join(runs[:3])}): the application "
+                "can be deleted only when stopped."))  # fmt: skip
         if runs:
             return self._wait(op, then="drain", seconds=EMR_WAIT_SECONDS, why=(
                 f"Waiting for {len(runs)} EMR Serverless job run(s) ({', '.join(runs[:3])}) to finish: the "
@@ -250,11 +273,12 @@ class AwsProvider:
         if state in ("STARTED", "STARTING", "STOPPING"):
             if state != "STOPPING":
                 emr_serverless.application_stop(aws.emr, application_id=app)
-                op["restart"] = app
-                record.add_event(f"stopping EMR Serverless application {app} before the update")
+                if not deleting:
+                    op["restart"] = app
+                record.add_event(f"stopping EMR Serverless application {app} before the {what}")
             return self._wait(op, then="drain", seconds=POLL_SECONDS,
-                              why=f"Stopping EMR Serverless application {app} before the update.")  # fmt: skip
-        op["phase"] = "prepare"
+                              why=f"Stopping EMR Serverless application {app} before the {what}.")  # fmt: skip
+        op.update(phase=then, drained=True)
         return None
 
     def _phase_prepare(self, pipeline: Pipeline, aws: Clients, record: PipelineResource, op: dict[str, Any]
@@ -271,9 +295,15 @@ class AwsProvider:
         op["phase"] = "change_set"
         if cfn_api.change_set_describe(aws.cfn, stack=record.name, change_set=op["token"]) is not None:
             return None  # asked for already (this step ran before and crashed before its record)
+        kept = op["type"] == "UPDATE" and record.inputs.get(TEMPLATE_KEY) != template_hash(rendered.template)
+        template = (
+            {"UsePreviousTemplate": True}
+            if kept
+            else self._template_argument(pipeline, aws, rendered.template)
+        )
         cfn_api.change_set_create(
             aws.cfn, stack=record.name, change_set=op["token"], token=op["token"], change_type=op["type"],
-            template=self._template_argument(pipeline, aws, rendered.template), parameters=parameters,
+            template=template, parameters=parameters,
             tags=[tuple(t) for t in json.loads(record.inputs.get(TAGS_KEY, "[]"))],
         )  # fmt: skip
         return None
@@ -353,6 +383,9 @@ class AwsProvider:
             return self._wait(op, then="delete", seconds=SETTLE_SECONDS,
                               why=f"The stack is {status}: waiting for it to settle before deleting it.")  # fmt: skip
         op["stack_id"] = stack["StackId"]  # type: ignore[index]
+        if status != "DELETE_IN_PROGRESS" and record.kind == "DataProcessing" and not op.get("drained"):
+            op.update(phase="drain", after_drain="delete")
+            return None
         if status != "DELETE_IN_PROGRESS":
             cfn_api.termination_protection(aws.cfn, stack=op["stack_id"], enabled=False)
             op["token"] = self._token(record, op, "delete")
@@ -379,6 +412,13 @@ class AwsProvider:
     ) -> Outcome:
         stack = cfn_api.stack_describe(aws.cfn, op.get("stack_id") or record.name)
         outcome = self._stack_outcome(pipeline, aws, record, stack) if stack else None
+        if record.kind == "Metrics":
+            # The topic is there (or was re-made): the sync subscribes the project's addresses, which the
+            # template leaves to it. A job, once this step commits; safe to run twice.
+            from provisioning.receivers import notifications_enqueue
+
+            project_pk = pipeline.project_id
+            transaction.on_commit(lambda: notifications_enqueue(project_pk=project_pk))
         return self._restarted(aws, op, outcome or Outcome.complete())
 
     def _stack_outcome(self, pipeline: Pipeline, aws: Clients, record: PipelineResource,
@@ -537,6 +577,20 @@ def client_token(stack: str, inputs_hash: str, what: str, attempt: int) -> str:
     to the stack (change set names and tokens of two stacks never meet)."""
     key = hashlib.sha256(f"{stack}:{inputs_hash}".encode()).hexdigest()[:16]
     return f"clickstream-{what}-{key}-{attempt}"
+
+
+def keeps_template(record: PipelineResource, version: str) -> bool:
+    """A stack applied with an older release's template keeps it through an Update (only an Upgrade
+    changes it: §3.8): this code renders only its own release's templates."""
+    return bool(record.applied_hash and record.template_version and record.template_version != version
+                and TEMPLATE_KEY in record.inputs)  # fmt: skip
+
+
+def previous_template(record: PipelineResource, inputs: dict[str, str]) -> dict[str, str]:
+    """The inputs of an Update on the deployed template (`UsePreviousTemplate`): its template and tags as
+    recorded, and the new parameter values of the parameters it declares (those it was last given)."""
+    kept = {k: v for k, v in inputs.items() if k in record.inputs}
+    return {**kept, TEMPLATE_KEY: record.inputs[TEMPLATE_KEY], TAGS_KEY: record.inputs.get(TAGS_KEY, "[]")}
 
 
 def resolve_placeholders(

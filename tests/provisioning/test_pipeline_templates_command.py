@@ -40,7 +40,9 @@ def test_writes_every_stack_and_its_parameters(cast, tmp_path: Path) -> None:  #
     metrics = json.loads(
         (tmp_path / f"Clickstream-Metrics-{pipeline.pipeline_id}.parameters.json").read_text()
     )
-    assert {"ParameterKey": "Emails", "ParameterValue": "ops@example.com"} in metrics
+    # The e-mails are the notifications sync's to subscribe, not the template's.
+    assert {"ParameterKey": "ProjectId", "ParameterValue": "shop"} in metrics
+    assert "Emails" not in {p["ParameterKey"] for p in metrics}
 
 
 def test_clear_errors(cast, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

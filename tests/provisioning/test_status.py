@@ -10,7 +10,7 @@ from provisioning.choices import Action, PipelineStatus, ResourceState, RunState
 from provisioning.status import ResourceView, pipeline_status
 
 STATES = list(ResourceState.values)
-BUSY_LABEL = {"Create": "Creating", "Update": "Updating", "Delete": "Deleting"}
+BUSY_LABEL = {"Create": "Creating", "Update": "Updating", "Upgrade": "Updating", "Delete": "Deleting"}
 
 
 def expected(action: str, run: str, states: tuple[str, ...]) -> str:
@@ -21,7 +21,7 @@ def expected(action: str, run: str, states: tuple[str, ...]) -> str:
     if run == "RUNNING" or moving or (not failed and pending):
         return BUSY_LABEL[action]
     if failed or run == "FAILED":
-        return "Warning" if action == "Update" else "Failed"
+        return "Warning" if action in ("Update", "Upgrade") else "Failed"
     if states and all(s == "DELETE_COMPLETE" for s in states):
         return "Deleted"
     return "Active"

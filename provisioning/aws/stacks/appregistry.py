@@ -6,14 +6,14 @@ from __future__ import annotations
 from troposphere import GetAtt, Sub
 from troposphere import servicecatalogappregistry as sc
 
-from provisioning.aws.common import Stack
+from provisioning.aws.common import Stack, unique_name
 from provisioning.aws.context import RenderContext
 
 
 def build(ctx: RenderContext) -> Stack:
     s = Stack("ServiceCatalogAppRegistry", "AppRegistry application of the pipeline", registry=False)
     s.param("ProjectId", description="Project id", pattern=r"^[a-z][a-z0-9_]{0,126}$")
-    app = s.add(sc.Application("Application", Name=Sub("clickstream-analytics-${ProjectId}-${AWS::Region}"),
+    app = s.add(sc.Application("Application", Name=unique_name("clickstream-analytics-${ProjectId}-${PipelineKey}-${AWS::Region}"),
                                Description=Sub("Clickstream analytics of project ${ProjectId}"),
                                Tags={"aws-solution/clickstream/project": Sub("${ProjectId}")}))  # fmt: skip
     s.add(sc.ResourceAssociation("StackAssociation", Application=GetAtt(app, "Id"),

@@ -38,7 +38,7 @@ from troposphere import (
     globalaccelerator as ga,
 )
 
-from provisioning.aws.common import Stack, alarm_name, alarm_topic_arn, allow, arn, s3_object_arn
+from provisioning.aws.common import Stack, alarm_name, alarm_topic_arn, allow, arn, s3_object_arn, unique_name
 from provisioning.aws.context import RenderContext
 
 PORT = 8088
@@ -268,7 +268,7 @@ def build(ctx: RenderContext) -> Stack:
         }
     image = If("HasImage", Ref("CollectorImage"), Sub("${Repo}:latest", Repo=GetAtt(repo, "RepositoryUri")))
     task = s.add(ecs.TaskDefinition(
-        "CollectorTask", Family=Sub("clickstream-collector-${ProjectId}"), NetworkMode="awsvpc",
+        "CollectorTask", Family=unique_name("clickstream-collector-${ProjectId}-${PipelineKey}"), NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE" if ctx.fargate else "EC2"], Cpu="1024", Memory="2048",
         RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="ARM64", OperatingSystemFamily="LINUX"),
         ExecutionRoleArn=GetAtt(execution_role, "Arn"), TaskRoleArn=GetAtt(task_role, "Arn"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from troposphere import Base64, GetAtt, Ref, Sub
 from troposphere import kafkaconnect as kc
 
-from provisioning.aws.common import Stack, allow, arn, s3_list, s3_object_arn
+from provisioning.aws.common import Stack, allow, arn, s3_list, s3_object_arn, unique_name
 from provisioning.aws.context import RenderContext
 
 PLUGIN_FILE = "confluentinc-kafka-connect-s3-10.5.13.zip"
@@ -44,15 +44,15 @@ def build(ctx: RenderContext) -> Stack:
         allow(["kafka-cluster:ReadData", "kafka-cluster:DescribeTopic"], [arn("kafka", "topic/${MskClusterName}/*/${KafkaTopic}")]),
         allow(["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"], [arn("kafka", "group/${MskClusterName}/*")]),
     ])  # fmt: skip
-    plugin = s.add(kc.CustomPlugin("S3SinkPlugin", Name=Sub("clickstream-s3-sink-${ProjectId}-${AWS::Region}"), ContentType="ZIP",
+    plugin = s.add(kc.CustomPlugin("S3SinkPlugin", Name=unique_name("clickstream-s3-sink-${ProjectId}-${PipelineKey}-${AWS::Region}"), ContentType="ZIP",
         Location=kc.CustomPluginLocation(S3Location=kc.S3Location(
             BucketArn=Sub("arn:${AWS::Partition}:s3:::${PluginS3Bucket}"), FileKey=Sub("${PluginS3Prefix}${PluginFile}")))))  # fmt: skip
-    worker = s.add(kc.WorkerConfiguration("WorkerConfiguration", Name=Sub("clickstream-${ProjectId}-${AWS::Region}"),
+    worker = s.add(kc.WorkerConfiguration("WorkerConfiguration", Name=unique_name("clickstream-${ProjectId}-${PipelineKey}-${AWS::Region}"),
         PropertiesFileContent=Base64("key.converter=org.apache.kafka.connect.storage.StringConverter\n"
                                "value.converter=org.apache.kafka.connect.storage.StringConverter\n")))  # fmt: skip
     topics_dir = f"{ctx.base}data/buffer"  # the connector adds <topic>/year=…/ below it
     connector = s.add(kc.Connector(
-        "Connector", ConnectorName=Sub("clickstream-${ProjectId}-s3-sink"), KafkaConnectVersion="2.7.1",
+        "Connector", ConnectorName=unique_name("clickstream-${ProjectId}-${PipelineKey}-s3-sink"), KafkaConnectVersion="2.7.1",
         ServiceExecutionRoleArn=GetAtt(role, "Arn"),
         Plugins=[kc.Plugin(CustomPlugin=kc.CustomPluginProperty(CustomPluginArn=GetAtt(plugin, "CustomPluginArn"), Revision=1))],
         WorkerConfiguration=kc.WorkerConfigurationProperty(WorkerConfigurationArn=GetAtt(worker, "WorkerConfigurationArn"), Revision=1),

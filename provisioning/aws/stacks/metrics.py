@@ -1,23 +1,23 @@
-"""Metrics: the project's alarm topic (KMS-encrypted, CloudWatch may publish) with its e-mail subscriptions,
-and the CloudWatch dashboard of the pipeline's figures (spec/analytics.md §6, spec/control-plane.md §4.3).
+"""Metrics: the project's alarm topic (KMS-encrypted, CloudWatch may publish) and the CloudWatch dashboard of the pipeline's figures (spec/analytics.md §6, spec/control-plane.md §4.3).
 
 The original assembles the dashboard with a function from widget JSON every stack publishes to SSM; ours is
 rendered here from the spec, with CloudWatch SEARCH expressions on the project's names and metric dimensions,
 so it shows each part's figures as soon as the part exists and needs no function. The topic has a fixed name,
-so the alarms of the other stacks notify it without a cross-stack parameter. Up to `MAX_EMAILS` addresses
-are subscribed (one conditional subscription each, on the comma list of `Emails`).
+so the alarms of the other stacks notify it without a cross-stack parameter.
+
+The original subscribes the e-mails here (an `AWS::SNS::Subscription` per address); ours leaves them to the
+notifications sync (`provisioning/aws/notifications.py`), which subscribes and unsubscribes as the project's
+addresses change: two owners of one subscription would undo each other's changes.
 """
 
 from __future__ import annotations
 
 import json
 
-from troposphere import And, Equals, If, Join, Not, Ref, Select, Split, Sub, cloudwatch, kms, sns
+from troposphere import Equals, If, Ref, Sub, cloudwatch, kms, sns
 
-from provisioning.aws.common import Stack, alarm_topic_name
+from provisioning.aws.common import ALARM_TOPIC, Stack, unique_name
 from provisioning.aws.context import RenderContext
-
-MAX_EMAILS = 10
 
 
 def _widgets(ctx: RenderContext) -> list[dict[str, object]]:
@@ -56,8 +56,6 @@ def _widgets(ctx: RenderContext) -> list[dict[str, object]]:
 def build(ctx: RenderContext) -> Stack:
     s = Stack("Metrics", "dashboard, alarm topic and e-mail notifications", ctx.bucket, ctx.asset_prefix)
     s.param("ProjectId", description="Project id", pattern=r"^[a-z][a-z0-9_]{0,126}$")
-    s.param("Emails", default="", description=f"Comma list of e-mail addresses to notify (at most {MAX_EMAILS})",
-            pattern=r"^([^\s@,]+@[^\s@,]+\.[^\s@,]+(,[^\s@,]+@[^\s@,]+\.[^\s@,]+)*)?$")  # fmt: skip
     s.param(
         "ColumnNumber", type="Number", default="4", min_value=1, max_value=4, description="Widgets per row"
     )
@@ -73,19 +71,12 @@ def build(ctx: RenderContext) -> Stack:
                              "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
                              "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}},
                         ]}))  # fmt: skip
-    topic = s.add(sns.Topic("AlarmTopic", TopicName=Sub(alarm_topic_name()), KmsMasterKeyId=Ref(key),
+    topic = s.add(sns.Topic("AlarmTopic", TopicName=unique_name(ALARM_TOPIC), KmsMasterKeyId=Ref(key),
                             DisplayName=Sub("Clickstream alarms notification [project:${ProjectId}]"),
                             Tags=s.tags()))  # fmt: skip
     s.add(sns.TopicPolicy("AlarmTopicPolicy", Topics=[Ref(topic)], PolicyDocument={"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
          "Resource": Ref(topic), "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}}]}))  # fmt: skip
-    padded = Split(",", Join("", [Ref("Emails"), "," * MAX_EMAILS]))
-    for i in range(MAX_EMAILS):
-        cond = s.condition(f"HasEmail{i}", Not(Equals(Select(i, padded), "")))
-        if i == 0:
-            s.t.conditions[cond] = And(Not(Equals(Ref("Emails"), "")), Not(Equals(Select(0, padded), "")))
-        s.add(sns.SubscriptionResource(f"EmailSubscription{i}", Condition=cond, Protocol="email", TopicArn=Ref(topic),
-                               Endpoint=Select(i, padded)))  # fmt: skip
     header = {
         "type": "text",
         "width": 24,
@@ -99,7 +90,7 @@ def build(ctx: RenderContext) -> Stack:
     s.condition("ThreeColumns", Equals(Ref("ColumnNumber"), "3"))
     width = If("OneColumn", "24", If("TwoColumns", "12", If("ThreeColumns", "8", "6")))
     board = s.add(cloudwatch.Dashboard(
-        "Dashboard", DashboardName=Sub("Clickstream-${ProjectId}-Dashboard-${AWS::Region}"),
+        "Dashboard", DashboardName=unique_name("Clickstream-${ProjectId}-${PipelineKey}-Dashboard-${AWS::Region}"),
         DashboardBody=Sub(json.dumps(body).replace('"WIDTH"', "${Width}"), Width=width)))  # fmt: skip
     s.app_registry()
     s.output("ObservabilityDashboardName", Ref(board))

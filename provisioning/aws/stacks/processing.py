@@ -15,7 +15,15 @@ from troposphere import GetAtt, Join, Ref, Sub, awslambda, cloudwatch, ec2, even
 from troposphere import emrserverless as emr
 
 from etl.model import PARTITION_COLUMNS, TABLES
-from provisioning.aws.common import Stack, alarm_name, alarm_topic_arn, allow, s3_list, s3_object_arn
+from provisioning.aws.common import (
+    Stack,
+    alarm_name,
+    alarm_topic_arn,
+    allow,
+    s3_list,
+    s3_object_arn,
+    unique_name,
+)
 from provisioning.aws.context import RenderContext
 
 EMR_RELEASE = "emr-7.12.0"
@@ -129,7 +137,7 @@ def build(ctx: RenderContext) -> Stack:
                                Principal="events.amazonaws.com", SourceArn=GetAtt(rule, "Arn")))  # fmt: skip
 
     database = s.add(glue.Database("Database", CatalogId=Ref("AWS::AccountId"), DatabaseInput=glue.DatabaseInput(
-        Name=Sub("${ProjectId}"), Description="Clickstream data model v2")))  # fmt: skip
+        Name=unique_name("${ProjectId}_${PipelineKey}"), Description="Clickstream data model v2")))  # fmt: skip
     outputs = {
         "event_v2": "GlueEventTable",
         "user_v2": "GlueUserTable",

@@ -18,7 +18,7 @@ from troposphere import Equals, GetAtt, If, Not, Ref, Split, Sub
 from troposphere import quicksight as qs
 
 from pipelines.spec import REPORTING_MAX_APPS
-from provisioning.aws.common import Stack, allow
+from provisioning.aws.common import Stack, allow, unique_name
 from provisioning.aws.context import RenderContext
 from provisioning.aws.functions.redshift_sql import schema_name
 from provisioning.aws.stacks.reporting_dashboard import template_definition
@@ -83,14 +83,14 @@ def build(ctx: RenderContext) -> Stack:
          "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"], ["*"])])  # fmt: skip
     vpc_role.Condition = "HasVpcConnection"
     conn = s.add(qs.VPCConnection("VpcConnection", Condition="HasVpcConnection", AwsAccountId=Ref("AWS::AccountId"),
-        VPCConnectionId=Sub("clickstream-${RedshiftDBParam}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
+        VPCConnectionId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
         RoleArn=GetAtt(vpc_role, "Arn"), SubnetIds=Split(",", Ref("QuickSightVpcConnectionSubnetParam")),
         SecurityGroupIds=Split(",", Ref("QuickSightVpcConnectionSGParam"))))  # fmt: skip
     # The VPC connection exists only when subnets are given (HasVpcConnection): its empty defaults are never split.
     s.t.set_metadata({"cfn-lint": {"config": {"ignore_checks": ["W1033"]}}})
     secret = "{{resolve:secretsmanager:${RedshiftParameterKeyParam}:SecretString:%s}}"
     source = s.add(qs.DataSource("DataSource", AwsAccountId=Ref("AWS::AccountId"), Type="REDSHIFT",
-        DataSourceId=Sub("clickstream-${RedshiftDBParam}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
+        DataSourceId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}"), Name=Sub("Clickstream ${RedshiftDBParam}"),
         DataSourceParameters=qs.DataSourceParameters(RedshiftParameters=qs.RedshiftParameters(
             Host=Ref("RedshiftEndpointParam"), Port=Ref("RedshiftPortParam"), Database=Ref("RedshiftDBParam"))),
         Credentials=qs.DataSourceCredentials(CredentialPair=qs.CredentialPair(
@@ -98,7 +98,7 @@ def build(ctx: RenderContext) -> Stack:
         VpcConnectionProperties=If("HasVpcConnection", qs.VpcConnectionProperties(VpcConnectionArn=GetAtt(conn, "Arn")), Ref("AWS::NoValue")),
         SslProperties=qs.SslProperties(DisableSsl=False), Permissions=perms(DATA_SOURCE_ACTIONS)))  # fmt: skip
     s.add_raw("DashboardTemplate", "AWS::QuickSight::Template", dict(AwsAccountId=Ref("AWS::AccountId"),
-        TemplateId=Sub("clickstream-${RedshiftDBParam}-preset"), Name=Sub("Clickstream preset dashboard ${RedshiftDBParam}"),
+        TemplateId=unique_name("clickstream-${RedshiftDBParam}-${PipelineKey}-preset"), Name=Sub("Clickstream preset dashboard ${RedshiftDBParam}"),
         VersionDescription="Preset dashboard (spec/analytics.md §2)", Permissions=perms(TEMPLATE_ACTIONS, raw=True),
         Definition=template_definition()))  # fmt: skip
     dashboards = []
@@ -109,7 +109,7 @@ def build(ctx: RenderContext) -> Stack:
             # "-preset-": the previous template's one data set per app was `…-<schema>-events`; an update
             # creates the new data sets before deleting that one, so their ids must differ from it.
             ds = s.add(qs.DataSet(f"DataSet{spec.key.capitalize()}{suffix}", AwsAccountId=Ref("AWS::AccountId"),
-                DataSetId=Sub(f"clickstream-${{RedshiftDBParam}}-{schema}-preset-{spec.key}"),
+                DataSetId=unique_name(f"clickstream-${{RedshiftDBParam}}-${{PipelineKey}}-{schema}-preset-{spec.key}"),
                 Name=Sub(f"Clickstream ${{RedshiftDBParam}} {app} {spec.title}"),
                 ImportMode="DIRECT_QUERY", Permissions=perms(DATA_SET_ACTIONS),
                 PhysicalTableMap={spec.key: qs.PhysicalTable(CustomSql=qs.CustomSql(
@@ -117,7 +117,7 @@ def build(ctx: RenderContext) -> Stack:
                     SqlQuery=spec.sql(schema, ctx.timezone(app)),
                     Columns=[qs.InputColumn(Name=n, Type=t) for n, t in spec.columns]))}))  # fmt: skip
             arns[spec.key] = GetAtt(ds, "Arn")
-        dashboard_id = Sub(f"clickstream-${{RedshiftDBParam}}-{schema}")
+        dashboard_id = unique_name(f"clickstream-${{RedshiftDBParam}}-${{PipelineKey}}-{schema}")
         s.add_raw(f"Dashboard{suffix}", "AWS::QuickSight::Dashboard", dict(AwsAccountId=Ref("AWS::AccountId"),
             DashboardId=dashboard_id, Name=Sub(f"Clickstream Dashboard - {app} - ${{RedshiftDBParam}}"),
             Permissions=perms(DASHBOARD_ACTIONS, raw=True), SourceEntity={"SourceTemplate": {
@@ -126,7 +126,7 @@ def build(ctx: RenderContext) -> Stack:
             DashboardPublishOptions={"AdHocFilteringOption": {"AvailabilityStatus": "DISABLED"},
                                      "SheetControlsOption": {"VisibilityState": "EXPANDED"}}))  # fmt: skip
         dashboards.append((app, schema))
-    s.output("Dashboards", Sub(json.dumps([{"appId": a, "dashboardId": f"clickstream-${{RedshiftDBParam}}-{sc}"}
+    s.output("Dashboards", unique_name(json.dumps([{"appId": a, "dashboardId": f"clickstream-${{RedshiftDBParam}}-${{PipelineKey}}-{sc}"}
                                            for a, sc in dashboards])))  # fmt: skip
     # What the stack was given for the apps: recorded, since the zones are rendered into the data sets' SQL.
     s.output("AppSchemas", Ref("RedShiftDBSchemaParam"))

@@ -91,7 +91,7 @@ def stacks_for(
     ids = {}
     for record in PipelineResource.objects.unscoped().filter(pipeline=pipeline):
         if record.kind == "Metrics":
-            params = [{"ParameterKey": "TopicName", "ParameterValue": f"clickstream-{project_id}-alarms"}]
+            params = [{"ParameterKey": "TopicName", "ParameterValue": topic_name(pipeline)}]
             ids["Metrics"] = cfn.create_stack(StackName=record.name, TemplateBody=METRICS, Parameters=params)[
                 "StackId"
             ]
@@ -108,10 +108,16 @@ def stacks_for(
             )  # fmt: skip
     if "Metrics" in ids:
         sns = aws.aws_client(session, "sns")
-        topic = f"arn:aws:sns:{REGION}:{pipeline_account_id(pipeline)}:clickstream-{project_id}-alarms"
+        topic = f"arn:aws:sns:{REGION}:{pipeline_account_id(pipeline)}:{topic_name(pipeline)}"
         for email in pipeline.project.email_list:
             sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=email)
     return ids
+
+
+def topic_name(pipeline: Pipeline) -> str:
+    from provisioning.aws.common import alarm_topic_name
+
+    return alarm_topic_name(project_id=pipeline.project.project_id, pipeline_id=pipeline.pipeline_id)
 
 
 def pipeline_account_id(pipeline: Pipeline) -> str:

@@ -18,7 +18,7 @@ import pytest
 from pipelines.models import Pipeline
 from provisioning import reconciler
 from provisioning.aws import cloudformation as cfn_api
-from provisioning.models import PipelineResource
+from provisioning.models import Deployment, PipelineResource
 from provisioning.providers.aws import AwsProvider
 from provisioning.reconciler import reconcile
 from tests.provisioning.aws.conftest import REGION, moto_spec
@@ -33,16 +33,26 @@ class Crash(Exception):
 
 @pytest.fixture
 def two_stacks(monkeypatch):  # type: ignore[no-untyped-def]
+    """The plan's AppRegistry and Metrics stacks; `two_stacks.version` is the dashboard's `Version`
+    parameter, so a test can change one stack's parameters (an update) as a person's edit would."""
+    from dataclasses import replace
+
     original = AwsProvider._render
 
+    class Plan:
+        version = "1"
+
     def render(self, pipeline):  # type: ignore[no-untyped-def]
-        return {
-            n: s
-            for n, s in original(self, pipeline).items()
-            if s.kind in ("ServiceCatalogAppRegistry", "Metrics")
-        }
+        out = {}
+        for n, s in original(self, pipeline).items():
+            if s.kind == "Metrics":
+                s = replace(s, parameters={**s.parameters, "Version": Plan.version})
+            if s.kind in ("ServiceCatalogAppRegistry", "Metrics"):
+                out[n] = s
+        return out
 
     monkeypatch.setattr(AwsProvider, "_render", render)
+    return Plan
 
 
 @pytest.fixture
@@ -124,16 +134,16 @@ def test_a_crash_after_any_step_of_create_update_upgrade_and_delete_converges(
         n += 1
     assert n > 2 * 6  # two stacks, six points each (three of the reconciler, three AWS calls)
 
-    for n in range(1, 6):  # update: the project's e-mails reach the Metrics stack
-        cast.project_a.emails = f"ops{n}@example.com"
-        cast.project_a.save()
+    for n in range(1, 6):  # update: a new dashboard version reaches the Metrics stack
+        two_stacks.version = str(n + 1)
         assert run_with_crash(crashes, pipeline.pk, n), f"update, crash point {n}"
         check(pipeline, state={"CREATE_COMPLETE", "UPDATE_COMPLETE"})
         metrics = PipelineResource.objects.unscoped().get(pipeline=pipeline, name__contains="Metrics")
-        assert metrics.inputs["Emails"] == f"ops{n}@example.com" and metrics.state == "UPDATE_COMPLETE"
+        assert metrics.inputs["Version"] == str(n + 1) and metrics.state == "UPDATE_COMPLETE"
 
     for n in range(1, 11):  # upgrade: both stacks to a new template version
         monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", f"v1.3.{n}")
+        Deployment.objects.unscoped().filter(pipeline=pipeline).update(action="Upgrade")  # the Upgrade button
         assert run_with_crash(crashes, pipeline.pk, n), f"upgrade, crash point {n}"
         check(pipeline, state={"UPDATE_COMPLETE"}, version=f"v1.3.{n}")
 

@@ -434,3 +434,66 @@ def test_the_ingestion_endpoint_reaches_the_pipeline_as_soon_as_the_stack_has_it
     assert app_ingestion_endpoint(app=pipeline.project.apps.get()) == "https://collect.example.com/collect"
     assert record(pipeline, name).outputs["IngestionServerDNS"] == "alb-1.elb.amazonaws.com"
     aws.done()
+
+
+def test_data_processing_delete_cancels_job_runs_and_stops_the_application_first(
+    processing_pipeline, monkeypatch
+):
+    """Stubber (moto models neither a running job run's progress nor its cancel): the delete of the
+    DataProcessing stack cancels the application's running job runs, waits for them, stops the application,
+    and only then deletes the stack; the application is not started again."""
+    from pipelines.services import pipeline_delete_request
+
+    monkeypatch.setattr("provisioning.providers.aws.POLL_SECONDS", 0)
+    pipeline, name, aws = processing_pipeline
+    settle(pipeline, but="", outputs={"EMRServerlessApplicationId": "00f1abc"})
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline).exclude(name=name).update(
+        state="DELETE_COMPLETE"
+    )  # the other stacks are gone already: this one is next
+    pipeline_delete_request(pipeline=pipeline)
+    app = {"applicationId": "00f1abc"}
+    role = "arn:aws:iam::123456789012:role/clickstream-etl-job"
+    run = {"applicationId": "00f1abc", "id": "r1", "name": "etl", "createdAt": NOW, "updatedAt": NOW,
+           "arn": "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00f1abc/jobruns/r1",
+           "createdBy": "arn:aws:sts::123456789012:assumed-role/submitter", "executionRole": role,
+           "state": "RUNNING", "stateDetails": "running", "releaseLabel": "emr-7.0.0"}  # fmt: skip
+    aws.stack("CREATE_COMPLETE")
+    aws.emr_stub.add_response("list_job_runs", {"jobRuns": [run]}, {**app, "states": ANY})
+    aws.emr_stub.add_response("list_job_runs", {"jobRuns": [run]}, {**app, "states": ANY})
+    aws.emr_stub.add_response("cancel_job_run", {"applicationId": "00f1abc", "jobRunId": "r1"},
+                              {**app, "jobRunId": "r1"})  # fmt: skip
+    assert step(pipeline) == f"delete {name}"
+    assert "Cancelling 1 EMR Serverless job run(s) (r1)" in record(pipeline, name).reason
+    assert record(pipeline, name).state == "DELETE_IN_PROGRESS"
+
+    application = {"applicationId": "00f1abc", "arn": "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00f1abc", "releaseLabel": "emr-7.0.0", "type": "Spark",
+                   "createdAt": NOW, "updatedAt": NOW}  # fmt: skip
+    aws.emr_stub.add_response(
+        "list_job_runs", {"jobRuns": [{**run, "state": "CANCELLING"}]}, {**app, "states": ANY}
+    )
+    aws.emr_stub.add_response("list_job_runs", {"jobRuns": []}, {**app, "states": ANY})  # none left to cancel
+    assert step(pipeline) == f"read {name}"
+    assert "Cancelling 1 EMR Serverless job run(s) (r1)" in record(pipeline, name).reason
+
+    aws.emr_stub.add_response("list_job_runs", {"jobRuns": []}, {**app, "states": ANY})
+    aws.emr_stub.add_response("get_application", {"application": {**application, "state": "STARTED"}}, app)
+    aws.emr_stub.add_response("stop_application", {}, app)
+    assert step(pipeline) == f"read {name}"
+    assert "Stopping EMR Serverless application 00f1abc before the delete" in record(pipeline, name).reason
+    aws.done()  # nothing deleted while the application runs
+
+    aws.emr_stub.add_response("list_job_runs", {"jobRuns": []}, {**app, "states": ANY})
+    aws.emr_stub.add_response("get_application", {"application": {**application, "state": "STOPPED"}}, app)
+    aws.stack("CREATE_COMPLETE")
+    aws.protection(False)
+    aws.cfn_stub.add_response("delete_stack", {}, {"StackName": aws.stack_id,
+                                                   "ClientRequestToken": token(pipeline, name, "delete", 1)})  # fmt: skip
+    aws.stack("DELETE_COMPLETE")
+    aws.events(token(pipeline, name, "delete", 1))
+    assert step(pipeline) == f"read {name}"
+    assert record(pipeline, name).state == "DELETE_COMPLETE"
+    events = [e["message"] for e in record(pipeline, name).events]
+    assert any("cancelling EMR Serverless job run(s) r1" in m for m in events)
+    assert step(pipeline) is None  # every stack gone: the pipeline is removed
+    assert not type(pipeline).objects.unscoped().filter(pk=pipeline.pk).exists()
+    aws.done()  # and no start_application

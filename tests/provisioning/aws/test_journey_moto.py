@@ -8,12 +8,15 @@ the DataProcessing stack's lifecycle and every failure state are in test_failure
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
+from django.utils import timezone
 
 from provisioning.models import PipelineResource
 from provisioning.selectors import pipeline_state
-from tests.provisioning.aws.conftest import REGION, moto_spec
+from tests.provisioning.aws.conftest import REGION, ROLE_ARN, moto_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -105,13 +108,30 @@ def journey(cast, account, network, save, capture, monkeypatch):  # type: ignore
     assert params(ingestion)["ServerMax"] == "6"
     assert records(pipeline)[metrics].state == "CREATE_COMPLETE"
 
-    # Upgrade: a new template version updates every stack (its version tag says which).
-    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
-    with capture(execute=True):
-        from provisioning.services import pipeline_upgrade
+    # A new release's templates (v1.3.0): an Update keeps each stack's deployed template (only the changed
+    # parameter reaches its stack); the Upgrade is offered, and it updates every stack.
+    from provisioning.selectors import upgrade_offer
+    from provisioning.services import NothingToUpgrade, pipeline_upgrade
 
+    assert upgrade_offer(pipeline=pipeline) is None
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
+    spec["ingestion"]["server_max"] = 7
+    save(cast.project_a, spec)
+    assert params(ingestion)["ServerMax"] == "7"
+    body = cfn().get_template(StackName=ingestion)["TemplateBody"]
+    assert body["Metadata"]["Clickstream"] == {"TemplateVersion": "v1.2.0"}
+    assert tags(ingestion)["aws-solution/version"] == "v1.2.0"
+    assert records(pipeline)[metrics].state == "CREATE_COMPLETE"
+    offer = upgrade_offer(pipeline=pipeline)
+    assert offer is not None and (offer.from_version, offer.to_version) == ("v1.2.0", "v1.3.0")
+    assert sorted(offer.stacks) == sorted([registry, metrics, ingestion])
+    with capture(execute=True):
         pipeline_upgrade(pipeline=pipeline)
     assert set(live_stacks().values()) == {"UPDATE_COMPLETE"}
+    assert params(ingestion)["ServerMax"] == "7"
+    assert upgrade_offer(pipeline=pipeline) is None
+    with pytest.raises(NothingToUpgrade, match="already the latest version"):
+        pipeline_upgrade(pipeline=pipeline)
     for name in (registry, metrics, ingestion):
         body = cfn().get_template(StackName=name)["TemplateBody"]
         assert body["Metadata"]["Clickstream"] == {"TemplateVersion": "v1.3.0"}
@@ -215,3 +235,100 @@ def test_a_project_with_an_aws_pipeline_is_deleted_after_its_pipeline(
     assert live_stacks() == {}
     assert client.delete("/api/v1/organizations/org-a/projects/shop/").status_code == 204
     assert not Project.objects.unscoped().filter(pk=cast.project_a.pk).exists()
+
+
+def test_two_organizations_with_the_same_project_id_in_one_account_and_region(
+    cast, account, network, save, django_capture_on_commit_callbacks
+):
+    """Project ids are unique only within an organization: org A's and org B's projects `shop`, in one moto
+    account and region, get stacks, an alarm topic and a dashboard each (named by the pipeline), their own
+    addresses subscribed to their own topic once the Metrics stack is created (the template subscribes no
+    one), and the refresh gives each pipeline its own alarms."""
+    from portal.models.aws import AwsAccount
+    from provisioning.aws import notifications, refresh
+    from provisioning.aws.common import alarm_topic_name
+
+    assert cast.project_a.project_id == cast.project_b.project_id == "shop"
+    account_b = AwsAccount.objects.unscoped().create(
+        organization=cast.org_b, name="Globex", role_arn=ROLE_ARN, region=REGION
+    )
+    a = save(cast.project_a, moto_spec(account, network)).pipeline
+    b = save(cast.project_b, moto_spec(account_b, network)).pipeline
+    assert pipeline_state(pipeline=a).status == pipeline_state(pipeline=b).status == "Active"
+    assert len(live_stacks()) == 6 and set(live_stacks().values()) == {"CREATE_COMPLETE"}
+
+    sns = boto3.client("sns", region_name=REGION)
+    topics = {t["TopicArn"].rsplit(":", 1)[-1] for t in sns.list_topics()["Topics"]}
+    assert topics == {alarm_topic_name(project_id="shop", pipeline_id=p.pipeline_id) for p in (a, b)}
+    for pipeline, email in ((a, "ops@example.com"), (b, "ops@globex.example")):
+        listed = sns.list_subscriptions_by_topic(TopicArn=notifications.topic_arn(pipeline))["Subscriptions"]
+        assert [s["Endpoint"] for s in listed] == [email]  # subscribed by the sync, once, on its own topic
+    metrics = cfn().get_template(StackName=STACKS[1].format(a.pipeline_id))["TemplateBody"]
+    assert "AWS::SNS::Subscription" not in json.dumps(metrics)
+    boards = boto3.client("cloudwatch", region_name=REGION).list_dashboards()["DashboardEntries"]
+    assert sorted(d["DashboardName"] for d in boards) == sorted(
+        f"Clickstream-shop-{p.pipeline_id}-Dashboard-{REGION}" for p in (a, b)
+    )
+
+    # The Ingestion stacks' alarms are named `Clickstream|shop <alarm>_<stack short id>` in both (put here:
+    # moto's CloudFormation does not make `AWS::CloudWatch::Alarm`): each pipeline gets its own stack's.
+    PipelineResource.objects.unscoped().update(drift="IN_SYNC", drift_checked=timezone.now())
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    for pipeline in (a, b):
+        stack_id = records(pipeline)[STACKS[2].format(pipeline.pipeline_id)].outputs["StackId"]
+        short = stack_id.split("/")[2].split("-")[0]
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"Clickstream|shop ECS Pending Task Count_{short}", MetricName="PendingTaskCount",
+            Namespace="ECS/ContainerInsights", Statistic="Average", Period=300, EvaluationPeriods=2,
+            Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )  # fmt: skip
+    for acct in (account, account_b):
+        refresh.account_refresh(account=acct, log=lambda *args, **kwargs: None)
+    for pipeline in (a, b):
+        stack_id = records(pipeline)[STACKS[2].format(pipeline.pipeline_id)].outputs["StackId"]
+        names = list(pipeline.alarms.values_list("name", flat=True))
+        assert names == [f"Clickstream|shop ECS Pending Task Count_{stack_id.split('/')[2].split('-')[0]}"]
+
+
+def test_the_upgrade_button_api_and_admin_action_with_roles_and_tenancy(
+    cast, account, network, save, api, login, staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A new release's templates: the pipeline page offers "Upgrade" (from → to) to those who may manage the
+    project, the API's upgrade endpoint runs it (a reader 403, another organization 404), once (then 400),
+    and admin has it as an action."""
+    from django.urls import reverse
+
+    pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
+    kwargs = {"org": cast.org_a.slug, "project": cast.project_a.project_id}
+    status_url = reverse("provisioning:status", kwargs=kwargs)
+    assert 'id="upgrade-pipeline"' not in login(cast.alice).get(status_url).content.decode()
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.3.0")
+    page = login(cast.alice).get(status_url).content.decode()
+    assert "Templates v1.2.0 → v1.3.0 (3 stacks)" in page and "Upgrade to v1.3.0" in page
+    assert api(cast.alice, cast.org_a).get(reverse("api:pipeline-status", kwargs=kwargs)).json()["upgrade"] == {
+        "from_version": "v1.2.0", "to_version": "v1.3.0", "stacks": [f"Clickstream-{k}-{pipeline.pipeline_id}"
+        for k in ("ServiceCatalogAppRegistry", "Metrics", "Ingestion")]}  # fmt: skip
+
+    url = reverse("api:pipeline-upgrade", kwargs=kwargs)
+    assert api(cast.bob, cast.org_a).post(url).status_code == 403
+    assert api(cast.carol, cast.org_b).post(url).status_code == 404
+    assert login(cast.bob).post(reverse("provisioning:upgrade", kwargs=kwargs)).status_code == 403
+    assert login(cast.carol).post(reverse("provisioning:upgrade", kwargs=kwargs)).status_code == 404
+    assert set(live_stacks().values()) == {"CREATE_COMPLETE"}  # none of them upgraded anything
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(cast.alice, cast.org_a).post(url)
+    assert response.status_code == 202 and response.json()["action"] == "Upgrade"
+    assert set(live_stacks().values()) == {"UPDATE_COMPLETE"}
+    assert pipeline_state(pipeline=pipeline).status == "Active"
+    again = api(cast.alice, cast.org_a).post(url)
+    assert again.status_code == 400 and "already the latest version" in again.json()["detail"]
+
+    # Admin: the action upgrades, and says why when there is nothing to upgrade.
+    monkeypatch.setattr("provisioning.aws.TEMPLATE_VERSION", "v1.4.0")
+    changelist, staff = reverse("admin:provisioning_deployment_changelist"), login(cast.alice)  # a superuser
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(changelist, {"action": "upgrade", "_selected_action": [pipeline.deployment.pk]})
+    assert {r.template_version for r in records(pipeline).values()} == {"v1.4.0"}
+    answer = staff.post(changelist, {"action": "upgrade", "_selected_action": [pipeline.deployment.pk]},
+                        follow=True)  # fmt: skip
+    assert "already the latest version" in answer.content.decode()
