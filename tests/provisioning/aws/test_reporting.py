@@ -362,6 +362,12 @@ def test_sheets_are_those_of_the_spec_with_date_and_platform_filters() -> None:
     }
 
 
+def _sub_text(value: dict) -> str:
+    """The pattern of an `Fn::Sub`, with or without its variables map."""
+    sub = value["Fn::Sub"]
+    return sub[0] if isinstance(sub, list) else sub
+
+
 def test_one_dashboard_per_app_from_the_template_with_every_data_set() -> None:
     template = reporting_template()
     dashboards = [r for r in template["Resources"].values() if r["Type"] == "AWS::QuickSight::Dashboard"]
@@ -371,12 +377,13 @@ def test_one_dashboard_per_app_from_the_template_with_every_data_set() -> None:
         refs = dashboard["Properties"]["SourceEntity"]["SourceTemplate"]["DataSetReferences"]
         assert [r["DataSetPlaceholder"] for r in refs] == list(DATA_SETS)
         assert all(r["DataSetArn"]["Fn::GetAtt"][0] in data_sets for r in refs)
-    outputs = json.loads(template["Outputs"]["Dashboards"]["Value"]["Fn::Sub"])
+    outputs = json.loads(_sub_text(template["Outputs"]["Dashboards"]["Value"]))
     assert [o["appId"] for o in outputs] == ["ios.app", "web"]
     tokyo = [r for r in data_sets.values() if "ios_app" in json.dumps(r)]
     assert tokyo and all("'Asia/Tokyo'" in json.dumps(r) for r in tokyo)  # each app's zone in its SQL
     for resource in data_sets.values():  # ids apart from the previous template's `…-<schema>-events`
-        assert "-preset-" in resource["Properties"]["DataSetId"]["Fn::Sub"]
+        data_set_id = _sub_text(resource["Properties"]["DataSetId"])
+        assert "-preset-" in data_set_id and "${PipelineKey}" in data_set_id  # unique per pipeline too
         sql = resource["Properties"]["PhysicalTableMap"]
         (table,) = sql.values()
         assert resource["Properties"]["ImportMode"] == "DIRECT_QUERY" and table["CustomSql"]["Columns"]
