@@ -302,7 +302,8 @@ def enrich_traffic(
     target: str,
     cfg: JobConfig,
     rules: dict[str, Any] | None = None,
-) -> None:
+) -> list[str]:
+    """`target` = `source` with the traffic columns classified; returns the names of those columns."""
     from etl.enrich.traffic import KEY_COLUMNS, OUTPUTS, enrich_row
 
     rules = _rules(cfg) if rules is None else rules
@@ -317,6 +318,7 @@ def enrich_traffic(
         return {f"traffic_source_{k}": v for k, v in result.items()}
 
     lookup(con, source, target, keys, fn, client)
+    return client
 
 
 def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: JobConfig) -> None:
@@ -347,7 +349,7 @@ def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: Jo
     )
 
 
-Enrich = Callable[[duckdb.DuckDBPyConnection, str, str, JobConfig], None]
+Enrich = Callable[[duckdb.DuckDBPyConnection, str, str, JobConfig], object]
 ENRICHERS: dict[str, Enrich] = {"traffic": enrich_traffic, "ua": enrich_ua, "geo": enrich_geo}
 
 
@@ -438,14 +440,20 @@ def build(
         deduplicate(con, previous)
     else:
         con.execute("CREATE VIEW unique_events AS SELECT * FROM events")
-    con.execute(f"""CREATE VIEW base AS SELECT *, CAST(epoch_ms(event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
-        CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time FROM unique_events""")
-    current = "base"
+    current, replaced = "unique_events", []
     for i, _ in enumerate(n for n in enrichers if n == "traffic"):
-        enrich_traffic(con, current, f"enriched_{i}", cfg, rules)
+        replaced = enrich_traffic(con, current, f"enriched_{i}", cfg, rules)
         current = f"enriched_{i}"
-    # Materialised once: the user state, items, sessions and event_v2 all read it.
-    con.execute(f"CREATE TABLE enriched AS SELECT * FROM {current}")
+    # Materialised once, narrow: the kept rows' ids and the columns the traffic enricher replaced (the view
+    # chain reads only the key columns from `rows`). The user state, items, sessions and event_v2 read
+    # `enriched`, `rows` joined with it on the row id, and so only the columns each of them needs.
+    picked = "".join(f', "{c}"' for c in replaced)
+    con.execute(f"CREATE TABLE kept AS SELECT row_id{picked} FROM {current}")
+    star = f"e.* EXCLUDE ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in replaced)})" if replaced else "e.*"
+    con.execute(f"""CREATE VIEW enriched AS SELECT {star}{"".join(f', k."{c}"' for c in replaced)},
+        CAST(epoch_ms(e.event_time_msec) AS TIMESTAMPTZ) AS event_timestamp,
+        CAST({sql.q(cfg.created_time)} AS TIMESTAMPTZ) AS created_time
+        FROM events e JOIN kept k ON k.row_id = e.row_id""")
     user_state(con, previous_state, cfg)
     final = "enriched"
     for i, name in enumerate(n for n in enrichers if n != "traffic"):
