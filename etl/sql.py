@@ -300,13 +300,14 @@ def _process_info(cfg: JobConfig) -> str:
 _PLAIN = r"(regexp_matches(data, '^ *\[') AND regexp_matches(data, '\] *$'))"
 
 
-def event_sql(cfg: JobConfig) -> str:
-    """SELECT over `raw` → one row per event (or per bad request), with `status`, `error`, `pos`, `first`."""
+def event_sql(cfg: JobConfig, carried: tuple[str, ...] = ()) -> str:
+    """SELECT over `raw` → one row per event (or per bad request), with `status`, `error`, `pos`, `first`.
+    `carried`: more columns of `raw` passed through unchanged (the DuckDB engine's line numbers)."""
     lifecycle = ", ".join(q(n) for n in keys.LIFECYCLE_EVENTS)
     apps = ", ".join(q(a) for a in cfg.app_ids)
     now, fresh = int(cfg.now_ms), int(cfg.freshness_hours) * 3_600_000
     ip = "anonymised(ip)" if cfg.anonymise_ip else "ip"
-    raw_cols = ", ".join(f'"{c}"' for c in KEPT_RAW if c != "ip")
+    raw_cols = ", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried) if c != "ip")
     columns = ",\n    ".join(f"{sql} AS {name}" for name, sql in event_columns().items())
     known_count = " + ".join(f"(e.{k} IS NOT NULL)::INT" for k in sorted(keys.KNOWN_TOP_KEYS))
     return f"""
@@ -389,7 +390,7 @@ WITH lines AS (
       'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}})) END AS user_values
   FROM classified
 )
-SELECT {", ".join(f'"{c}"' for c in KEPT_RAW)}, data,
+SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
   CASE WHEN error IS NOT NULL THEN event END AS event, error, status, pos, coalesce(pos, 0) = 0 AS first,
   client_ts, upload_ms, time_diff,
   {columns},

@@ -163,3 +163,24 @@ def test_corrupted_records_keep_no_client_address_when_anonymising(
     assert "13.212.229.59" not in text and "70.123.241.83" not in text
     assert {row.get("ip") for row in corrupted} == {"13.212.229.0", None}
     assert "70.123.241.0" in text
+
+
+def test_duckdb_keeps_the_first_line_of_an_event_repeated_across_batches(
+    anchor_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines are transformed by several DuckDB threads, a batch each; the copy kept is still the first."""
+    from etl import duck
+
+    monkeypatch.setattr(duck, "BATCH_LINES", 3)
+    line = json.loads((anchor_fixtures / "original_data_nozip.json").read_text())
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    lines = [json.dumps(line | {"rid": f"rid-{i:03d}"}) for i in range(60)]
+    (raw / "replays.json").write_text("\n".join(lines) + "\n")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+
+    figures = _run(None, layout, "run-1")
+    assert (figures["rows_out"], figures["deduplicated"]) == (1, 59)
+    (row,) = read_table(tmp_path / "out" / "event_v2")
+    assert row["event_id"] == EVENT_ID
+    assert row["process_info"]["rid"] == "rid-000"
