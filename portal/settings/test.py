@@ -13,7 +13,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgr
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Under pytest-xdist each worker gets a var/ of its own (lake, allow-list, caches), as it gets a database of its own.
 if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("CLICKSTREAM_VAR_DIR", str(Path(__file__).resolve().parents[2] / "var" / f"test-{_worker}"))
+    os.environ.setdefault(
+        "CLICKSTREAM_VAR_DIR", str(Path(__file__).resolve().parents[2] / "var" / f"test-{_worker}")
+    )
 
 from portal.settings.base import *  # noqa: F403
 from portal.settings.base import BASE_DIR, DATABASES, Q_CLUSTER
