@@ -4,7 +4,9 @@ current user row (spec/analytics.md §1.4 `clickstream_event_view_v3`, §7 A.1).
 That join is one logical table, `event_enriched` (`enriched_sql`): DuckDB builds it once per load, clustered
 by day, with each event's local time and day already in the app's time zone (`tz`), so a query neither joins nor
 converts and DuckDB's zone maps skip the days out of range; Athena and Redshift read the same definition as a
-subquery over their tables. A query in another zone than the stored one (or on an engine that stores none)
+subquery over their tables. `user_key` stands for the merged user id wherever a query counts, joins or partitions
+users (never where it shows one): DuckDB stores it as a dense integer (`USER_KEYS`, built at load: hashing and
+comparing integers instead of strings is most of a sheet's time), the other engines read the merged id itself. A query in another zone than the stored one (or on an engine that stores none)
 converts per row instead, so results never depend on which path ran.
 
 Days are local days in the app's time zone: the range is turned into UTC instants in Python (so the engine can
@@ -83,15 +85,23 @@ def _local(column: str, tz: str) -> str:
     return f"{column} AT TIME ZONE 'UTC' AT TIME ZONE {tz}"
 
 
+USER_KEYS = "_user_keys"  # DuckDB's load: merged user id → dense integer, a temporary table beside the load
+
+
 def enriched_sql(tz: str | None) -> str:
     """The `event_enriched` table: every event with its session's and current user's columns, the merged user
-    id and, when `tz` (SQL of a time zone name) is given, the local time, day and first-touch day in that zone
-    (`tz_*`: named apart from what `base` derives, so a filter on `event_date` always means the query's zone)."""
+    id and its `user_key` and, when `tz` (SQL of a time zone name) is given — the stored table of DuckDB's load —
+    the local time, day and first-touch day in that zone (`tz_*`: named apart from what `base` derives, so a
+    filter on `event_date` always means the query's zone)."""
+    merged = "COALESCE(u.user_id, e.user_pseudo_id)"
     columns = ", ".join(
         [f"e.{c}" for c in (*EVENT_COLUMNS, "app_id", "project_id")]
         + [f"s.{c}" for c in SESSION_COLUMNS]
         + [f"u.{c}" for c in USER_COLUMNS]
     )
+    key, keys = f"{merged} AS user_key", ""
+    if tz is not None:
+        key, keys = "k.user_key", f" LEFT JOIN {USER_KEYS} AS k ON k.merged_user_id = {merged}"
     if tz is None:
         local = "CAST(NULL AS VARCHAR) AS tz, CAST(NULL AS TIMESTAMP) AS tz_local_ts, CAST(NULL AS DATE) AS tz_event_date,"
         local += " CAST(NULL AS DATE) AS tz_first_date"
@@ -103,9 +113,10 @@ def enriched_sql(tz: str | None) -> str:
         local = f"CAST({tz} AS VARCHAR) AS tz, {ts} AS tz_local_ts, CAST({ts} AS DATE) AS tz_event_date,"
         local += f" CAST({first} AS DATE) AS tz_first_date"
     return (
-        f"SELECT {columns}, COALESCE(u.user_id, e.user_pseudo_id) AS merged_user_id, {local}"
+        f"SELECT {columns}, {merged} AS merged_user_id, {key}, {local}"
         " FROM event_v2 AS e LEFT JOIN user_v2 AS u ON u.user_pseudo_id = e.user_pseudo_id"
         " LEFT JOIN session AS s ON s.user_pseudo_id = e.user_pseudo_id AND s.session_id = e.session_id"
+        f"{keys}"
     )
 
 
@@ -129,7 +140,9 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
     stored = f"e.tz = {tz}"
     local = _local("CAST(e.event_timestamp AS TIMESTAMP)", tz)
     first = _local("EPOCH_MS(e.first_touch_time_msec)", tz)
-    columns = ", ".join(f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id"))
+    columns = ", ".join(
+        f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key")
+    )
     return (
         f"base AS NOT MATERIALIZED (SELECT {columns},"
         f" CASE WHEN {stored} THEN e.tz_local_ts ELSE {local} END AS local_ts,"

@@ -8,6 +8,7 @@ tests/analytics/test_dashboards.py checks each against plain Python.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -109,12 +110,12 @@ def _sql(text: str) -> Callable[[Options, Params, Scope], str]:
 # --- shared visuals ------------------------------------------------------------------------------------------
 ACTIVE_NEW_BY_DAY = Visual(
     "active_new_users", "Active / New users by day", "line",
-    _sql("SELECT event_date, count(DISTINCT merged_user_id) AS active_users, count(DISTINCT CASE WHEN"
+    _sql("SELECT event_date, count(DISTINCT user_key) AS active_users, count(DISTINCT CASE WHEN"
          " event_name = '_first_open' THEN user_pseudo_id END) AS new_users FROM base GROUP BY 1 ORDER BY 1"),
     x="event_date", values=("active_users", "new_users"),
 )  # fmt: skip
 SESSIONS = (
-    ", sessions AS (SELECT event_date, merged_user_id, session_id, max(session_duration) AS duration,"
+    ", sessions AS (SELECT event_date, user_key, session_id, max(session_duration) AS duration,"
     f" count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END) AS views,"
     " sum(coalesce(user_engagement_time_msec, 0)) AS engagement FROM base WHERE session_id IS NOT NULL"
     " GROUP BY 1, 2, 3)"
@@ -122,9 +123,9 @@ SESSIONS = (
 KEY_ENGAGEMENT = Visual(
     "key_engagement", "Key engagement metrics", "line",
     _sql(SESSIONS + " SELECT event_date,"
-         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(DISTINCT merged_user_id)"
+         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(DISTINCT user_key)"
          " AS engaged_sessions_per_user,"
-         f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / count(DISTINCT merged_user_id)"
+         f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / count(DISTINCT user_key)"
          " AS engagement_seconds_per_user,"
          f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / nullif(count(CASE WHEN {ENGAGED}"
          " THEN 1 END), 0) AS engagement_seconds_per_session FROM sessions GROUP BY 1 ORDER BY 1"),
@@ -135,12 +136,12 @@ KEY_ENGAGEMENT = Visual(
 )  # fmt: skip
 PLATFORM_PIE = Visual(
     "platform_users", "Active users by platform", "pie",
-    _sql("SELECT platform, count(DISTINCT merged_user_id) AS users FROM base GROUP BY 1 ORDER BY 2 DESC"),
+    _sql("SELECT platform, count(DISTINCT user_key) AS users FROM base GROUP BY 1 ORDER BY 2 DESC"),
     x="platform", values=("users",),
 )  # fmt: skip
 LIFECYCLE = Visual(
     "lifecycle_weekly", "Lifecycle retention — weekly view", "stacked",
-    _sql(", weeks AS (SELECT DISTINCT merged_user_id AS uid, CAST(date_trunc('week', event_date) AS DATE) AS week"
+    _sql(", weeks AS (SELECT DISTINCT user_key AS uid, CAST(date_trunc('week', event_date) AS DATE) AS week"
          " FROM base WHERE event_name = '_session_start'), marked AS (SELECT uid, week, lag(week) OVER (PARTITION"
          " BY uid ORDER BY week) AS prev, lead(week) OVER (PARTITION BY uid ORDER BY week) AS next FROM weeks)"
          " SELECT week AS time_period, CASE WHEN prev IS NULL THEN 'NEW' WHEN date_diff('day', prev, week) = 7"
@@ -176,7 +177,7 @@ def _by_dim_over_time(dims: dict[str, str], attr: str, where: str) -> Callable[[
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
         return (f"SELECT event_date, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim,"
-                f" count(DISTINCT merged_user_id) AS users FROM base {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
+                f" count(DISTINCT user_key) AS users FROM base {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
 
     return sql
 
@@ -184,11 +185,11 @@ def _by_dim_over_time(dims: dict[str, str], attr: str, where: str) -> Callable[[
 def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
     dim = SESSION_SOURCE_DIMS[options.session_dim]
     return (
-        ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, merged_user_id,"
+        ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, user_key,"
         f" session_id, max(session_duration) AS duration, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN"
         " event_id END) AS views, sum(coalesce(user_engagement_time_msec, 0)) AS engagement,"
         " count(DISTINCT event_id) AS events FROM base WHERE session_id IS NOT NULL GROUP BY 2, 3)"
-        " SELECT dim, count(DISTINCT merged_user_id) AS active_users, count(*) AS sessions,"
+        " SELECT dim, count(DISTINCT user_key) AS active_users, count(*) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions,"
         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(*) AS engagement_rate,"
         " sum(engagement) / 1000.0 / count(*) AS avg_engagement_seconds, sum(events) AS events"
@@ -199,16 +200,16 @@ def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
 def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     dim = USER_SOURCE_DIMS[options.user_dim]
     return (
-        ", firsts AS (SELECT DISTINCT merged_user_id, coalesce(CAST("
+        ", firsts AS (SELECT DISTINCT user_key, coalesce(CAST("
         + dim
         + " AS VARCHAR), '(none)') AS dim FROM base"
-        " WHERE event_name = '_first_open'), sessions AS (SELECT merged_user_id, session_id,"
+        " WHERE event_name = '_first_open'), sessions AS (SELECT user_key, session_id,"
         f" max(session_duration) AS duration, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END)"
         " AS views, count(DISTINCT event_id) AS events FROM base WHERE session_id IS NOT NULL GROUP BY 1, 2)"
-        " SELECT f.dim, count(DISTINCT f.merged_user_id) AS new_users, count(s.session_id) AS sessions,"
+        " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_id) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions, CAST(count(CASE WHEN {ENGAGED} THEN 1 END)"
         " AS DOUBLE) / nullif(count(s.session_id), 0) AS engagement_rate, sum(s.events) AS events"
-        " FROM firsts AS f LEFT JOIN sessions AS s ON s.merged_user_id = f.merged_user_id GROUP BY 1"
+        " FROM firsts AS f LEFT JOIN sessions AS s ON s.user_key = f.user_key GROUP BY 1"
         f" ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}"
     )
 
@@ -223,13 +224,13 @@ def _page_sql(kind: str) -> Callable[[Options, Params, Scope], str]:
                     f" WHERE event_name = {event_p} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
         if kind == "details":
             return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS views,"
-                    " count(DISTINCT merged_user_id) AS users, CAST(count(DISTINCT event_id) AS DOUBLE) /"
-                    " count(DISTINCT merged_user_id) AS views_per_user, count(DISTINCT session_id) AS sessions"
+                    " count(DISTINCT user_key) AS users, CAST(count(DISTINCT event_id) AS DOUBLE) /"
+                    " count(DISTINCT user_key) AS views_per_user, count(DISTINCT session_id) AS sessions"
                     f" FROM base WHERE event_name = {event_p} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
         if kind == "entrances":
             return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS entrances FROM base"
                     f" WHERE event_name = {event_p} AND {entrance} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
-        return (f", ordered AS (SELECT {dim} AS dim, row_number() OVER (PARTITION BY merged_user_id, session_id,"
+        return (f", ordered AS (SELECT {dim} AS dim, row_number() OVER (PARTITION BY user_key, session_id,"
                 " event_date ORDER BY event_timestamp DESC, event_id DESC) AS n FROM base WHERE event_name ="
                 f" {event_p}) SELECT coalesce(dim, '(none)') AS dim, count(*) AS exits FROM ordered WHERE n = 1"
                 f" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
@@ -266,9 +267,9 @@ def _retention_rates(rows: list[dict[str, Any]], scope: Scope) -> list[dict[str,
 
 
 RETENTION_BASE = (
-    ", firsts AS (SELECT merged_user_id AS uid, min(first_date) AS first_date FROM base GROUP BY 1),"
-    " days AS (SELECT DISTINCT b.merged_user_id AS uid, f.first_date, date_diff('day', f.first_date, b.event_date)"
-    " AS day_diff FROM base AS b JOIN firsts AS f ON f.uid = b.merged_user_id WHERE f.first_date >= CAST($start_day"
+    ", firsts AS (SELECT user_key AS uid, min(first_date) AS first_date FROM base GROUP BY 1),"
+    " days AS (SELECT DISTINCT b.user_key AS uid, f.first_date, date_diff('day', f.first_date, b.event_date)"
+    " AS day_diff FROM base AS b JOIN firsts AS f ON f.uid = b.user_key WHERE f.first_date >= CAST($start_day"
     " AS DATE)), kept AS (SELECT * FROM days WHERE day_diff BETWEEN 0 AND 42 AND uid IN (SELECT uid FROM days"
     " WHERE day_diff = 0)), cohorts AS (SELECT first_date, count(DISTINCT uid) AS cohort FROM kept GROUP BY 1)"
 )
@@ -284,24 +285,24 @@ def _retention(select: str) -> Callable[[Options, Params, Scope], str]:
 OVERVIEW = Sheet("overview", "Overview", (LIFECYCLE, PLATFORM_PIE, KEY_ENGAGEMENT, ACTIVE_NEW_BY_DAY))
 ACQUISITION = Sheet("acquisition", "Acquisition", (
     Visual("kpi_users", "Users", "kpi",
-           _sql("SELECT count(DISTINCT merged_user_id) AS active_users, count(DISTINCT CASE WHEN event_name ="
+           _sql("SELECT count(DISTINCT user_key) AS active_users, count(DISTINCT CASE WHEN event_name ="
                 " '_first_open' THEN user_pseudo_id END) AS new_users FROM base"),
            values=("active_users", "new_users")),
     ACTIVE_NEW_BY_DAY,
     Visual("intraday", "Intra-day active and new users (today and yesterday, by hour)", "bar",
            lambda o, p, s: ("SELECT CAST(event_date AS VARCHAR) AS day, EXTRACT(HOUR FROM local_ts) AS hour,"
-                         " count(DISTINCT merged_user_id) AS active_users, count(DISTINCT CASE WHEN event_name ="
+                         " count(DISTINCT user_key) AS active_users, count(DISTINCT CASE WHEN event_name ="
                          " '_first_open' THEN user_pseudo_id END) AS new_users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="hour", values=("active_users",), split="day", last_days=2),
     Visual("new_users_by_source", "New users by first traffic source", "bar",
-           _by_dim(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'", "count(DISTINCT merged_user_id)"),
+           _by_dim(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'", "count(DISTINCT user_key)"),
            x="dim", values=("users",)),
     Visual("new_users_by_source_over_time", "New users by first traffic source over time", "line",
            _by_dim_over_time(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'"),
            x="event_date", values=("users",), split="dim"),
     Visual("new_user_acquisition", "New user acquisition metrics", "table", _new_user_table),
     Visual("active_users_by_session_source", "Active users by session traffic source", "bar",
-           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT merged_user_id)"),
+           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT user_key)"),
            x="dim", values=("users",)),
     Visual("active_users_by_session_source_over_time", "Active users by session traffic source over time", "line",
            _by_dim_over_time(SESSION_SOURCE_DIMS, "session_dim", ""), x="event_date", values=("users",), split="dim"),
@@ -329,8 +330,8 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
            _sql("SELECT event_date, event_name, count(DISTINCT event_id) AS events FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("events",), split="event_name"),
     Visual("event_details", "Event details", "table",
-           _sql("SELECT event_name, count(DISTINCT event_id) AS events, count(DISTINCT merged_user_id) AS users,"
-                " CAST(count(DISTINCT event_id) AS DOUBLE) / count(DISTINCT merged_user_id) AS events_per_user,"
+           _sql("SELECT event_name, count(DISTINCT event_id) AS events, count(DISTINCT user_key) AS users,"
+                " CAST(count(DISTINCT event_id) AS DOUBLE) / count(DISTINCT user_key) AS events_per_user,"
                 " sum(event_value) AS event_value FROM base GROUP BY 1 ORDER BY 2 DESC, 1")),
     Visual("page_views", "View count by page / screen", "bar", _page_sql("views"), x="dim", values=("views",)),
     Visual("page_details", "Pages and screens details", "table", _page_sql("details")),
@@ -341,7 +342,7 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
 ))  # fmt: skip
 RETENTION = Sheet("retention", "Retention", (
     Visual("cohorts", "Retention rate by first active day in the range", "matrix",
-           _sql(", active AS (SELECT DISTINCT merged_user_id AS uid, event_date FROM base), firsts AS (SELECT uid,"
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM base), firsts AS (SELECT uid,"
                 " min(event_date) AS first_day FROM active GROUP BY 1) SELECT f.first_day, a.event_date,"
                 " count(*) AS users FROM active AS a JOIN firsts AS f ON f.uid = a.uid GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("rate",), split="first_day", post=_cohort_rates),
@@ -357,13 +358,13 @@ RETENTION = Sheet("retention", "Retention", (
            x="day_diff", values=("rate",), post=_retention_rates),
     Visual("new_returning", "New and returning users", "stacked",
            _sql("SELECT event_date, CASE WHEN first_date = event_date THEN 'NEW' ELSE 'RETURNING' END AS user_type,"
-                " count(DISTINCT merged_user_id) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+                " count(DISTINCT user_key) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("users",), split="user_type"),
     Visual("user_activity", "User activity", "line",
            _sql("SELECT event_date, count(DISTINCT event_id) AS events FROM base GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("events", "last_7_days", "last_30_days"), lookback_days=29, post=_rolling),
     Visual("stickiness", "User stickiness", "line",
-           _sql(", active AS (SELECT DISTINCT merged_user_id AS uid, event_date FROM base), days AS (SELECT DISTINCT"
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM base), days AS (SELECT DISTINCT"
                 " event_date AS day FROM active) SELECT d.day AS event_date, CAST(count(DISTINCT CASE WHEN"
                 " a.event_date = d.day THEN a.uid END) AS DOUBLE) / count(DISTINCT CASE WHEN date_diff('day',"
                 " a.event_date, d.day) < 7 THEN a.uid END) AS dau_wau, CAST(count(DISTINCT CASE WHEN a.event_date ="
@@ -380,37 +381,37 @@ MOBILE = "platform <> 'Web'"
 DEVICE = Sheet("device", "Device", (
     Visual("crash_rate", "App crash rate over time", "line",
            _sql("SELECT event_date, platform, CAST(count(DISTINCT CASE WHEN event_name = '_app_exception' THEN"
-                f" merged_user_id END) AS DOUBLE) / count(DISTINCT merged_user_id) AS crash_rate FROM base WHERE {MOBILE}"
+                f" user_key END) AS DOUBLE) / count(DISTINCT user_key) AS crash_rate FROM base WHERE {MOBILE}"
                 " GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("crash_rate",), split="platform"),
     Visual("crash_table", "App crash rate", "table",
-           _sql("SELECT platform, app_version, count(DISTINCT merged_user_id) AS users, count(DISTINCT CASE WHEN"
-                " event_name = '_app_exception' THEN merged_user_id END) AS crashed_users, CAST(count(DISTINCT CASE"
-                " WHEN event_name = '_app_exception' THEN merged_user_id END) AS DOUBLE) / count(DISTINCT"
-                f" merged_user_id) AS crash_rate FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2")),
+           _sql("SELECT platform, app_version, count(DISTINCT user_key) AS users, count(DISTINCT CASE WHEN"
+                " event_name = '_app_exception' THEN user_key END) AS crashed_users, CAST(count(DISTINCT CASE"
+                " WHEN event_name = '_app_exception' THEN user_key END) AS DOUBLE) / count(DISTINCT"
+                f" user_key) AS crash_rate FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2")),
     Visual("device_models", "Active users by device model", "bar",
            _sql("SELECT coalesce(device_mobile_model_name, device_ua_device, '(none)') AS device, count(DISTINCT"
-                f" merged_user_id) AS users FROM base WHERE {MOBILE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"),
+                f" user_key) AS users FROM base WHERE {MOBILE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"),
            x="device", values=("users",)),
     Visual("app_versions", "Active users by app version", "line",
-           _sql("SELECT event_date, coalesce(app_version, '(none)') AS app_version, count(DISTINCT merged_user_id)"
+           _sql("SELECT event_date, coalesce(app_version, '(none)') AS app_version, count(DISTINCT user_key)"
                 f" AS users FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("users",), split="app_version"),
     Visual("browsers", "Active users by browser", "bar",
-           _sql("SELECT coalesce(device_ua_browser, '(none)') AS browser, count(DISTINCT merged_user_id) AS users"
+           _sql("SELECT coalesce(device_ua_browser, '(none)') AS browser, count(DISTINCT user_key) AS users"
                 " FROM base WHERE platform = 'Web' GROUP BY 1 ORDER BY 2 DESC, 1"), x="browser", values=("users",)),
     Visual("resolutions", "Active users by screen resolution", "bar",
            _sql("SELECT coalesce(CAST(device_screen_width AS VARCHAR), '') || ' x ' || coalesce(CAST("
-                "device_screen_height AS VARCHAR), '') AS resolution, count(DISTINCT merged_user_id) AS users"
+                "device_screen_height AS VARCHAR), '') AS resolution, count(DISTINCT user_key) AS users"
                 " FROM base GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
     Visual("platforms_over_time", "Active users by platform over time", "line",
-           _sql("SELECT event_date, platform, count(DISTINCT merged_user_id) AS users FROM base GROUP BY 1, 2"
+           _sql("SELECT event_date, platform, count(DISTINCT user_key) AS users FROM base GROUP BY 1, 2"
                 " ORDER BY 1, 2"), x="event_date", values=("users",), split="platform"),
     PLATFORM_PIE,
     Visual("operating_systems", "Active users by operating system and version", "stacked",
            _sql("SELECT coalesce(device_operating_system, device_ua_os, 'null') AS os, coalesce("
                 "device_operating_system_version, device_ua_os_version, 'null') AS version, count(DISTINCT"
-                " merged_user_id) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+                " user_key) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="os", values=("users",), split="version"),
 ))  # fmt: skip
 SHEETS = {sheet.slug: sheet for sheet in (OVERVIEW, ACQUISITION, ENGAGEMENT, RETENTION, DEVICE)}
@@ -463,14 +464,23 @@ def visual_data(*, visual: Visual, warehouse: Any, scope: Scope, options: Option
     }  # fmt: skip
 
 
+SHEET_WORKERS = 4  # visuals of a sheet in flight at once
+
+
 def sheet_data(*, sheet: Sheet, warehouse: Any, scope: Scope, options: Options) -> dict[str, Any]:
-    """Every visual of the sheet, and the time of the latest data (in the app's time zone)."""
+    """Every visual of the sheet, and the time of the latest data (in the app's time zone).
+
+    The visuals run concurrently: on DuckDB each is a cursor of the one connection, so they share its thread
+    pool, which the serial phases of one query (final distinct counts, sorts, window partitions) leave idle."""
     latest = warehouse.state().latest_event.get(scope.app_id)
     if latest is not None:
         latest = latest.replace(tzinfo=UTC).astimezone(ZoneInfo(scope.timezone))
+    with ThreadPoolExecutor(max_workers=min(SHEET_WORKERS, len(sheet.visuals) or 1)) as pool:
+        visuals = list(pool.map(lambda v: visual_data(visual=v, warehouse=warehouse, scope=scope, options=options),
+                                sheet.visuals))  # fmt: skip
     return {
         "sheet": sheet.slug, "title": sheet.title, "latest_event": latest,
-        "visuals": [visual_data(visual=v, warehouse=warehouse, scope=scope, options=options) for v in sheet.visuals],
+        "visuals": visuals,
     }  # fmt: skip
 
 

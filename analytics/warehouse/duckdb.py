@@ -27,7 +27,7 @@ import pyarrow as pa
 from django.conf import settings
 from sqlglot import exp
 
-from analytics.base import count_unique_events, enriched_sql
+from analytics.base import USER_KEYS, count_unique_events, enriched_sql
 from analytics.sample import table_schema
 from analytics.sql import ENRICHED, TABLE_NAMES, Params, Query
 from analytics.warehouse import DataState, NoData, QueryTimeout, Warehouse, WarehouseError
@@ -153,7 +153,13 @@ class DuckDBWarehouse(Warehouse):
     def _build_enriched(self, con: duckdb.DuckDBPyConnection, app_id: str, timezone: str) -> None:
         """The join every query starts from, once per load: one row per event id. Rows stay in the order read,
         which is by day (the lake's files are per day, read whole), so zone maps prune a date range without the
-        cost of sorting every column."""
+        cost of sorting every column. Each merged user id gets its dense integer `user_key` first (analytics/base.py)."""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {USER_KEYS} AS SELECT merged_user_id, CAST(row_number() OVER (ORDER BY"
+            " merged_user_id) AS INTEGER) AS user_key FROM (SELECT DISTINCT COALESCE(u.user_id, e.user_pseudo_id)"
+            f' AS merged_user_id FROM "{app_id}".event_v2 AS e LEFT JOIN "{app_id}".user_v2 AS u'
+            " ON u.user_pseudo_id = e.user_pseudo_id)"
+        )
         params = Params()
         query = Query.parse(ENRICHED, enriched_sql(params.bind(timezone)), params)
         rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
@@ -163,6 +169,7 @@ class DuckDBWarehouse(Warehouse):
             " = 1)",
             rendered.params,
         )
+        con.execute(f"DROP TABLE {USER_KEYS}")
 
     def scope(self, query: Query, *, app_id: str) -> exp.Expression:
         """As for every engine, and: an event id is one row of `event_enriched` here (an id is one event, whatever

@@ -162,3 +162,23 @@ def test_enriched_events_are_built_once_in_the_apps_zone(warehouse):
     (row,) = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
     assert row == {"tz": "America/New_York", "tz2": "America/New_York", "n": len(warehouse.sample.events),
                    "ids": len(warehouse.sample.events), "wrong": 0}  # fmt: skip
+
+
+def test_enriched_events_carry_one_integer_user_key_per_merged_user(warehouse):
+    """`user_key` stands for the merged user id in counts and joins, so it must map one to one with it."""
+    query = Query.parse(
+        "keys",
+        "SELECT count(DISTINCT merged_user_id) AS users, count(DISTINCT user_key) AS keys,"
+        " count(DISTINCT (merged_user_id, user_key)) AS pairs, count(CASE WHEN user_key IS NULL THEN 1 END) AS"
+        " missing, typeof(min(user_key)) AS kind FROM event_enriched",
+        Params(),
+    )
+    (row,) = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+    merged = {e.get("user_id") or e["user_pseudo_id"] for e in warehouse.sample.events}
+    assert row == {
+        "users": len(merged),
+        "keys": len(merged),
+        "pairs": len(merged),
+        "missing": 0,
+        "kind": "INTEGER",
+    }
