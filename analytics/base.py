@@ -144,7 +144,7 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
         f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key")
     )
     return (
-        f"base AS NOT MATERIALIZED (SELECT {columns},"
+        f"base AS NOT MATERIALIZED (SELECT {columns}, e.tz AS stored_tz,"
         f" CASE WHEN {stored} THEN e.tz_local_ts ELSE {local} END AS local_ts,"
         f" CASE WHEN {stored} THEN e.tz_event_date ELSE CAST({local} AS DATE) END AS event_date,"
         f" CASE WHEN {stored} THEN e.tz_first_date ELSE CAST({first} AS DATE) END AS first_date"
@@ -190,3 +190,85 @@ def count_unique_events(expression: exp.Expression) -> exp.Expression:
         return node
 
     return expression.transform(rewrite)
+
+
+# --- pre-aggregated relations ---------------------------------------------------------------------------------
+# Defined once over `base` (the scoped events: `event_date`, `first_date` in the query's zone): one row per user
+# × local day × platform × the user-level dimensions the sheets group by (`user_day`), and per session × day
+# (`session_day`). Every dimension is a grouping key, so a distinct count of users over any set of their rows is
+# exact (count(DISTINCT user_key) over user_day rows in range = over the events), and sums of per-group counts
+# are the counts. DuckDB's load materialises them in the stored zone, ordered by day; the other engines read
+# the same definition as a subquery. `rollup_ctes` gives a query `ud`/`sd`: the stored rows of the range when
+# they are in the query's zone, else (another zone, or an engine that stores none) the definition over `base`.
+USER_DAY, SESSION_DAY = "user_day", "session_day"
+USER_DAY_KEYS = (
+    "event_date", "platform", "user_key", "first_date", "app_version", "device_mobile_model_name",
+    "device_ua_device", "device_ua_browser", "device_operating_system", "device_ua_os",
+    "device_operating_system_version", "device_ua_os_version", "device_screen_width", "device_screen_height",
+    "first_traffic_source", "first_traffic_medium", "first_traffic_campaign", "first_traffic_clid_platform",
+    "first_traffic_channel_group", "first_app_install_source",
+)  # fmt: skip
+USER_DAY_MEASURES = (
+    "count(DISTINCT event_id) AS events",
+    "count(DISTINCT CASE WHEN event_name IN ('_page_view', '_screen_view') THEN event_id END) AS views",
+    "count(DISTINCT CASE WHEN event_name = '_first_open' THEN event_id END) AS first_opens",
+    "count(DISTINCT CASE WHEN event_name = '_session_start' THEN event_id END) AS session_starts",
+    "count(DISTINCT CASE WHEN event_name = '_app_exception' THEN event_id END) AS exceptions",
+)
+SESSION_DAY_KEYS = ("event_date", "platform", "user_key", "session_id", *SESSION_COLUMNS)
+SESSION_DAY_MEASURES = (
+    "max(session_duration) AS duration",
+    "count(DISTINCT CASE WHEN event_name IN ('_page_view', '_screen_view') THEN event_id END) AS views",
+    "sum(coalesce(user_engagement_time_msec, 0)) AS engagement",
+    "count(DISTINCT event_id) AS events",
+)
+ROLLUPS = {
+    USER_DAY: (USER_DAY_KEYS, USER_DAY_MEASURES),
+    SESSION_DAY: (SESSION_DAY_KEYS, SESSION_DAY_MEASURES),
+}
+
+
+def rollup_sql(name: str, *, where: str = "") -> str:
+    """The definition of a pre-aggregated relation over `base` (its `tz`: the zone base's rows are stored in)."""
+    keys, measures = ROLLUPS[name]
+    filter_ = f" WHERE {where}" if where else ""
+    return (
+        f"SELECT stored_tz AS tz, {', '.join(keys)}, {', '.join(measures)} FROM base{filter_}"
+        f" GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}"
+    )
+
+
+def stored_rollup_sql(name: str) -> str:
+    """A relation over the whole stored `event_enriched`: DuckDB's load, and the other engines' subquery."""
+    return f"WITH base AS ({stored_base()}) {rollup_sql(name)}"
+
+
+def stored_base() -> str:
+    """`base` over the whole stored `event_enriched` (DuckDB's load, and the others' subquery of the same)."""
+    columns = ", ".join((*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key"))
+    return (
+        f"SELECT {columns}, tz AS stored_tz, tz_event_date AS event_date, tz_first_date AS first_date"
+        " FROM event_enriched AS e"
+    )
+
+
+def rollup_ctes(scope: Scope, params: Params, names: tuple[str, ...]) -> str:
+    """`, ud AS (…), sd AS (…)` for the named relations, over the same scope as `base`."""
+    tz = params.bind(scope.timezone)
+    conditions = [
+        f"d.tz = {tz}",
+        f"d.event_date >= CAST({params.bind(scope.start)} AS DATE)",
+        f"d.event_date <= CAST({params.bind(scope.end)} AS DATE)",
+    ]
+    if scope.platforms:
+        conditions.append(f"d.platform IN ({params.bind_list(list(scope.platforms))})")
+    out = []
+    for name in names:
+        keys, measures = ROLLUPS[name]
+        columns = ", ".join(("tz", *keys, *(m.rsplit(" AS ", 1)[1] for m in measures)))
+        other_zone = f"(stored_tz <> {tz} OR stored_tz IS NULL)"
+        out.append(
+            f"{'ud' if name == USER_DAY else 'sd'} AS NOT MATERIALIZED (SELECT {columns} FROM {name} AS d"
+            f" WHERE {' AND '.join(conditions)} UNION ALL {rollup_sql(name, where=other_zone)})"
+        )
+    return ", " + ", ".join(out)

@@ -7,6 +7,7 @@ tests/analytics/test_dashboards.py checks each against plain Python.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analytics.base import Scope, base_cte
+from analytics.base import SESSION_DAY, USER_DAY, Scope, base_cte, rollup_ctes
 from analytics.sql import Params, Query
 
 VIEWS = "('_page_view', '_screen_view')"
@@ -98,6 +99,11 @@ def build_query(visual: Visual, scope: Scope, options: Options) -> Query:
         seen = replace(scope, start=max(scope.start, scope.end - timedelta(days=visual.last_days - 1)))
     base = base_cte(seen, params)
     body = visual.sql(options, params, scope)
+    rollups = tuple(
+        n for n, alias in ((USER_DAY, "ud"), (SESSION_DAY, "sd")) if re.search(rf"\b{alias}\b", body)
+    )
+    if rollups:
+        base += rollup_ctes(seen, params, rollups)
     if body.lstrip().startswith(","):
         return Query.parse(visual.id, f"WITH {base}{body}", params)
     return Query.parse(visual.id, f"WITH {base} {body}", params)
@@ -110,15 +116,15 @@ def _sql(text: str) -> Callable[[Options, Params, Scope], str]:
 # --- shared visuals ------------------------------------------------------------------------------------------
 ACTIVE_NEW_BY_DAY = Visual(
     "active_new_users", "Active / New users by day", "line",
-    _sql("SELECT event_date, count(DISTINCT user_key) AS active_users, count(DISTINCT CASE WHEN"
-         " event_name = '_first_open' THEN user_pseudo_id END) AS new_users FROM base GROUP BY 1 ORDER BY 1"),
+    _sql(", active AS (SELECT event_date, count(DISTINCT user_key) AS active_users FROM ud GROUP BY 1), newcomers AS"
+         " (SELECT event_date, count(DISTINCT user_pseudo_id) AS new_users FROM base WHERE event_name = '_first_open'"
+         " GROUP BY 1) SELECT a.event_date, a.active_users, coalesce(n.new_users, 0) AS new_users FROM active AS a"
+         " LEFT JOIN newcomers AS n ON n.event_date = a.event_date ORDER BY 1"),
     x="event_date", values=("active_users", "new_users"),
 )  # fmt: skip
 SESSIONS = (
-    ", sessions AS (SELECT event_date, user_key, session_id, max(session_duration) AS duration,"
-    f" count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END) AS views,"
-    " sum(coalesce(user_engagement_time_msec, 0)) AS engagement FROM base WHERE session_id IS NOT NULL"
-    " GROUP BY 1, 2, 3)"
+    ", sessions AS (SELECT event_date, user_key, session_id, max(duration) AS duration, sum(views) AS views,"
+    " sum(engagement) AS engagement FROM sd WHERE session_id IS NOT NULL GROUP BY 1, 2, 3)"
 )
 KEY_ENGAGEMENT = Visual(
     "key_engagement", "Key engagement metrics", "line",
@@ -136,13 +142,13 @@ KEY_ENGAGEMENT = Visual(
 )  # fmt: skip
 PLATFORM_PIE = Visual(
     "platform_users", "Active users by platform", "pie",
-    _sql("SELECT platform, count(DISTINCT user_key) AS users FROM base GROUP BY 1 ORDER BY 2 DESC"),
+    _sql("SELECT platform, count(DISTINCT user_key) AS users FROM ud GROUP BY 1 ORDER BY 2 DESC"),
     x="platform", values=("users",),
 )  # fmt: skip
 LIFECYCLE = Visual(
     "lifecycle_weekly", "Lifecycle retention — weekly view", "stacked",
     _sql(", weeks AS (SELECT DISTINCT user_key AS uid, CAST(date_trunc('week', event_date) AS DATE) AS week"
-         " FROM base WHERE event_name = '_session_start'), marked AS (SELECT uid, week, lag(week) OVER (PARTITION"
+         " FROM ud WHERE session_starts > 0), marked AS (SELECT uid, week, lag(week) OVER (PARTITION"
          " BY uid ORDER BY week) AS prev, lead(week) OVER (PARTITION BY uid ORDER BY week) AS next FROM weeks)"
          " SELECT week AS time_period, CASE WHEN prev IS NULL THEN 'NEW' WHEN date_diff('day', prev, week) = 7"
          " THEN 'RETAINED-ACTIVE' ELSE 'RETURN' END AS kind, count(*) AS users FROM marked GROUP BY 1, 2"
@@ -163,21 +169,23 @@ def _top(rows: list[dict[str, Any]], key: str, measure: str, n: int) -> list[dic
 
 
 def _by_dim(
-    dims: dict[str, str], attr: str, where: str, measure_sql: str
+    dims: dict[str, str], attr: str, where: str, measure_sql: str, source: str
 ) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
-        return (f"SELECT coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, {measure_sql} AS users FROM base"
+        return (f"SELECT coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, {measure_sql} AS users FROM {source}"
                 f" {where} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}")  # fmt: skip
 
     return sql
 
 
-def _by_dim_over_time(dims: dict[str, str], attr: str, where: str) -> Callable[[Options, Params, Scope], str]:
+def _by_dim_over_time(
+    dims: dict[str, str], attr: str, where: str, source: str
+) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
         return (f"SELECT event_date, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim,"
-                f" count(DISTINCT user_key) AS users FROM base {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
+                f" count(DISTINCT user_key) AS users FROM {source} {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
 
     return sql
 
@@ -186,9 +194,8 @@ def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
     dim = SESSION_SOURCE_DIMS[options.session_dim]
     return (
         ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, user_key,"
-        f" session_id, max(session_duration) AS duration, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN"
-        " event_id END) AS views, sum(coalesce(user_engagement_time_msec, 0)) AS engagement,"
-        " count(DISTINCT event_id) AS events FROM base WHERE session_id IS NOT NULL GROUP BY 2, 3)"
+        " session_id, max(duration) AS duration, sum(views) AS views, sum(engagement) AS engagement,"
+        " sum(events) AS events FROM sd WHERE session_id IS NOT NULL GROUP BY 2, 3)"
         " SELECT dim, count(DISTINCT user_key) AS active_users, count(*) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions,"
         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(*) AS engagement_rate,"
@@ -202,10 +209,9 @@ def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     return (
         ", firsts AS (SELECT DISTINCT user_key, coalesce(CAST("
         + dim
-        + " AS VARCHAR), '(none)') AS dim FROM base"
-        " WHERE event_name = '_first_open'), sessions AS (SELECT user_key, session_id,"
-        f" max(session_duration) AS duration, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END)"
-        " AS views, count(DISTINCT event_id) AS events FROM base WHERE session_id IS NOT NULL GROUP BY 1, 2)"
+        + " AS VARCHAR), '(none)') AS dim FROM ud"
+        " WHERE first_opens > 0), sessions AS (SELECT user_key, session_id, max(duration) AS duration,"
+        " sum(views) AS views, sum(events) AS events FROM sd WHERE session_id IS NOT NULL GROUP BY 1, 2)"
         " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_id) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions, CAST(count(CASE WHEN {ENGAGED} THEN 1 END)"
         " AS DOUBLE) / nullif(count(s.session_id), 0) AS engagement_rate, sum(s.events) AS events"
@@ -267,9 +273,9 @@ def _retention_rates(rows: list[dict[str, Any]], scope: Scope) -> list[dict[str,
 
 
 RETENTION_BASE = (
-    ", firsts AS (SELECT user_key AS uid, min(first_date) AS first_date FROM base GROUP BY 1),"
+    ", firsts AS (SELECT user_key AS uid, min(first_date) AS first_date FROM ud GROUP BY 1),"
     " days AS (SELECT DISTINCT b.user_key AS uid, f.first_date, date_diff('day', f.first_date, b.event_date)"
-    " AS day_diff FROM base AS b JOIN firsts AS f ON f.uid = b.user_key WHERE f.first_date >= CAST($start_day"
+    " AS day_diff FROM ud AS b JOIN firsts AS f ON f.uid = b.user_key WHERE f.first_date >= CAST($start_day"
     " AS DATE)), kept AS (SELECT * FROM days WHERE day_diff BETWEEN 0 AND 42 AND uid IN (SELECT uid FROM days"
     " WHERE day_diff = 0)), cohorts AS (SELECT first_date, count(DISTINCT uid) AS cohort FROM kept GROUP BY 1)"
 )
@@ -285,8 +291,8 @@ def _retention(select: str) -> Callable[[Options, Params, Scope], str]:
 OVERVIEW = Sheet("overview", "Overview", (LIFECYCLE, PLATFORM_PIE, KEY_ENGAGEMENT, ACTIVE_NEW_BY_DAY))
 ACQUISITION = Sheet("acquisition", "Acquisition", (
     Visual("kpi_users", "Users", "kpi",
-           _sql("SELECT count(DISTINCT user_key) AS active_users, count(DISTINCT CASE WHEN event_name ="
-                " '_first_open' THEN user_pseudo_id END) AS new_users FROM base"),
+           _sql("SELECT (SELECT count(DISTINCT user_key) FROM ud) AS active_users, (SELECT count(DISTINCT"
+                " user_pseudo_id) FROM base WHERE event_name = '_first_open') AS new_users"),
            values=("active_users", "new_users")),
     ACTIVE_NEW_BY_DAY,
     Visual("intraday", "Intra-day active and new users (today and yesterday, by hour)", "bar",
@@ -295,17 +301,17 @@ ACQUISITION = Sheet("acquisition", "Acquisition", (
                          " '_first_open' THEN user_pseudo_id END) AS new_users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="hour", values=("active_users",), split="day", last_days=2),
     Visual("new_users_by_source", "New users by first traffic source", "bar",
-           _by_dim(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'", "count(DISTINCT user_key)"),
+           _by_dim(USER_SOURCE_DIMS, "user_dim", "WHERE first_opens > 0", "count(DISTINCT user_key)", "ud"),
            x="dim", values=("users",)),
     Visual("new_users_by_source_over_time", "New users by first traffic source over time", "line",
-           _by_dim_over_time(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'"),
+           _by_dim_over_time(USER_SOURCE_DIMS, "user_dim", "WHERE first_opens > 0", "ud"),
            x="event_date", values=("users",), split="dim"),
     Visual("new_user_acquisition", "New user acquisition metrics", "table", _new_user_table),
     Visual("active_users_by_session_source", "Active users by session traffic source", "bar",
-           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT user_key)"),
+           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT user_key)", "sd"),
            x="dim", values=("users",)),
     Visual("active_users_by_session_source_over_time", "Active users by session traffic source over time", "line",
-           _by_dim_over_time(SESSION_SOURCE_DIMS, "session_dim", ""), x="event_date", values=("users",), split="dim"),
+           _by_dim_over_time(SESSION_SOURCE_DIMS, "session_dim", "", "sd"), x="event_date", values=("users",), split="dim"),
     Visual("traffic_acquisition", "Traffic acquisition metrics", "table", _traffic_table,
            note="Engagement rate is engaged sessions over sessions, as a fraction (§8.1)."),
     Visual("new_users_by_country", "New users by country", "bar",
@@ -319,9 +325,8 @@ ACQUISITION = Sheet("acquisition", "Acquisition", (
 ENGAGEMENT = Sheet("engagement", "Engagement", (
     KEY_ENGAGEMENT,
     Visual("events_and_views", "Events and views over time", "stacked",
-           _sql(f"SELECT event_date, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END) AS views,"
-                " count(DISTINCT event_id) - count(DISTINCT CASE WHEN event_name IN"
-                f" {VIEWS} THEN event_id END) AS other_events FROM base GROUP BY 1 ORDER BY 1"),
+           _sql("SELECT event_date, sum(views) AS views, sum(events) - sum(views) AS other_events FROM ud"
+                " GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("other_events", "views")),
     Visual("event_count_by_name", "Event count by event name", "bar",
            lambda o, p, s: ("SELECT event_name, count(DISTINCT event_id) AS events FROM base GROUP BY 1"
@@ -342,7 +347,7 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
 ))  # fmt: skip
 RETENTION = Sheet("retention", "Retention", (
     Visual("cohorts", "Retention rate by first active day in the range", "matrix",
-           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM base), firsts AS (SELECT uid,"
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), firsts AS (SELECT uid,"
                 " min(event_date) AS first_day FROM active GROUP BY 1) SELECT f.first_day, a.event_date,"
                 " count(*) AS users FROM active AS a JOIN firsts AS f ON f.uid = a.uid GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("rate",), split="first_day", post=_cohort_rates),
@@ -358,13 +363,13 @@ RETENTION = Sheet("retention", "Retention", (
            x="day_diff", values=("rate",), post=_retention_rates),
     Visual("new_returning", "New and returning users", "stacked",
            _sql("SELECT event_date, CASE WHEN first_date = event_date THEN 'NEW' ELSE 'RETURNING' END AS user_type,"
-                " count(DISTINCT user_key) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+                " count(DISTINCT user_key) AS users FROM ud GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("users",), split="user_type"),
     Visual("user_activity", "User activity", "line",
-           _sql("SELECT event_date, count(DISTINCT event_id) AS events FROM base GROUP BY 1 ORDER BY 1"),
+           _sql("SELECT event_date, sum(events) AS events FROM ud GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("events", "last_7_days", "last_30_days"), lookback_days=29, post=_rolling),
     Visual("stickiness", "User stickiness", "line",
-           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM base), days AS (SELECT DISTINCT"
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), days AS (SELECT DISTINCT"
                 " event_date AS day FROM active) SELECT d.day AS event_date, CAST(count(DISTINCT CASE WHEN"
                 " a.event_date = d.day THEN a.uid END) AS DOUBLE) / count(DISTINCT CASE WHEN date_diff('day',"
                 " a.event_date, d.day) < 7 THEN a.uid END) AS dau_wau, CAST(count(DISTINCT CASE WHEN a.event_date ="
@@ -380,38 +385,38 @@ RETENTION = Sheet("retention", "Retention", (
 MOBILE = "platform <> 'Web'"
 DEVICE = Sheet("device", "Device", (
     Visual("crash_rate", "App crash rate over time", "line",
-           _sql("SELECT event_date, platform, CAST(count(DISTINCT CASE WHEN event_name = '_app_exception' THEN"
-                f" user_key END) AS DOUBLE) / count(DISTINCT user_key) AS crash_rate FROM base WHERE {MOBILE}"
+           _sql("SELECT event_date, platform, CAST(count(DISTINCT CASE WHEN exceptions > 0 THEN"
+                f" user_key END) AS DOUBLE) / count(DISTINCT user_key) AS crash_rate FROM ud WHERE {MOBILE}"
                 " GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("crash_rate",), split="platform"),
     Visual("crash_table", "App crash rate", "table",
            _sql("SELECT platform, app_version, count(DISTINCT user_key) AS users, count(DISTINCT CASE WHEN"
-                " event_name = '_app_exception' THEN user_key END) AS crashed_users, CAST(count(DISTINCT CASE"
-                " WHEN event_name = '_app_exception' THEN user_key END) AS DOUBLE) / count(DISTINCT"
-                f" user_key) AS crash_rate FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2")),
+                " exceptions > 0 THEN user_key END) AS crashed_users, CAST(count(DISTINCT CASE"
+                " WHEN exceptions > 0 THEN user_key END) AS DOUBLE) / count(DISTINCT"
+                f" user_key) AS crash_rate FROM ud WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2")),
     Visual("device_models", "Active users by device model", "bar",
            _sql("SELECT coalesce(device_mobile_model_name, device_ua_device, '(none)') AS device, count(DISTINCT"
-                f" user_key) AS users FROM base WHERE {MOBILE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"),
+                f" user_key) AS users FROM ud WHERE {MOBILE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"),
            x="device", values=("users",)),
     Visual("app_versions", "Active users by app version", "line",
            _sql("SELECT event_date, coalesce(app_version, '(none)') AS app_version, count(DISTINCT user_key)"
-                f" AS users FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2"),
+                f" AS users FROM ud WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("users",), split="app_version"),
     Visual("browsers", "Active users by browser", "bar",
            _sql("SELECT coalesce(device_ua_browser, '(none)') AS browser, count(DISTINCT user_key) AS users"
-                " FROM base WHERE platform = 'Web' GROUP BY 1 ORDER BY 2 DESC, 1"), x="browser", values=("users",)),
+                " FROM ud WHERE platform = 'Web' GROUP BY 1 ORDER BY 2 DESC, 1"), x="browser", values=("users",)),
     Visual("resolutions", "Active users by screen resolution", "bar",
            _sql("SELECT coalesce(CAST(device_screen_width AS VARCHAR), '') || ' x ' || coalesce(CAST("
                 "device_screen_height AS VARCHAR), '') AS resolution, count(DISTINCT user_key) AS users"
-                " FROM base GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
+                " FROM ud GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
     Visual("platforms_over_time", "Active users by platform over time", "line",
-           _sql("SELECT event_date, platform, count(DISTINCT user_key) AS users FROM base GROUP BY 1, 2"
+           _sql("SELECT event_date, platform, count(DISTINCT user_key) AS users FROM ud GROUP BY 1, 2"
                 " ORDER BY 1, 2"), x="event_date", values=("users",), split="platform"),
     PLATFORM_PIE,
     Visual("operating_systems", "Active users by operating system and version", "stacked",
            _sql("SELECT coalesce(device_operating_system, device_ua_os, 'null') AS os, coalesce("
                 "device_operating_system_version, device_ua_os_version, 'null') AS version, count(DISTINCT"
-                " user_key) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+                " user_key) AS users FROM ud GROUP BY 1, 2 ORDER BY 1, 2"),
            x="os", values=("users",), split="version"),
 ))  # fmt: skip
 SHEETS = {sheet.slug: sheet for sheet in (OVERVIEW, ACQUISITION, ENGAGEMENT, RETENTION, DEVICE)}
