@@ -369,17 +369,23 @@ RETENTION = Sheet("retention", "Retention", (
            _sql("SELECT event_date, sum(events) AS events FROM ud GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("events", "last_7_days", "last_30_days"), lookback_days=29, post=_rolling),
     Visual("stickiness", "User stickiness", "line",
-           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), days AS (SELECT DISTINCT"
-                " event_date AS day FROM active) SELECT d.day AS event_date, CAST(count(DISTINCT CASE WHEN"
-                " a.event_date = d.day THEN a.uid END) AS DOUBLE) / count(DISTINCT CASE WHEN date_diff('day',"
-                " a.event_date, d.day) < 7 THEN a.uid END) AS dau_wau, CAST(count(DISTINCT CASE WHEN a.event_date ="
-                " d.day THEN a.uid END) AS DOUBLE) / count(DISTINCT a.uid) AS dau_mau, CAST(count(DISTINCT CASE"
-                " WHEN date_diff('day', a.event_date, d.day) < 7 THEN a.uid END) AS DOUBLE) / count(DISTINCT a.uid)"
-                " AS wau_mau FROM days AS d JOIN active AS a ON a.event_date <= d.day AND date_diff('day',"
-                " a.event_date, d.day) < 30 GROUP BY 1 ORDER BY 1"),
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), spans AS (SELECT event_date,"
+                " lead(event_date) OVER (PARTITION BY uid ORDER BY event_date) AS nxt FROM active), deltas AS ("
+                "SELECT event_date AS day, 1 AS d, 1 AS w, 1 AS m FROM spans UNION ALL SELECT CAST(event_date +"
+                " INTERVAL 1 DAY AS DATE), -1, 0, 0 FROM spans UNION ALL SELECT least(CAST(event_date + INTERVAL 7"
+                " DAY AS DATE), coalesce(nxt, CAST(event_date + INTERVAL 7 DAY AS DATE))), 0, -1, 0 FROM spans"
+                " UNION ALL SELECT least(CAST(event_date + INTERVAL 30 DAY AS DATE), coalesce(nxt, CAST(event_date"
+                " + INTERVAL 30 DAY AS DATE))), 0, 0, -1 FROM spans), daily AS (SELECT day, sum(d) AS d, sum(w) AS"
+                " w, sum(m) AS m FROM deltas GROUP BY 1), running AS (SELECT day, sum(d) OVER (ORDER BY day) AS dau,"
+                " sum(w) OVER (ORDER BY day) AS wau, sum(m) OVER (ORDER BY day) AS mau FROM daily) SELECT day AS"
+                " event_date, CAST(dau AS DOUBLE) / wau AS dau_wau, CAST(dau AS DOUBLE) / mau AS dau_mau,"
+                " CAST(wau AS DOUBLE) / mau AS wau_mau FROM running WHERE dau > 0 ORDER BY 1"),
            x="event_date", values=("dau_wau", "dau_mau", "wau_mau"), lookback_days=29, post=_in_range,
            note="WAU and MAU are distinct users over the 7 and 30 days to each day (the original summed daily "
-                "users, §8.3)."),
+                "users, §8.3).",
+           # Each active day of a user covers the days up to 7 (30) later or its next active day, whichever is
+           # first: the pieces are disjoint, so a running sum of +1/-1 at their ends counts each user once a day.
+           ),
     LIFECYCLE,
 ))  # fmt: skip
 MOBILE = "platform <> 'Web'"
