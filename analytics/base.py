@@ -4,7 +4,9 @@ current user row (spec/analytics.md §1.4 `clickstream_event_view_v3`, §7 A.1).
 That join is one logical table, `event_enriched` (`enriched_sql`): DuckDB builds it once per load, clustered
 by day, with each event's local time and day already in the app's time zone (`tz`), so a query neither joins nor
 converts and DuckDB's zone maps skip the days out of range; Athena and Redshift read the same definition as a
-subquery over their tables. A query in another zone than the stored one (or on an engine that stores none)
+subquery over their tables. `user_key` stands for the merged user id wherever a query counts, joins or partitions
+users (never where it shows one): DuckDB stores it as a dense integer (`USER_KEYS`, built at load: hashing and
+comparing integers instead of strings is most of a sheet's time), the other engines read the merged id itself. A query in another zone than the stored one (or on an engine that stores none)
 converts per row instead, so results never depend on which path ran.
 
 Days are local days in the app's time zone: the range is turned into UTC instants in Python (so the engine can
@@ -83,15 +85,23 @@ def _local(column: str, tz: str) -> str:
     return f"{column} AT TIME ZONE 'UTC' AT TIME ZONE {tz}"
 
 
+USER_KEYS = "_user_keys"  # DuckDB's load: merged user id → dense integer, a temporary table beside the load
+
+
 def enriched_sql(tz: str | None) -> str:
     """The `event_enriched` table: every event with its session's and current user's columns, the merged user
-    id and, when `tz` (SQL of a time zone name) is given, the local time, day and first-touch day in that zone
-    (`tz_*`: named apart from what `base` derives, so a filter on `event_date` always means the query's zone)."""
+    id and its `user_key` and, when `tz` (SQL of a time zone name) is given — the stored table of DuckDB's load —
+    the local time, day and first-touch day in that zone (`tz_*`: named apart from what `base` derives, so a
+    filter on `event_date` always means the query's zone)."""
+    merged = "COALESCE(u.user_id, e.user_pseudo_id)"
     columns = ", ".join(
         [f"e.{c}" for c in (*EVENT_COLUMNS, "app_id", "project_id")]
         + [f"s.{c}" for c in SESSION_COLUMNS]
         + [f"u.{c}" for c in USER_COLUMNS]
     )
+    key, keys = f"{merged} AS user_key", ""
+    if tz is not None:
+        key, keys = "k.user_key", f" LEFT JOIN {USER_KEYS} AS k ON k.merged_user_id = {merged}"
     if tz is None:
         local = "CAST(NULL AS VARCHAR) AS tz, CAST(NULL AS TIMESTAMP) AS tz_local_ts, CAST(NULL AS DATE) AS tz_event_date,"
         local += " CAST(NULL AS DATE) AS tz_first_date"
@@ -103,9 +113,10 @@ def enriched_sql(tz: str | None) -> str:
         local = f"CAST({tz} AS VARCHAR) AS tz, {ts} AS tz_local_ts, CAST({ts} AS DATE) AS tz_event_date,"
         local += f" CAST({first} AS DATE) AS tz_first_date"
     return (
-        f"SELECT {columns}, COALESCE(u.user_id, e.user_pseudo_id) AS merged_user_id, {local}"
+        f"SELECT {columns}, {merged} AS merged_user_id, {key}, {local}"
         " FROM event_v2 AS e LEFT JOIN user_v2 AS u ON u.user_pseudo_id = e.user_pseudo_id"
         " LEFT JOIN session AS s ON s.user_pseudo_id = e.user_pseudo_id AND s.session_id = e.session_id"
+        f"{keys}"
     )
 
 
@@ -129,9 +140,11 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
     stored = f"e.tz = {tz}"
     local = _local("CAST(e.event_timestamp AS TIMESTAMP)", tz)
     first = _local("EPOCH_MS(e.first_touch_time_msec)", tz)
-    columns = ", ".join(f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id"))
+    columns = ", ".join(
+        f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key")
+    )
     return (
-        f"base AS NOT MATERIALIZED (SELECT {columns},"
+        f"base AS NOT MATERIALIZED (SELECT {columns}, e.tz AS stored_tz,"
         f" CASE WHEN {stored} THEN e.tz_local_ts ELSE {local} END AS local_ts,"
         f" CASE WHEN {stored} THEN e.tz_event_date ELSE CAST({local} AS DATE) END AS event_date,"
         f" CASE WHEN {stored} THEN e.tz_first_date ELSE CAST({first} AS DATE) END AS first_date"
@@ -177,3 +190,85 @@ def count_unique_events(expression: exp.Expression) -> exp.Expression:
         return node
 
     return expression.transform(rewrite)
+
+
+# --- pre-aggregated relations ---------------------------------------------------------------------------------
+# Defined once over `base` (the scoped events: `event_date`, `first_date` in the query's zone): one row per user
+# × local day × platform × the user-level dimensions the sheets group by (`user_day`), and per session × day
+# (`session_day`). Every dimension is a grouping key, so a distinct count of users over any set of their rows is
+# exact (count(DISTINCT user_key) over user_day rows in range = over the events), and sums of per-group counts
+# are the counts. DuckDB's load materialises them in the stored zone, ordered by day; the other engines read
+# the same definition as a subquery. `rollup_ctes` gives a query `ud`/`sd`: the stored rows of the range when
+# they are in the query's zone, else (another zone, or an engine that stores none) the definition over `base`.
+USER_DAY, SESSION_DAY = "user_day", "session_day"
+USER_DAY_KEYS = (
+    "event_date", "platform", "user_key", "first_date", "app_version", "device_mobile_model_name",
+    "device_ua_device", "device_ua_browser", "device_operating_system", "device_ua_os",
+    "device_operating_system_version", "device_ua_os_version", "device_screen_width", "device_screen_height",
+    "first_traffic_source", "first_traffic_medium", "first_traffic_campaign", "first_traffic_clid_platform",
+    "first_traffic_channel_group", "first_app_install_source",
+)  # fmt: skip
+USER_DAY_MEASURES = (
+    "count(DISTINCT event_id) AS events",
+    "count(DISTINCT CASE WHEN event_name IN ('_page_view', '_screen_view') THEN event_id END) AS views",
+    "count(DISTINCT CASE WHEN event_name = '_first_open' THEN event_id END) AS first_opens",
+    "count(DISTINCT CASE WHEN event_name = '_session_start' THEN event_id END) AS session_starts",
+    "count(DISTINCT CASE WHEN event_name = '_app_exception' THEN event_id END) AS exceptions",
+)
+SESSION_DAY_KEYS = ("event_date", "platform", "user_key", "session_id", *SESSION_COLUMNS)
+SESSION_DAY_MEASURES = (
+    "max(session_duration) AS duration",
+    "count(DISTINCT CASE WHEN event_name IN ('_page_view', '_screen_view') THEN event_id END) AS views",
+    "sum(coalesce(user_engagement_time_msec, 0)) AS engagement",
+    "count(DISTINCT event_id) AS events",
+)
+ROLLUPS = {
+    USER_DAY: (USER_DAY_KEYS, USER_DAY_MEASURES),
+    SESSION_DAY: (SESSION_DAY_KEYS, SESSION_DAY_MEASURES),
+}
+
+
+def rollup_sql(name: str, *, where: str = "") -> str:
+    """The definition of a pre-aggregated relation over `base` (its `tz`: the zone base's rows are stored in)."""
+    keys, measures = ROLLUPS[name]
+    filter_ = f" WHERE {where}" if where else ""
+    return (
+        f"SELECT stored_tz AS tz, {', '.join(keys)}, {', '.join(measures)} FROM base{filter_}"
+        f" GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}"
+    )
+
+
+def stored_rollup_sql(name: str) -> str:
+    """A relation over the whole stored `event_enriched`: DuckDB's load, and the other engines' subquery."""
+    return f"WITH base AS ({stored_base()}) {rollup_sql(name)}"
+
+
+def stored_base() -> str:
+    """`base` over the whole stored `event_enriched` (DuckDB's load, and the others' subquery of the same)."""
+    columns = ", ".join((*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key"))
+    return (
+        f"SELECT {columns}, tz AS stored_tz, tz_event_date AS event_date, tz_first_date AS first_date"
+        " FROM event_enriched AS e"
+    )
+
+
+def rollup_ctes(scope: Scope, params: Params, names: tuple[str, ...]) -> str:
+    """`, ud AS (…), sd AS (…)` for the named relations, over the same scope as `base`."""
+    tz = params.bind(scope.timezone)
+    conditions = [
+        f"d.tz = {tz}",
+        f"d.event_date >= CAST({params.bind(scope.start)} AS DATE)",
+        f"d.event_date <= CAST({params.bind(scope.end)} AS DATE)",
+    ]
+    if scope.platforms:
+        conditions.append(f"d.platform IN ({params.bind_list(list(scope.platforms))})")
+    out = []
+    for name in names:
+        keys, measures = ROLLUPS[name]
+        columns = ", ".join(("tz", *keys, *(m.rsplit(" AS ", 1)[1] for m in measures)))
+        other_zone = f"(stored_tz <> {tz} OR stored_tz IS NULL)"
+        out.append(
+            f"{'ud' if name == USER_DAY else 'sd'} AS NOT MATERIALIZED (SELECT {columns} FROM {name} AS d"
+            f" WHERE {' AND '.join(conditions)} UNION ALL {rollup_sql(name, where=other_zone)})"
+        )
+    return ", " + ", ".join(out)

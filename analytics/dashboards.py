@@ -7,14 +7,16 @@ tests/analytics/test_dashboards.py checks each against plain Python.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analytics.base import Scope, base_cte
+from analytics.base import SESSION_DAY, USER_DAY, Scope, base_cte, rollup_ctes
 from analytics.sql import Params, Query
 
 VIEWS = "('_page_view', '_screen_view')"
@@ -97,6 +99,11 @@ def build_query(visual: Visual, scope: Scope, options: Options) -> Query:
         seen = replace(scope, start=max(scope.start, scope.end - timedelta(days=visual.last_days - 1)))
     base = base_cte(seen, params)
     body = visual.sql(options, params, scope)
+    rollups = tuple(
+        n for n, alias in ((USER_DAY, "ud"), (SESSION_DAY, "sd")) if re.search(rf"\b{alias}\b", body)
+    )
+    if rollups:
+        base += rollup_ctes(seen, params, rollups)
     if body.lstrip().startswith(","):
         return Query.parse(visual.id, f"WITH {base}{body}", params)
     return Query.parse(visual.id, f"WITH {base} {body}", params)
@@ -109,22 +116,22 @@ def _sql(text: str) -> Callable[[Options, Params, Scope], str]:
 # --- shared visuals ------------------------------------------------------------------------------------------
 ACTIVE_NEW_BY_DAY = Visual(
     "active_new_users", "Active / New users by day", "line",
-    _sql("SELECT event_date, count(DISTINCT merged_user_id) AS active_users, count(DISTINCT CASE WHEN"
-         " event_name = '_first_open' THEN user_pseudo_id END) AS new_users FROM base GROUP BY 1 ORDER BY 1"),
+    _sql(", active AS (SELECT event_date, count(DISTINCT user_key) AS active_users FROM ud GROUP BY 1), newcomers AS"
+         " (SELECT event_date, count(DISTINCT user_pseudo_id) AS new_users FROM base WHERE event_name = '_first_open'"
+         " GROUP BY 1) SELECT a.event_date, a.active_users, coalesce(n.new_users, 0) AS new_users FROM active AS a"
+         " LEFT JOIN newcomers AS n ON n.event_date = a.event_date ORDER BY 1"),
     x="event_date", values=("active_users", "new_users"),
 )  # fmt: skip
 SESSIONS = (
-    ", sessions AS (SELECT event_date, merged_user_id, session_id, max(session_duration) AS duration,"
-    f" count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END) AS views,"
-    " sum(coalesce(user_engagement_time_msec, 0)) AS engagement FROM base WHERE session_id IS NOT NULL"
-    " GROUP BY 1, 2, 3)"
+    ", sessions AS (SELECT event_date, user_key, session_id, max(duration) AS duration, sum(views) AS views,"
+    " sum(engagement) AS engagement FROM sd WHERE session_id IS NOT NULL GROUP BY 1, 2, 3)"
 )
 KEY_ENGAGEMENT = Visual(
     "key_engagement", "Key engagement metrics", "line",
     _sql(SESSIONS + " SELECT event_date,"
-         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(DISTINCT merged_user_id)"
+         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(DISTINCT user_key)"
          " AS engaged_sessions_per_user,"
-         f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / count(DISTINCT merged_user_id)"
+         f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / count(DISTINCT user_key)"
          " AS engagement_seconds_per_user,"
          f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / nullif(count(CASE WHEN {ENGAGED}"
          " THEN 1 END), 0) AS engagement_seconds_per_session FROM sessions GROUP BY 1 ORDER BY 1"),
@@ -135,13 +142,13 @@ KEY_ENGAGEMENT = Visual(
 )  # fmt: skip
 PLATFORM_PIE = Visual(
     "platform_users", "Active users by platform", "pie",
-    _sql("SELECT platform, count(DISTINCT merged_user_id) AS users FROM base GROUP BY 1 ORDER BY 2 DESC"),
+    _sql("SELECT platform, count(DISTINCT user_key) AS users FROM ud GROUP BY 1 ORDER BY 2 DESC"),
     x="platform", values=("users",),
 )  # fmt: skip
 LIFECYCLE = Visual(
     "lifecycle_weekly", "Lifecycle retention — weekly view", "stacked",
-    _sql(", weeks AS (SELECT DISTINCT merged_user_id AS uid, CAST(date_trunc('week', event_date) AS DATE) AS week"
-         " FROM base WHERE event_name = '_session_start'), marked AS (SELECT uid, week, lag(week) OVER (PARTITION"
+    _sql(", weeks AS (SELECT DISTINCT user_key AS uid, CAST(date_trunc('week', event_date) AS DATE) AS week"
+         " FROM ud WHERE session_starts > 0), marked AS (SELECT uid, week, lag(week) OVER (PARTITION"
          " BY uid ORDER BY week) AS prev, lead(week) OVER (PARTITION BY uid ORDER BY week) AS next FROM weeks)"
          " SELECT week AS time_period, CASE WHEN prev IS NULL THEN 'NEW' WHEN date_diff('day', prev, week) = 7"
          " THEN 'RETAINED-ACTIVE' ELSE 'RETURN' END AS kind, count(*) AS users FROM marked GROUP BY 1, 2"
@@ -162,21 +169,23 @@ def _top(rows: list[dict[str, Any]], key: str, measure: str, n: int) -> list[dic
 
 
 def _by_dim(
-    dims: dict[str, str], attr: str, where: str, measure_sql: str
+    dims: dict[str, str], attr: str, where: str, measure_sql: str, source: str
 ) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
-        return (f"SELECT coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, {measure_sql} AS users FROM base"
+        return (f"SELECT coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, {measure_sql} AS users FROM {source}"
                 f" {where} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}")  # fmt: skip
 
     return sql
 
 
-def _by_dim_over_time(dims: dict[str, str], attr: str, where: str) -> Callable[[Options, Params, Scope], str]:
+def _by_dim_over_time(
+    dims: dict[str, str], attr: str, where: str, source: str
+) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
         return (f"SELECT event_date, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim,"
-                f" count(DISTINCT merged_user_id) AS users FROM base {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
+                f" count(DISTINCT user_key) AS users FROM {source} {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
 
     return sql
 
@@ -184,11 +193,10 @@ def _by_dim_over_time(dims: dict[str, str], attr: str, where: str) -> Callable[[
 def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
     dim = SESSION_SOURCE_DIMS[options.session_dim]
     return (
-        ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, merged_user_id,"
-        f" session_id, max(session_duration) AS duration, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN"
-        " event_id END) AS views, sum(coalesce(user_engagement_time_msec, 0)) AS engagement,"
-        " count(DISTINCT event_id) AS events FROM base WHERE session_id IS NOT NULL GROUP BY 2, 3)"
-        " SELECT dim, count(DISTINCT merged_user_id) AS active_users, count(*) AS sessions,"
+        ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, user_key,"
+        " session_id, max(duration) AS duration, sum(views) AS views, sum(engagement) AS engagement,"
+        " sum(events) AS events FROM sd WHERE session_id IS NOT NULL GROUP BY 2, 3)"
+        " SELECT dim, count(DISTINCT user_key) AS active_users, count(*) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions,"
         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(*) AS engagement_rate,"
         " sum(engagement) / 1000.0 / count(*) AS avg_engagement_seconds, sum(events) AS events"
@@ -199,16 +207,15 @@ def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
 def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     dim = USER_SOURCE_DIMS[options.user_dim]
     return (
-        ", firsts AS (SELECT DISTINCT merged_user_id, coalesce(CAST("
+        ", firsts AS (SELECT DISTINCT user_key, coalesce(CAST("
         + dim
-        + " AS VARCHAR), '(none)') AS dim FROM base"
-        " WHERE event_name = '_first_open'), sessions AS (SELECT merged_user_id, session_id,"
-        f" max(session_duration) AS duration, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END)"
-        " AS views, count(DISTINCT event_id) AS events FROM base WHERE session_id IS NOT NULL GROUP BY 1, 2)"
-        " SELECT f.dim, count(DISTINCT f.merged_user_id) AS new_users, count(s.session_id) AS sessions,"
+        + " AS VARCHAR), '(none)') AS dim FROM ud"
+        " WHERE first_opens > 0), sessions AS (SELECT user_key, session_id, max(duration) AS duration,"
+        " sum(views) AS views, sum(events) AS events FROM sd WHERE session_id IS NOT NULL GROUP BY 1, 2)"
+        " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_id) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions, CAST(count(CASE WHEN {ENGAGED} THEN 1 END)"
         " AS DOUBLE) / nullif(count(s.session_id), 0) AS engagement_rate, sum(s.events) AS events"
-        " FROM firsts AS f LEFT JOIN sessions AS s ON s.merged_user_id = f.merged_user_id GROUP BY 1"
+        " FROM firsts AS f LEFT JOIN sessions AS s ON s.user_key = f.user_key GROUP BY 1"
         f" ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}"
     )
 
@@ -223,13 +230,13 @@ def _page_sql(kind: str) -> Callable[[Options, Params, Scope], str]:
                     f" WHERE event_name = {event_p} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
         if kind == "details":
             return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS views,"
-                    " count(DISTINCT merged_user_id) AS users, CAST(count(DISTINCT event_id) AS DOUBLE) /"
-                    " count(DISTINCT merged_user_id) AS views_per_user, count(DISTINCT session_id) AS sessions"
+                    " count(DISTINCT user_key) AS users, CAST(count(DISTINCT event_id) AS DOUBLE) /"
+                    " count(DISTINCT user_key) AS views_per_user, count(DISTINCT session_id) AS sessions"
                     f" FROM base WHERE event_name = {event_p} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
         if kind == "entrances":
             return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS entrances FROM base"
                     f" WHERE event_name = {event_p} AND {entrance} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
-        return (f", ordered AS (SELECT {dim} AS dim, row_number() OVER (PARTITION BY merged_user_id, session_id,"
+        return (f", ordered AS (SELECT {dim} AS dim, row_number() OVER (PARTITION BY user_key, session_id,"
                 " event_date ORDER BY event_timestamp DESC, event_id DESC) AS n FROM base WHERE event_name ="
                 f" {event_p}) SELECT coalesce(dim, '(none)') AS dim, count(*) AS exits FROM ordered WHERE n = 1"
                 f" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
@@ -266,9 +273,9 @@ def _retention_rates(rows: list[dict[str, Any]], scope: Scope) -> list[dict[str,
 
 
 RETENTION_BASE = (
-    ", firsts AS (SELECT merged_user_id AS uid, min(first_date) AS first_date FROM base GROUP BY 1),"
-    " days AS (SELECT DISTINCT b.merged_user_id AS uid, f.first_date, date_diff('day', f.first_date, b.event_date)"
-    " AS day_diff FROM base AS b JOIN firsts AS f ON f.uid = b.merged_user_id WHERE f.first_date >= CAST($start_day"
+    ", firsts AS (SELECT user_key AS uid, min(first_date) AS first_date FROM ud GROUP BY 1),"
+    " days AS (SELECT DISTINCT b.user_key AS uid, f.first_date, date_diff('day', f.first_date, b.event_date)"
+    " AS day_diff FROM ud AS b JOIN firsts AS f ON f.uid = b.user_key WHERE f.first_date >= CAST($start_day"
     " AS DATE)), kept AS (SELECT * FROM days WHERE day_diff BETWEEN 0 AND 42 AND uid IN (SELECT uid FROM days"
     " WHERE day_diff = 0)), cohorts AS (SELECT first_date, count(DISTINCT uid) AS cohort FROM kept GROUP BY 1)"
 )
@@ -284,27 +291,27 @@ def _retention(select: str) -> Callable[[Options, Params, Scope], str]:
 OVERVIEW = Sheet("overview", "Overview", (LIFECYCLE, PLATFORM_PIE, KEY_ENGAGEMENT, ACTIVE_NEW_BY_DAY))
 ACQUISITION = Sheet("acquisition", "Acquisition", (
     Visual("kpi_users", "Users", "kpi",
-           _sql("SELECT count(DISTINCT merged_user_id) AS active_users, count(DISTINCT CASE WHEN event_name ="
-                " '_first_open' THEN user_pseudo_id END) AS new_users FROM base"),
+           _sql("SELECT (SELECT count(DISTINCT user_key) FROM ud) AS active_users, (SELECT count(DISTINCT"
+                " user_pseudo_id) FROM base WHERE event_name = '_first_open') AS new_users"),
            values=("active_users", "new_users")),
     ACTIVE_NEW_BY_DAY,
     Visual("intraday", "Intra-day active and new users (today and yesterday, by hour)", "bar",
            lambda o, p, s: ("SELECT CAST(event_date AS VARCHAR) AS day, EXTRACT(HOUR FROM local_ts) AS hour,"
-                         " count(DISTINCT merged_user_id) AS active_users, count(DISTINCT CASE WHEN event_name ="
+                         " count(DISTINCT user_key) AS active_users, count(DISTINCT CASE WHEN event_name ="
                          " '_first_open' THEN user_pseudo_id END) AS new_users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="hour", values=("active_users",), split="day", last_days=2),
     Visual("new_users_by_source", "New users by first traffic source", "bar",
-           _by_dim(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'", "count(DISTINCT merged_user_id)"),
+           _by_dim(USER_SOURCE_DIMS, "user_dim", "WHERE first_opens > 0", "count(DISTINCT user_key)", "ud"),
            x="dim", values=("users",)),
     Visual("new_users_by_source_over_time", "New users by first traffic source over time", "line",
-           _by_dim_over_time(USER_SOURCE_DIMS, "user_dim", "WHERE event_name = '_first_open'"),
+           _by_dim_over_time(USER_SOURCE_DIMS, "user_dim", "WHERE first_opens > 0", "ud"),
            x="event_date", values=("users",), split="dim"),
     Visual("new_user_acquisition", "New user acquisition metrics", "table", _new_user_table),
     Visual("active_users_by_session_source", "Active users by session traffic source", "bar",
-           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT merged_user_id)"),
+           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT user_key)", "sd"),
            x="dim", values=("users",)),
     Visual("active_users_by_session_source_over_time", "Active users by session traffic source over time", "line",
-           _by_dim_over_time(SESSION_SOURCE_DIMS, "session_dim", ""), x="event_date", values=("users",), split="dim"),
+           _by_dim_over_time(SESSION_SOURCE_DIMS, "session_dim", "", "sd"), x="event_date", values=("users",), split="dim"),
     Visual("traffic_acquisition", "Traffic acquisition metrics", "table", _traffic_table,
            note="Engagement rate is engaged sessions over sessions, as a fraction (§8.1)."),
     Visual("new_users_by_country", "New users by country", "bar",
@@ -318,9 +325,8 @@ ACQUISITION = Sheet("acquisition", "Acquisition", (
 ENGAGEMENT = Sheet("engagement", "Engagement", (
     KEY_ENGAGEMENT,
     Visual("events_and_views", "Events and views over time", "stacked",
-           _sql(f"SELECT event_date, count(DISTINCT CASE WHEN event_name IN {VIEWS} THEN event_id END) AS views,"
-                " count(DISTINCT event_id) - count(DISTINCT CASE WHEN event_name IN"
-                f" {VIEWS} THEN event_id END) AS other_events FROM base GROUP BY 1 ORDER BY 1"),
+           _sql("SELECT event_date, sum(views) AS views, sum(events) - sum(views) AS other_events FROM ud"
+                " GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("other_events", "views")),
     Visual("event_count_by_name", "Event count by event name", "bar",
            lambda o, p, s: ("SELECT event_name, count(DISTINCT event_id) AS events FROM base GROUP BY 1"
@@ -329,8 +335,8 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
            _sql("SELECT event_date, event_name, count(DISTINCT event_id) AS events FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("events",), split="event_name"),
     Visual("event_details", "Event details", "table",
-           _sql("SELECT event_name, count(DISTINCT event_id) AS events, count(DISTINCT merged_user_id) AS users,"
-                " CAST(count(DISTINCT event_id) AS DOUBLE) / count(DISTINCT merged_user_id) AS events_per_user,"
+           _sql("SELECT event_name, count(DISTINCT event_id) AS events, count(DISTINCT user_key) AS users,"
+                " CAST(count(DISTINCT event_id) AS DOUBLE) / count(DISTINCT user_key) AS events_per_user,"
                 " sum(event_value) AS event_value FROM base GROUP BY 1 ORDER BY 2 DESC, 1")),
     Visual("page_views", "View count by page / screen", "bar", _page_sql("views"), x="dim", values=("views",)),
     Visual("page_details", "Pages and screens details", "table", _page_sql("details")),
@@ -341,7 +347,7 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
 ))  # fmt: skip
 RETENTION = Sheet("retention", "Retention", (
     Visual("cohorts", "Retention rate by first active day in the range", "matrix",
-           _sql(", active AS (SELECT DISTINCT merged_user_id AS uid, event_date FROM base), firsts AS (SELECT uid,"
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), firsts AS (SELECT uid,"
                 " min(event_date) AS first_day FROM active GROUP BY 1) SELECT f.first_day, a.event_date,"
                 " count(*) AS users FROM active AS a JOIN firsts AS f ON f.uid = a.uid GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("rate",), split="first_day", post=_cohort_rates),
@@ -357,60 +363,66 @@ RETENTION = Sheet("retention", "Retention", (
            x="day_diff", values=("rate",), post=_retention_rates),
     Visual("new_returning", "New and returning users", "stacked",
            _sql("SELECT event_date, CASE WHEN first_date = event_date THEN 'NEW' ELSE 'RETURNING' END AS user_type,"
-                " count(DISTINCT merged_user_id) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+                " count(DISTINCT user_key) AS users FROM ud GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("users",), split="user_type"),
     Visual("user_activity", "User activity", "line",
-           _sql("SELECT event_date, count(DISTINCT event_id) AS events FROM base GROUP BY 1 ORDER BY 1"),
+           _sql("SELECT event_date, sum(events) AS events FROM ud GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("events", "last_7_days", "last_30_days"), lookback_days=29, post=_rolling),
     Visual("stickiness", "User stickiness", "line",
-           _sql(", active AS (SELECT DISTINCT merged_user_id AS uid, event_date FROM base), days AS (SELECT DISTINCT"
-                " event_date AS day FROM active) SELECT d.day AS event_date, CAST(count(DISTINCT CASE WHEN"
-                " a.event_date = d.day THEN a.uid END) AS DOUBLE) / count(DISTINCT CASE WHEN date_diff('day',"
-                " a.event_date, d.day) < 7 THEN a.uid END) AS dau_wau, CAST(count(DISTINCT CASE WHEN a.event_date ="
-                " d.day THEN a.uid END) AS DOUBLE) / count(DISTINCT a.uid) AS dau_mau, CAST(count(DISTINCT CASE"
-                " WHEN date_diff('day', a.event_date, d.day) < 7 THEN a.uid END) AS DOUBLE) / count(DISTINCT a.uid)"
-                " AS wau_mau FROM days AS d JOIN active AS a ON a.event_date <= d.day AND date_diff('day',"
-                " a.event_date, d.day) < 30 GROUP BY 1 ORDER BY 1"),
+           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), spans AS (SELECT event_date,"
+                " lead(event_date) OVER (PARTITION BY uid ORDER BY event_date) AS nxt FROM active), deltas AS ("
+                "SELECT event_date AS day, 1 AS d, 1 AS w, 1 AS m FROM spans UNION ALL SELECT CAST(event_date +"
+                " INTERVAL 1 DAY AS DATE), -1, 0, 0 FROM spans UNION ALL SELECT least(CAST(event_date + INTERVAL 7"
+                " DAY AS DATE), coalesce(nxt, CAST(event_date + INTERVAL 7 DAY AS DATE))), 0, -1, 0 FROM spans"
+                " UNION ALL SELECT least(CAST(event_date + INTERVAL 30 DAY AS DATE), coalesce(nxt, CAST(event_date"
+                " + INTERVAL 30 DAY AS DATE))), 0, 0, -1 FROM spans), daily AS (SELECT day, sum(d) AS d, sum(w) AS"
+                " w, sum(m) AS m FROM deltas GROUP BY 1), running AS (SELECT day, sum(d) OVER (ORDER BY day) AS dau,"
+                " sum(w) OVER (ORDER BY day) AS wau, sum(m) OVER (ORDER BY day) AS mau FROM daily) SELECT day AS"
+                " event_date, CAST(dau AS DOUBLE) / wau AS dau_wau, CAST(dau AS DOUBLE) / mau AS dau_mau,"
+                " CAST(wau AS DOUBLE) / mau AS wau_mau FROM running WHERE dau > 0 ORDER BY 1"),
            x="event_date", values=("dau_wau", "dau_mau", "wau_mau"), lookback_days=29, post=_in_range,
            note="WAU and MAU are distinct users over the 7 and 30 days to each day (the original summed daily "
-                "users, §8.3)."),
+                "users, §8.3).",
+           # Each active day of a user covers the days up to 7 (30) later or its next active day, whichever is
+           # first: the pieces are disjoint, so a running sum of +1/-1 at their ends counts each user once a day.
+           ),
     LIFECYCLE,
 ))  # fmt: skip
 MOBILE = "platform <> 'Web'"
 DEVICE = Sheet("device", "Device", (
     Visual("crash_rate", "App crash rate over time", "line",
-           _sql("SELECT event_date, platform, CAST(count(DISTINCT CASE WHEN event_name = '_app_exception' THEN"
-                f" merged_user_id END) AS DOUBLE) / count(DISTINCT merged_user_id) AS crash_rate FROM base WHERE {MOBILE}"
+           _sql("SELECT event_date, platform, CAST(count(DISTINCT CASE WHEN exceptions > 0 THEN"
+                f" user_key END) AS DOUBLE) / count(DISTINCT user_key) AS crash_rate FROM ud WHERE {MOBILE}"
                 " GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("crash_rate",), split="platform"),
     Visual("crash_table", "App crash rate", "table",
-           _sql("SELECT platform, app_version, count(DISTINCT merged_user_id) AS users, count(DISTINCT CASE WHEN"
-                " event_name = '_app_exception' THEN merged_user_id END) AS crashed_users, CAST(count(DISTINCT CASE"
-                " WHEN event_name = '_app_exception' THEN merged_user_id END) AS DOUBLE) / count(DISTINCT"
-                f" merged_user_id) AS crash_rate FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2")),
+           _sql("SELECT platform, app_version, count(DISTINCT user_key) AS users, count(DISTINCT CASE WHEN"
+                " exceptions > 0 THEN user_key END) AS crashed_users, CAST(count(DISTINCT CASE"
+                " WHEN exceptions > 0 THEN user_key END) AS DOUBLE) / count(DISTINCT"
+                f" user_key) AS crash_rate FROM ud WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2")),
     Visual("device_models", "Active users by device model", "bar",
            _sql("SELECT coalesce(device_mobile_model_name, device_ua_device, '(none)') AS device, count(DISTINCT"
-                f" merged_user_id) AS users FROM base WHERE {MOBILE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"),
+                f" user_key) AS users FROM ud WHERE {MOBILE} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20"),
            x="device", values=("users",)),
     Visual("app_versions", "Active users by app version", "line",
-           _sql("SELECT event_date, coalesce(app_version, '(none)') AS app_version, count(DISTINCT merged_user_id)"
-                f" AS users FROM base WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2"),
+           _sql("SELECT event_date, coalesce(app_version, '(none)') AS app_version, count(DISTINCT user_key)"
+                f" AS users FROM ud WHERE {MOBILE} GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("users",), split="app_version"),
     Visual("browsers", "Active users by browser", "bar",
-           _sql("SELECT coalesce(device_ua_browser, '(none)') AS browser, count(DISTINCT merged_user_id) AS users"
-                " FROM base WHERE platform = 'Web' GROUP BY 1 ORDER BY 2 DESC, 1"), x="browser", values=("users",)),
+           _sql("SELECT coalesce(device_ua_browser, '(none)') AS browser, count(DISTINCT user_key) AS users"
+                " FROM ud WHERE platform = 'Web' GROUP BY 1 ORDER BY 2 DESC, 1"), x="browser", values=("users",)),
     Visual("resolutions", "Active users by screen resolution", "bar",
            _sql("SELECT coalesce(CAST(device_screen_width AS VARCHAR), '') || ' x ' || coalesce(CAST("
-                "device_screen_height AS VARCHAR), '') AS resolution, count(DISTINCT merged_user_id) AS users"
-                " FROM base GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
+                "device_screen_height AS VARCHAR), '') AS resolution, count(DISTINCT user_key) AS users"
+                " FROM ud GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
     Visual("platforms_over_time", "Active users by platform over time", "line",
-           _sql("SELECT event_date, platform, count(DISTINCT merged_user_id) AS users FROM base GROUP BY 1, 2"
+           _sql("SELECT event_date, platform, count(DISTINCT user_key) AS users FROM ud GROUP BY 1, 2"
                 " ORDER BY 1, 2"), x="event_date", values=("users",), split="platform"),
     PLATFORM_PIE,
     Visual("operating_systems", "Active users by operating system and version", "stacked",
            _sql("SELECT coalesce(device_operating_system, device_ua_os, 'null') AS os, coalesce("
                 "device_operating_system_version, device_ua_os_version, 'null') AS version, count(DISTINCT"
-                " merged_user_id) AS users FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+                " user_key) AS users FROM ud GROUP BY 1, 2 ORDER BY 1, 2"),
            x="os", values=("users",), split="version"),
 ))  # fmt: skip
 SHEETS = {sheet.slug: sheet for sheet in (OVERVIEW, ACQUISITION, ENGAGEMENT, RETENTION, DEVICE)}
@@ -463,14 +475,23 @@ def visual_data(*, visual: Visual, warehouse: Any, scope: Scope, options: Option
     }  # fmt: skip
 
 
+SHEET_WORKERS = 4  # visuals of a sheet in flight at once
+
+
 def sheet_data(*, sheet: Sheet, warehouse: Any, scope: Scope, options: Options) -> dict[str, Any]:
-    """Every visual of the sheet, and the time of the latest data (in the app's time zone)."""
+    """Every visual of the sheet, and the time of the latest data (in the app's time zone).
+
+    The visuals run concurrently: on DuckDB each is a cursor of the one connection, so they share its thread
+    pool, which the serial phases of one query (final distinct counts, sorts, window partitions) leave idle."""
     latest = warehouse.state().latest_event.get(scope.app_id)
     if latest is not None:
         latest = latest.replace(tzinfo=UTC).astimezone(ZoneInfo(scope.timezone))
+    with ThreadPoolExecutor(max_workers=min(SHEET_WORKERS, len(sheet.visuals) or 1)) as pool:
+        visuals = list(pool.map(lambda v: visual_data(visual=v, warehouse=warehouse, scope=scope, options=options),
+                                sheet.visuals))  # fmt: skip
     return {
         "sheet": sheet.slug, "title": sheet.title, "latest_event": latest,
-        "visuals": [visual_data(visual=v, warehouse=warehouse, scope=scope, options=options) for v in sheet.visuals],
+        "visuals": visuals,
     }  # fmt: skip
 
 

@@ -188,7 +188,7 @@ def event_query(spec: Spec) -> Query:
     for index, metric in enumerate(spec.metrics):
         label = params.bind(metric.label or f"{index + 1}_{metric.event}")
         measure = {
-            "users": "count(DISTINCT merged_user_id)",
+            "users": "count(DISTINCT user_key)",
             "events": "count(DISTINCT event_id)",
         }.get(metric.measure)
         if measure is None and metric.property is not None:
@@ -216,7 +216,7 @@ def funnel_query(spec: Spec) -> Query:
     base = _base(spec, params)
     n = len(spec.steps)
     stream = " UNION ALL ".join(
-        f"SELECT merged_user_id AS uid, event_id, event_timestamp AS ts, event_date, {group_sql(spec)} AS grp,"
+        f"SELECT user_key AS uid, event_id, event_timestamp AS ts, event_date, {group_sql(spec)} AS grp,"
         f" {k} AS step FROM base WHERE {event_sql(step, params)}"
         for k, step in enumerate(spec.steps)
     )
@@ -285,7 +285,7 @@ def path_query(spec: Spec) -> Query:
     start = f"node = {params.bind(spec.start.event)}" if spec.start else "rn = 1"
     counted = "s.uid" if spec.count == "users" else "s.event_id"
     sql = (
-        f"WITH {base}, ev AS (SELECT merged_user_id AS uid, session_id, event_timestamp AS ts, event_id, {node} AS node"
+        f"WITH {base}, ev AS (SELECT user_key AS uid, session_id, event_timestamp AS ts, event_id, {node} AS node"
         f" FROM base WHERE {keep}), {grouped},"
         " m AS (SELECT *, lag(node) OVER (PARTITION BY uid, grp ORDER BY ts, event_id) AS prev_node FROM g),"
         f" kept AS (SELECT uid, grp, ts, event_id, node, row_number() OVER (PARTITION BY uid, grp ORDER BY ts, event_id)"
@@ -312,13 +312,13 @@ def retention_query(spec: Spec) -> Query:
         label = params.bind(f"{index + 1}_{start.event}")
         parts.append(
             f"SELECT {label} AS pair, c.cohort, CAST(date_diff('{unit}', c.cohort, r.bucket) AS INTEGER) AS period,"
-            " count(DISTINCT r.uid) AS users FROM (SELECT merged_user_id AS uid, min("
+            " count(DISTINCT r.uid) AS users FROM (SELECT user_key AS uid, min("
             + bucket
             + ") AS cohort FROM base"
-            f" WHERE {event_sql(start, params)} GROUP BY 1) AS c JOIN (SELECT DISTINCT merged_user_id AS uid,"
+            f" WHERE {event_sql(start, params)} GROUP BY 1) AS c JOIN (SELECT DISTINCT user_key AS uid,"
             f" {bucket} AS bucket FROM base WHERE {event_sql(revisit, params)}) AS r ON r.uid = c.uid AND"
             f" r.bucket >= c.cohort GROUP BY 1, 2, 3"
-            f" UNION ALL SELECT {label} AS pair, cohort, -1 AS period, count(*) AS users FROM (SELECT merged_user_id"
+            f" UNION ALL SELECT {label} AS pair, cohort, -1 AS period, count(*) AS users FROM (SELECT user_key"
             f" AS uid, min({bucket}) AS cohort FROM base WHERE {event_sql(start, params)} GROUP BY 1) AS s GROUP BY 1, 2, 3"
         )
     body = " UNION ALL ".join(parts)
@@ -337,7 +337,7 @@ def attribution_query(spec: Spec) -> Query:
     base = _base(spec, params, spec.scope.widened(lookback))
     value = "coalesce(event_value, 0)" if spec.goal_value == "sum" else "1"
     touches = " UNION ALL ".join(
-        f"SELECT merged_user_id AS uid, event_id, event_timestamp AS ts, session_id, event_date,"
+        f"SELECT user_key AS uid, event_id, event_timestamp AS ts, session_id, event_date,"
         f" {params.bind(f'{i + 1}_{t.event}')} AS touchpoint FROM base WHERE {event_sql(t, params)}"
         for i, t in enumerate(spec.touchpoints)
     )
@@ -358,7 +358,7 @@ def attribution_query(spec: Spec) -> Query:
                   f" WHEN seq = cnt THEN value * {last} ELSE value * {middle} / (cnt - 2) END")  # fmt: skip
     start = params.bind(spec.scope.start)
     sql = (
-        f"WITH {base}, conv AS (SELECT merged_user_id AS uid, event_id AS cid, event_timestamp AS cts, event_date AS"
+        f"WITH {base}, conv AS (SELECT user_key AS uid, event_id AS cid, event_timestamp AS cts, event_date AS"
         f" cdate, session_id AS csession, CAST({value} AS DOUBLE) AS value FROM base WHERE {event_sql(goal, params)}),"
         f" touch AS ({touches}), nexts AS (SELECT t.*, c.cid, c.cts, c.cdate, c.csession, c.value, row_number() OVER"
         " (PARTITION BY t.touchpoint, t.event_id ORDER BY c.cts, c.cid) AS k FROM touch AS t JOIN conv AS c ON"

@@ -4,8 +4,8 @@
 Values are never formatted into SQL: `Params.bind()` returns a placeholder and the value travels beside the
 text (DuckDB `$name`, Athena `?` with ordered execution parameters, Redshift Data API `:name`). Identifiers
 come only from the known schema (`COLUMNS`, from the data model) or the metadata catalog, checked by `col()`.
-Queries name the unqualified tables `event_v2`, `user_v2`, `session` and `event_enriched` (the events joined to
-their session and user, analytics/base.py); each warehouse scopes them to the app (`Warehouse.scope`), so a
+Queries name the unqualified tables `event_v2`, `user_v2`, `session`, `event_enriched` (the events joined to
+their session and user, analytics/base.py) and its roll-ups `user_day` and `session_day`; each warehouse scopes them to the app (`Warehouse.scope`), so a
 query cannot reach another app's rows.
 """
 
@@ -27,7 +27,8 @@ from etl.model import TABLES
 DIALECTS = ("duckdb", "trino", "redshift")
 TABLE_NAMES = frozenset(TABLES)
 ENRICHED = "event_enriched"
-SCOPED_TABLES = TABLE_NAMES | {ENRICHED}
+ROLLUP_TABLES = frozenset({"user_day", "session_day"})  # analytics/base.py `ROLLUPS`
+SCOPED_TABLES = TABLE_NAMES | {ENRICHED} | ROLLUP_TABLES
 COLUMNS: dict[str, dict[str, str]] = {table: dict(columns) for table, columns in TABLES.items()}
 MARKER = re.compile(r"__P_([a-z0-9_]+)__")
 SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

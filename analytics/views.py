@@ -36,20 +36,20 @@ SHEET_TABS = [*[(s.slug, s.title) for s in SHEETS.values()], ("details", "Detail
 
 
 class AnalyticsMixin(OrganizationMixin):
-    """Resolves the project (and app) in the URL within the organization; unknown ones are 404."""
+    """The project in the URL is the framework's parent (found within the organization, 404 otherwise); the
+    app is found within that project."""
 
     abstract = True
     read_permission = Perm.VIEW_ANALYTICS
     write_permission = Perm.MANAGE_ANALYTICS
+    parent_model = Project
+    parent_lookup = "project_id"
+    parent: Project
     kwargs: dict[str, Any]
     request: HttpRequest
 
     def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = get_object_or_404(
-                Project.objects.for_organization(self.organization), project_id=self.kwargs["project"]
-            )
-        return self._project
+        return self.parent
 
     def get_app(self) -> App:
         if not hasattr(self, "_app"):

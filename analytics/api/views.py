@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -28,22 +28,31 @@ from analytics.results import explore_run, result_csv
 from analytics.warehouse import NoData, WarehouseError, warehouse_for
 from portal.api.viewsets import OrganizationViewSet
 from portal.roles import Perm
-from projects.models import App
+from projects.models import App, Project
 
 
 class AppScopedMixin:
-    """Resolves the project and app in the URL within the organization (404 otherwise)."""
+    """The project in the URL is the framework's parent (found within the organization, 404 otherwise,
+    `OrganizationAccess`); the app is found within that project. Every object here belongs to an app, reached
+    from the model by `app_field`: the framework's queryset scoping and the scope of new objects read it."""
 
+    parent_model: type[Model] | None = Project
+    parent_lookup = "project_id"
+    app_field = "app"
     kwargs: dict[str, Any]
     organization: Any
+    parent: Project
 
     def get_app(self) -> App:
         if not hasattr(self, "_app"):
-            self._app = get_object_or_404(
-                App.objects.for_organization(self.organization).select_related("project"),
-                project__project_id=self.kwargs["project"], app_id=self.kwargs["app"],
-            )  # fmt: skip
+            self._app = get_object_or_404(self.parent.apps.all(), app_id=self.kwargs["app"])
         return self._app
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(**{self.app_field: self.get_app()})
+
+    def get_scope(self) -> dict[str, Any]:
+        return {"organization": self.organization, "app": self.get_app()}
 
     def today(self) -> Any:
         return datetime.now(ZoneInfo(self.get_app().timezone)).date()
@@ -139,16 +148,6 @@ class CustomDashboardViewSet(AppScopedMixin, OrganizationViewSet):
     lookup_field = "uuid"
     lookup_url_kwarg = "pk"
 
-    def get_scope(self) -> dict[str, Any]:
-        return {**super().get_scope(), "app": self.get_app()}
-
-    def get_queryset(self) -> QuerySet:
-        return (
-            super().get_queryset().filter(app=self.get_app())
-            if hasattr(self, "organization")
-            else super().get_queryset()
-        )
-
     def perform_create(self, serializer: Any) -> None:
         serializer.save(**self.get_scope(), created_by=self.request.user)
 
@@ -163,16 +162,13 @@ class SavedAnalysisViewSet(AppScopedMixin, OrganizationViewSet):
     lookup_field = "uuid"
     lookup_url_kwarg = "pk"
     http_method_names = ["get", "post", "delete", "head", "options"]
+    app_field = "dashboard__app"
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if hasattr(self, "organization"):
             context.update(app=self.get_app(), catalog=Catalog.for_app(self.get_app()), today=self.today())
         return context
-
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()
-        return queryset.filter(dashboard__app=self.get_app()) if hasattr(self, "organization") else queryset
 
     def perform_create(self, serializer: Any) -> None:
         serializer.save(organization=self.organization, created_by=self.request.user)
@@ -184,10 +180,6 @@ class MetadataMixin(AppScopedMixin):
     lookup_field = "uuid"
     lookup_url_kwarg: str | None = "pk"
     http_method_names: Sequence[str] = ["get", "patch", "put", "head", "options"]
-
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()  # type: ignore[misc]
-        return queryset.filter(app=self.get_app()) if hasattr(self, "organization") else queryset
 
 
 class EventMetadataViewSet(MetadataMixin, OrganizationViewSet):

@@ -17,7 +17,7 @@ from typing import Any, cast
 from django.core.cache import caches
 from sqlglot import exp
 
-from analytics.sql import ENRICHED, SCOPED_TABLES, Query, Rendered
+from analytics.sql import ENRICHED, ROLLUP_TABLES, SCOPED_TABLES, Query, Rendered
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
@@ -64,7 +64,9 @@ class Warehouse(ABC):
 
     dialect: str
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    stores_enriched = False  # True: `event_enriched` is a table of its own, built by `load`
+    stores_enriched = (
+        False  # True: `event_enriched` and its roll-ups are tables of their own, built by `load`
+    )
 
     def __init__(self, *, project_id: str) -> None:
         self.project_id = project_id
@@ -107,10 +109,12 @@ class Warehouse(ABC):
         return exp.to_table(f"{app_id}.{name}", dialect=self.dialect)
 
     def relation(self, name: str, *, app_id: str) -> exp.Expression:
-        """What a scoped table name reads: `event_enriched` is its definition over the app's tables unless this
-        engine stores it."""
+        """What a scoped table name reads: `event_enriched` and its roll-ups (`user_day`, `session_day`) are their
+        definitions over the app's tables unless this engine stores them."""
         if name == ENRICHED and not self.stores_enriched:
             return self._swap(_enriched_expression(), app_id=app_id)
+        if name in ROLLUP_TABLES and not self.stores_enriched:
+            return self._swap(_rollup_expression(name), app_id=app_id)
         return self.table(name, app_id=app_id)
 
     def scope(self, query: Query, *, app_id: str) -> exp.Expression:
@@ -178,6 +182,14 @@ def _enriched_expression() -> exp.Expression:
     from analytics.sql import Params
 
     return Query.parse(ENRICHED, enriched_sql(None), Params()).expression
+
+
+def _rollup_expression(name: str) -> exp.Expression:
+    """A roll-up for engines that do not store it: the same definition over `event_enriched`'s."""
+    from analytics.base import stored_rollup_sql
+    from analytics.sql import Params
+
+    return Query.parse(name, stored_rollup_sql(name), Params()).expression
 
 
 def warehouse_for(project: Any) -> Warehouse:

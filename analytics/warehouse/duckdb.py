@@ -6,7 +6,11 @@ file read-only and keeps the inode it opened even while a newer file replaces it
 per app (as in Redshift); rows are de-duplicated on load (events by event_id + timestamp, keeping the latest
 load; users keep their latest row; sessions prefer a known, non-Direct source — spec/analytics.md §1.3). Each
 app also gets `event_enriched` (analytics/base.py), built once per load in the app's time zone and clustered by
-day, which every dashboard and explore query reads.
+day, which every dashboard and explore query reads, and its roll-ups `user_day` and `session_day` (ordered by
+day), which the dashboards read.
+
+The file records the `LAYOUT` it was built with: a file of another layout (built before a table or column the
+queries read existed) is rebuilt from the lake when first opened, in the zones it was built in.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pyarrow as pa
 from django.conf import settings
 from sqlglot import exp
 
-from analytics.base import count_unique_events, enriched_sql
+from analytics.base import ROLLUPS, USER_KEYS, count_unique_events, enriched_sql, stored_rollup_sql
 from analytics.sample import table_schema
 from analytics.sql import ENRICHED, TABLE_NAMES, Params, Query
 from analytics.warehouse import DataState, NoData, QueryTimeout, Warehouse, WarehouseError
@@ -63,8 +67,9 @@ def lake_fingerprint(project_id: str) -> str:
     return digest.hexdigest()[:16]
 
 
+LAYOUT = 2  # bump whenever a load builds other tables or columns than before (1: before roll-ups and `_apps`)
 _connections: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
-_connections_guard = threading.Lock()
+_connections_guard = threading.RLock()
 _states: dict[str, tuple[int, DataState]] = {}
 
 
@@ -102,10 +107,18 @@ class DuckDBWarehouse(Warehouse):
                     for table in sorted(TABLE_NAMES):
                         self._load_table(con, app_id, table)
                     self._build_enriched(con, app_id, (timezones or {}).get(app_id, "UTC"))
+                    self._build_rollups(con, app_id)
                 con.execute(
-                    "CREATE TABLE _load AS SELECT CAST($v AS VARCHAR) AS version, CAST($t AS TIMESTAMP) AS loaded_at",
-                    {"v": version, "t": datetime.now(UTC).replace(tzinfo=None)},
+                    "CREATE TABLE _load AS SELECT CAST($v AS VARCHAR) AS version, CAST($t AS TIMESTAMP) AS loaded_at,"
+                    " CAST($l AS INTEGER) AS layout",
+                    {"v": version, "t": datetime.now(UTC).replace(tzinfo=None), "l": LAYOUT},
                 )
+                con.execute("CREATE TABLE _apps (app_id VARCHAR, timezone VARCHAR)")
+                for app_id in apps:
+                    con.execute(
+                        "INSERT INTO _apps VALUES ($a, $z)",
+                        {"a": app_id, "z": (timezones or {}).get(app_id, "UTC")},
+                    )
                 con.execute("CREATE TABLE _latest (app_id VARCHAR, latest TIMESTAMP)")
                 for app_id in apps:
                     con.execute(
@@ -153,7 +166,13 @@ class DuckDBWarehouse(Warehouse):
     def _build_enriched(self, con: duckdb.DuckDBPyConnection, app_id: str, timezone: str) -> None:
         """The join every query starts from, once per load: one row per event id. Rows stay in the order read,
         which is by day (the lake's files are per day, read whole), so zone maps prune a date range without the
-        cost of sorting every column."""
+        cost of sorting every column. Each merged user id gets its dense integer `user_key` first (analytics/base.py)."""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {USER_KEYS} AS SELECT merged_user_id, CAST(row_number() OVER (ORDER BY"
+            " merged_user_id) AS INTEGER) AS user_key FROM (SELECT DISTINCT COALESCE(u.user_id, e.user_pseudo_id)"
+            f' AS merged_user_id FROM "{app_id}".event_v2 AS e LEFT JOIN "{app_id}".user_v2 AS u'
+            " ON u.user_pseudo_id = e.user_pseudo_id)"
+        )
         params = Params()
         query = Query.parse(ENRICHED, enriched_sql(params.bind(timezone)), params)
         rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
@@ -163,6 +182,17 @@ class DuckDBWarehouse(Warehouse):
             " = 1)",
             rendered.params,
         )
+        con.execute(f"DROP TABLE {USER_KEYS}")
+
+    def _build_rollups(self, con: duckdb.DuckDBPyConnection, app_id: str) -> None:
+        """`user_day` and `session_day` (analytics/base.py) from the stored `event_enriched`, ordered by day so
+        zone maps prune a range."""
+        for name in ROLLUPS:
+            query = Query.parse(name, stored_rollup_sql(name), Params())
+            rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
+            con.execute(
+                f'CREATE TABLE "{app_id}".{name} AS {rendered.sql} ORDER BY event_date', rendered.params
+            )
 
     def scope(self, query: Query, *, app_id: str) -> exp.Expression:
         """As for every engine, and: an event id is one row of `event_enriched` here (an id is one event, whatever
@@ -197,15 +227,45 @@ class DuckDBWarehouse(Warehouse):
             inode = self.path.stat().st_ino
         except FileNotFoundError:
             raise NoData("No data has been loaded for this project yet.") from None
-        with _connections_guard:
+        with _connections_guard:  # re-entrant: a rebuild's own reads come back here
             known = _connections.get(str(self.path))
             if known is None or known[0] != inode:
                 con = duckdb.connect(str(self.path), read_only=True)
                 con.execute("SET TimeZone = 'UTC'")
+                zones = self._stale_layout(con)
+                if zones is not None:
+                    con.close()
+                    self.load(timezones=zones)  # registers the rebuilt file's connection (via `state`)
+                    return self._connection()
                 _connections[str(self.path)] = (inode, con)
                 if known is not None:
                     known[1].close()
             return _connections[str(self.path)][1].cursor()
+
+    @staticmethod
+    def _stale_layout(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+        """None when the file is of the current `LAYOUT`; else each app's zone it was built in (what to rebuild
+        with): from `_apps`, or in an older file from the zone stored in its `event_enriched`."""
+        columns = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = '_load'"
+            ).fetchall()
+        }
+        if "layout" in columns and con.execute("SELECT layout FROM _load").fetchone() == (LAYOUT,):
+            return None
+        tables = {
+            (r[0], r[1])
+            for r in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        }
+        if ("main", "_apps") in tables:
+            return dict(con.execute("SELECT app_id, timezone FROM _apps").fetchall())  # type: ignore[arg-type]
+        zones = {}
+        for schema, table in sorted(tables):
+            if table == ENRICHED:
+                found = con.execute(f'SELECT any_value(tz) FROM "{schema}".{ENRICHED}').fetchone()
+                zones[schema] = (found[0] if found else None) or "UTC"
+        return zones
 
     def _execute(self, sql: str, params: Any, *, query: Query) -> tuple[list[str], list[tuple]]:
         con = self._connection()

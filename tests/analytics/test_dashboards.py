@@ -111,3 +111,45 @@ def test_every_sheet_renders_data(warehouse):
         data = sheet_data(sheet=sheet, warehouse=warehouse.warehouse, scope=SCOPE, options=Options())
         for item in data["visuals"]:
             assert item["rows"] or item["chart"] == "kpi", item["id"]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_rolled_up_visuals_in_the_stored_and_another_zone(warehouse, zone):
+    """The visuals over `user_day`/`session_day` read the stored roll-ups in the zone they were built in
+    (New York) and the same definition over the events in any other zone: the same numbers either way."""
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone})
+    enriched = ref.enriched(warehouse.sample, scope)
+    got = {
+        r["event_date"]: (r["active_users"], r["new_users"])
+        for r in rows(warehouse, OVERVIEW, "active_new_users", scope)
+    }
+    assert got == ref.active_new_by_day(enriched)
+    engagement = {r["event_date"]: r for r in rows(warehouse, ENGAGEMENT, "key_engagement", scope)}
+    expected = ref.engagement_by_day(enriched)
+    assert engagement.keys() == expected.keys()
+    for day, (per_user, seconds_user, seconds_session) in expected.items():
+        assert engagement[day]["engaged_sessions_per_user"] == pytest.approx(per_user)
+        assert engagement[day]["engagement_seconds_per_user"] == pytest.approx(seconds_user)
+        assert engagement[day]["engagement_seconds_per_session"] == pytest.approx(seconds_session)
+    crash = {
+        (r["event_date"], r["platform"]): r["crash_rate"]
+        for r in rows(warehouse, DEVICE, "crash_rate", scope)
+    }
+    assert crash == pytest.approx(ref.crash_rate(enriched))
+
+
+def test_rollups_hold_fewer_rows_than_events_and_sum_to_them(warehouse):
+    from analytics.sql import Params, Query
+
+    query = Query.parse(
+        "rollups",
+        "SELECT (SELECT count(*) FROM user_day) AS user_rows, (SELECT sum(events) FROM user_day) AS user_events,"
+        " (SELECT sum(events) FROM session_day) AS session_events, (SELECT count(DISTINCT user_key) FROM user_day)"
+        " AS users",
+        Params(),
+    )
+    (row,) = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+    events = len(warehouse.sample.events)
+    merged = {e.get("user_id") or e["user_pseudo_id"] for e in warehouse.sample.events}
+    assert row["user_events"] == row["session_events"] == events
+    assert row["users"] == len(merged) and row["user_rows"] < events / 3

@@ -94,7 +94,8 @@ def test_distinct_event_counts_become_counts_only_over_base_alone():
         found = list(tree.find_all(exp.Count))
         return sum(isinstance(c.this, exp.Distinct) for c in found), len(found)
 
-    assert counts(build_query(_visual("events_and_views"), SCOPE, Options())) == (0, 3)
+    # Its counts are sums over `user_day`; the definition beside them (another zone) counts over base: plain.
+    assert counts(build_query(_visual("events_and_views"), SCOPE, Options())) == (0, 5)
     path = explore_query(Spec("path", SCOPE, start=EventRef("_session_start"), max_steps=3))
     assert counts(path) == (1, 1)
     # Users are not events: their distinct counts are kept.
@@ -108,3 +109,22 @@ def test_cloud_engines_read_the_enriched_definition_over_their_tables():
     wh.project_id = "shop"
     sql = wh.render(build_query(_visual("platform_users"), SCOPE, Options()), app_id="web").sql
     assert "event_enriched" not in sql and "web.event_v2" in sql and "web.user_v2" in sql
+
+
+@pytest.mark.parametrize("engine", ["athena", "redshift"])
+@pytest.mark.parametrize("query", DASHBOARD_QUERIES)
+def test_cloud_engines_read_the_rollups_as_their_definition(query: Query, engine: str):
+    """Athena and Redshift store no roll-ups: `user_day` / `session_day` render as the same definition over their
+    tables, and the whole text parses back in their dialect."""
+    from analytics.warehouse.athena import AthenaWarehouse
+    from analytics.warehouse.redshift import RedshiftWarehouse
+
+    cls = AthenaWarehouse if engine == "athena" else RedshiftWarehouse
+    wh = cls.__new__(cls)
+    wh.project_id = "shop"
+    if engine == "athena":
+        wh.database = "clickstream"  # type: ignore[attr-defined]
+    sql = wh.render(query, app_id="web").sql
+    sqlglot.parse_one(sql, read=wh.dialect)
+    tables = {t.name for t in sqlglot.parse_one(sql, read=wh.dialect).find_all(sqlglot.exp.Table)}
+    assert not tables & {"user_day", "session_day", "event_enriched"}

@@ -162,3 +162,50 @@ def test_enriched_events_are_built_once_in_the_apps_zone(warehouse):
     (row,) = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
     assert row == {"tz": "America/New_York", "tz2": "America/New_York", "n": len(warehouse.sample.events),
                    "ids": len(warehouse.sample.events), "wrong": 0}  # fmt: skip
+
+
+def test_enriched_events_carry_one_integer_user_key_per_merged_user(warehouse):
+    """`user_key` stands for the merged user id in counts and joins, so it must map one to one with it."""
+    query = Query.parse(
+        "keys",
+        "SELECT count(DISTINCT merged_user_id) AS users, count(DISTINCT user_key) AS keys,"
+        " count(DISTINCT (merged_user_id, user_key)) AS pairs, count(CASE WHEN user_key IS NULL THEN 1 END) AS"
+        " missing, typeof(min(user_key)) AS kind FROM event_enriched",
+        Params(),
+    )
+    (row,) = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+    merged = {e.get("user_id") or e["user_pseudo_id"] for e in warehouse.sample.events}
+    assert row == {
+        "users": len(merged),
+        "keys": len(merged),
+        "pairs": len(merged),
+        "missing": 0,
+        "kind": "INTEGER",
+    }
+
+
+def test_a_file_of_an_older_layout_is_rebuilt_when_opened(settings, tmp_path):
+    """A warehouse built before the roll-ups existed (no `user_day`, no layout recorded) must not break the
+    dashboards after an upgrade: the first read rebuilds it from the lake, in the zone it was built in."""
+    import duckdb
+
+    from analytics.sample import generate_events, write_lake
+    from analytics.warehouse import duckdb as duck
+    from tests.analytics.conftest import NOW
+
+    settings.CLICKSTREAM_LAKE_DIR = tmp_path / "lake"
+    sample = generate_events(project_id="old", app_id="web", users=5, days=2, end=NOW)
+    write_lake(lake_dir=tmp_path / "lake", project_id="old", sample=sample, part="a")
+    wh = DuckDBWarehouse(project_id="old")
+    wh.load(timezones={"web": "Asia/Tokyo"})
+    duck._connections.pop(str(wh.path))[1].close()  # as after an upgrade: a new process, nothing open
+    duck._states.pop(str(wh.path), None)
+    con = duckdb.connect(str(wh.path))  # make it what the previous layout built
+    con.execute("DROP TABLE web.user_day")
+    con.execute("DROP TABLE _apps")
+    con.execute("ALTER TABLE _load DROP COLUMN layout")
+    con.close()
+    rollup = Query.parse("r", "SELECT sum(events) AS n, min(tz) AS tz FROM user_day", Params())
+    assert wh.run(rollup, app_id="web", use_cache=False).rows == [(len(sample.events), "Asia/Tokyo")]
+    layout = Query.parse("l", "SELECT layout FROM _load", Params())
+    assert wh._execute("SELECT layout FROM _load", {}, query=layout)[1] == [(duck.LAYOUT,)]
