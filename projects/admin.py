@@ -65,6 +65,13 @@ class AppAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         return [*self.readonly_fields, "app_id", "project", "organization"] if obj else self.readonly_fields
 
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """An app of a deleting project goes with it: shown, not changed or deleted alone."""
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.project.deleting)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.project.deleting)
+
     @admin.display(description="SDK configuration (amplifyconfiguration.json)")
     def sdk_config(self, obj: App) -> str:
         if obj.pk is None:

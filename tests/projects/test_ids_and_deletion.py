@@ -177,6 +177,10 @@ def test_admin_delete_starts_the_pipelines_delete(cast, staff_client):
     assert project.deleting
     change = staff_client.get(f"/admin/projects/project/{project.pk}/change/").content.decode()
     assert 'name="name"' not in change  # shown, not changed
+    app = f"/admin/projects/app/{cast.app_a.pk}/"
+    assert 'name="name"' not in staff_client.get(f"{app}change/").content.decode()  # its apps neither
+    assert staff_client.post(f"{app}delete/", {"post": "yes"}).status_code == 403
+    assert App.objects.unscoped().filter(pk=cast.app_a.pk).exists()
 
 
 def test_every_word_of_the_project_urls_is_reserved():
