@@ -90,6 +90,15 @@ def pipeline_save(*, project: Project, spec: Any, author: Any, expected_version:
     Saving the current spec again changes nothing and returns the current version.
     """
     with transaction.atomic():
+        # The project's row lock orders this save with a deletion of the project (`projects.services`).
+        if (
+            Project.objects.unscoped()
+            .select_for_update()
+            .filter(pk=project.pk)
+            .values_list("delete_requested", flat=True)
+            .first()
+        ):
+            raise ChangeRefused(f"Project {project} is being deleted; its pipeline cannot change any more.")
         pipeline = (
             Pipeline.objects.for_organization(project.organization)
             .select_for_update(of=("self",))
@@ -164,6 +173,9 @@ def pipeline_delete_request(*, pipeline: Pipeline, delete_data: bool = False) ->
 
 
 def pipeline_remove(*, pipeline: Pipeline) -> None:
-    """The last step of a deletion, for the provider once nothing is left in the account or on disk."""
+    """The last step of a deletion, for the provider once nothing is left in the account or on disk. A
+    project being deleted (`projects.services.project_delete`) goes with it, and its apps."""
     with transaction.atomic():
+        project_pk = pipeline.project_id
         pipeline.delete()
+        Project.objects.unscoped().filter(pk=project_pk, delete_requested__isnull=False).delete()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from projects import services
@@ -18,14 +18,41 @@ class AppInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["project_id", "name", "organization", "environment", "created"]
+    list_display = ["project_id", "name", "organization", "environment", "delete_requested", "created"]
     list_filter = ["environment", "organization"]
     search_fields = ["project_id", "name", "organization__slug"]
-    readonly_fields = ["uuid", "created", "updated"]
+    readonly_fields = ["uuid", "delete_requested", "created", "updated"]
     inlines = [AppInline]
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         return [*self.readonly_fields, "project_id", "organization"] if obj else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """A deleting project is shown, not changed (its apps neither)."""
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.deleting)
+
+    def get_deleted_objects(self, objs, request):  # type: ignore[no-untyped-def]
+        """The pipeline does not block the delete: it is deleted first (its resources, then it)."""
+        to_delete, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        pipelines = {str(p.pipeline._meta.verbose_name) for p in objs if p.has_pipeline}
+        return to_delete, model_count, set(perms_needed) - pipelines, []
+
+    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
+        try:
+            gone = services.project_delete(project=obj)
+        except services.DeleteRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if not gone:
+            self.message_user(
+                request,
+                f"Deleting project {obj}: its pipeline's resources are deleted first, then the project.",
+                messages.INFO,
+            )
+
+    def delete_queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        for project in queryset:
+            self.delete_model(request, project)
 
 
 @admin.register(App)
@@ -37,6 +64,13 @@ class AppAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         return [*self.readonly_fields, "app_id", "project", "organization"] if obj else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """An app of a deleting project goes with it: shown, not changed or deleted alone."""
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.project.deleting)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.project.deleting)
 
     @admin.display(description="SDK configuration (amplifyconfiguration.json)")
     def sdk_config(self, obj: App) -> str:

@@ -42,6 +42,12 @@ class Project(OrganizationOwned):
         help_text="Comma-separated addresses that receive alarm notifications.",
     )
     environment = models.CharField(max_length=10, choices=Environment.choices, blank=True)
+    delete_requested = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When someone asked to delete the project; it goes once its pipeline's resources are gone.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -65,6 +71,19 @@ class Project(OrganizationOwned):
 
     def get_absolute_url(self) -> str:
         return reverse("projects:project", kwargs={"org": self.organization.slug, "project": self.project_id})
+
+    @property
+    def deleting(self) -> bool:
+        """Being deleted: its pipeline's resources go first, then it (with its apps). It takes no edits."""
+        return self.delete_requested is not None
+
+    @property
+    def has_pipeline(self) -> bool:
+        try:
+            self.pipeline  # type: ignore[attr-defined]  # noqa: B018
+        except ObjectDoesNotExist:
+            return False
+        return True
 
     @property
     def pipeline_status(self) -> str:

@@ -9,13 +9,55 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
+from django.utils import timezone
 
 from projects.choices import Platform
-from projects.models import App
+from projects.models import App, Project
+from projects.signals import project_delete_requested
 
 ENDPOINT_PLACEHOLDER = "https://<your-ingestion-endpoint>/collect"
 SDK_CONFIG_FILENAME = "amplifyconfiguration.json"
 ANDROID_SDK_VERSION = "0.15.0"
+
+
+class DeleteRefused(Exception):
+    """A receiver of `project_delete_requested` refuses the deletion (its pipeline is busy): the message says
+    what to wait for."""
+
+
+class ProjectDeleting(Exception):
+    """The project is being deleted: it and its apps take no changes."""
+
+
+def project_delete(*, project: Project) -> bool:
+    """Delete the project with its apps; True when it is gone.
+
+    A project with a pipeline is marked deleting instead, and its pipeline's deletion is requested (a signal:
+    the provider deletes every resource, reporting each and retrying failures, then removes the pipeline and
+    this project). False then. Asking again while it is deleting asks for the pipeline's deletion again.
+    """
+    with transaction.atomic():
+        locked = Project.objects.unscoped().select_for_update().get(pk=project.pk)
+        if not locked.has_pipeline:
+            locked.delete()
+            return True
+        if locked.delete_requested is None:
+            locked.delete_requested = timezone.now()
+            locked.save(update_fields=["delete_requested", "updated"])
+        project_delete_requested.send(sender=Project, project=locked)
+    project.delete_requested = locked.delete_requested
+    return False
+
+
+def project_change_check(*, project: Project) -> None:
+    """Refuse a change to a deleting project or to its apps."""
+    if Project.objects.unscoped().filter(pk=project.pk, delete_requested__isnull=False).exists():
+        raise ProjectDeleting(
+            f"Project {project} is being deleted: its pipeline's resources are deleted first, then the "
+            "project and its apps. It cannot be changed. If a resource's delete failed, retry it on the "
+            "project's page."
+        )
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from portal.roles import Perm
@@ -22,6 +24,17 @@ class ProjectViewMixin(OrganizationAccess):
     lookup_url_kwarg = "project"
     read_permission = Perm.VIEW_PROJECTS
     write_permission = Perm.MANAGE_PROJECTS
+
+
+def refused_while_deleting(request: HttpRequest, project: Project) -> HttpResponse | None:
+    """A 409 page saying why, when `project` is being deleted; None when the change may go ahead."""
+    try:
+        services.project_change_check(project=project)
+    except services.ProjectDeleting as exc:
+        return TemplateResponse(
+            request, "projects/project_deleting.html", {"project": project, "message": str(exc)}, status=409
+        )
+    return None
 
 
 class ProjectListView(ProjectViewMixin, generic.ObjectListView):
@@ -47,8 +60,35 @@ class ProjectDetailView(ProjectViewMixin, generic.ObjectDetailView):
 class ProjectEditView(ProjectViewMixin, generic.ObjectEditView):
     form_class = forms.ProjectForm
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.lookup_url_kwarg in self.kwargs:
+            refused = refused_while_deleting(request, self.get_object())
+            if refused is not None:
+                return refused
+        return super().post(request, *args, **kwargs)
+
 
 class ProjectDeleteView(ProjectViewMixin, generic.ObjectDeleteView):
+    """A project with a pipeline is not deleted at once: its pipeline's resources are deleted first (the
+    project shows as deleting, with the pipeline's progress), then it."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_object()
+        try:
+            gone = services.project_delete(project=project)
+        except services.DeleteRefused as exc:
+            messages.error(request, str(exc))
+            return generic.redirect(request, project.get_absolute_url())
+        if gone:
+            messages.success(request, f"Deleted project {project}.")
+            return generic.redirect(request, self.get_success_url())
+        messages.info(
+            request,
+            f"Deleting project {project}: its pipeline's resources are deleted first, then the project "
+            "and its apps.",
+        )
+        return generic.redirect(request, project.get_absolute_url())
+
     def get_success_url(self) -> str:
         return reverse("projects:project_list", kwargs={"org": self.organization.slug})
 
@@ -101,7 +141,13 @@ class AppSdkConfigView(AppViewMixin, generic.ObjectDetailView):
 class AppEditView(AppViewMixin, generic.ObjectEditView):
     form_class = forms.AppForm
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return refused_while_deleting(request, self.get_project()) or super().post(request, *args, **kwargs)
+
 
 class AppDeleteView(AppViewMixin, generic.ObjectDeleteView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return refused_while_deleting(request, self.get_project()) or super().post(request, *args, **kwargs)
+
     def get_success_url(self) -> str:
         return self.get_project().get_absolute_url()

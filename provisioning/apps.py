@@ -29,8 +29,34 @@ class ProvisioningConfig(AppConfig):
             context=_demo_card,
             order=5,
         )
+        registry.register_panel(
+            model="projects.project",
+            template="provisioning/_project_deleting.html",
+            permission=Perm.VIEW_PROJECTS,
+            context=_project_deleting,
+            order=1,
+        )
         # `Project.pipeline_status` (project lists and pages) reads this attribute when a provider offers it.
         setattr(Pipeline, "status_label", property(pipeline_status_label))  # noqa: B010
+
+
+def _project_deleting(*, membership: Any, object: Any, **_: Any) -> dict[str, Any]:
+    """A deleting project's page shows its pipeline's delete: each resource's progress, and Retry if one
+    failed (nothing when the project is not being deleted)."""
+    from pipelines.models import Pipeline
+    from portal.roles import Perm
+    from provisioning.selectors import pipeline_monitoring, pipeline_state
+
+    pipeline = Pipeline.objects.unscoped().filter(project=object).first() if object.deleting else None
+    if pipeline is None:
+        return {"pipeline": None}
+    return {
+        "project": object,
+        "pipeline": pipeline,
+        "state": pipeline_state(pipeline=pipeline),
+        "monitoring": pipeline_monitoring(pipeline=pipeline),
+        "can_manage": membership.has_perm(Perm.MANAGE_PROJECTS),
+    }
 
 
 def _demo_card(*, membership: Any, **_: Any) -> dict[str, Any]:

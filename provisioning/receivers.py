@@ -14,9 +14,11 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from pipelines.models import Pipeline
-from pipelines.services import ChangeRefused
+from pipelines.services import ChangeRefused, pipeline_delete_request
 from pipelines.signals import pipeline_change_requested, pipeline_delete_requested, pipeline_saved
 from projects.models import App, Project
+from projects.services import DeleteRefused
+from projects.signals import project_delete_requested
 from projects.validators import split_emails
 from provisioning.choices import Action
 from provisioning.models import PipelineResource
@@ -36,6 +38,18 @@ def on_delete_requested(sender: Any, pipeline: Pipeline, delete_data: bool = Fal
     if not provider_available(pipeline):
         return
     deployment_request(pipeline=pipeline, action=Action.DELETE, delete_data=delete_data)
+
+
+@receiver(project_delete_requested)
+def on_project_delete_requested(sender: Any, project: Project, **kwargs: Any) -> None:
+    """A project with a pipeline goes after it: its deletion is the pipeline's (every resource deleted and
+    reported, failures retried from the pipeline's status), and `pipeline_remove` then removes the project.
+    Refused, as the pipeline's own delete is, while the pipeline is busy with another change."""
+    pipeline = Pipeline.objects.unscoped().select_related("organization").get(project=project)
+    try:
+        pipeline_delete_request(pipeline=pipeline)
+    except ChangeRefused as exc:
+        raise DeleteRefused(f"Project {project} cannot be deleted yet: {exc}") from None
 
 
 @receiver(pipeline_change_requested)

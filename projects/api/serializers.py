@@ -11,6 +11,9 @@ class ProjectSerializer(TenantModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     app_count = serializers.SerializerMethodField()
     pipeline_status = serializers.CharField(read_only=True)
+    deleting = serializers.BooleanField(
+        read_only=True, help_text="Being deleted: its pipeline's resources go first, then the project."
+    )
 
     immutable_fields = ("project_id",)
 
@@ -25,9 +28,13 @@ class ProjectSerializer(TenantModelSerializer):
             "environment",
             "app_count",
             "pipeline_status",
+            "deleting",
+            "delete_requested",
             "created",
             "updated",
         ]
+
+        read_only_fields = ["delete_requested"]
 
     def get_app_count(self, obj: Project) -> int:
         return getattr(obj, "app_count", None) or obj.apps.count()

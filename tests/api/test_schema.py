@@ -43,6 +43,12 @@ def test_schema_generates_without_warnings(schema_file: dict) -> None:
     assert "/api/v1/organizations/{org}/projects/{project}/apps/" in schema_file["paths"]
     assert "/api/v1/health" in schema_file["paths"]
     assert "bearerAuth" in schema_file["components"]["securitySchemes"]
+    # A project with a pipeline is deleted after it: the delete is accepted (202, the project deleting).
+    delete = schema_file["paths"]["/api/v1/organizations/{org}/projects/{project}/"]["delete"]
+    assert {"202", "204", "409"} <= set(delete["responses"])
+    assert delete["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/Project")
+    project = schema_file["components"]["schemas"]["Project"]["properties"]
+    assert project["deleting"]["readOnly"] and project["delete_requested"]["readOnly"]
 
 
 def test_every_operation_documents_its_errors(schema_file: dict) -> None:

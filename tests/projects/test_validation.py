@@ -110,17 +110,6 @@ def test_html_is_stored_as_text_and_escaped(cast, login):
 
 
 @pytest.mark.django_db
-def test_project_with_a_pipeline_cannot_be_deleted(cast, api, login):
-    Pipeline.objects.unscoped().create(organization=cast.org_a, project=cast.project_a)
-    response = api(cast.alice, cast.org_a).delete(f"{PROJECTS}shop/")
-    assert response.status_code == 409
-    assert "Delete the pipeline first" in response.json()["detail"]
-    response = login(cast.alice).post("/o/org-a/projects/shop/delete/", follow=True)
-    assert "Delete the pipeline first" in response.content.decode()
-    assert Project.objects.for_organization(cast.org_a).filter(project_id="shop").exists()
-
-
-@pytest.mark.django_db
 def test_project_without_a_pipeline_is_deleted_with_its_apps(cast, api):
     assert api(cast.alice, cast.org_a).delete(f"{PROJECTS}shop/").status_code == 204
     assert not App.objects.for_organization(cast.org_a).exists()

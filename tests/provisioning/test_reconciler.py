@@ -319,3 +319,22 @@ def test_the_reconciler_runs_as_a_job_once_per_pipeline_with_its_steps_logged(ca
     assert reconcile_enqueue(pipeline=pipeline).pk == job.pk  # …is not doubled, and a follow-up is booked
     follow_up = Schedule.objects.get(func="provisioning.tasks.reconcile_follow_up")
     assert follow_up.args == repr((pipeline.pk,)) and follow_up.schedule_type == Schedule.ONCE
+
+
+def test_a_project_delete_is_refused_while_its_pipeline_is_busy(cast, machine, save, api, login):
+    """As the pipeline's own delete: 409 saying what runs, and the project is not marked deleting."""
+    from projects.models import Project
+
+    pipeline = save(cast.project_a, local_spec()).pipeline
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline, name="processing").update(
+        state="UPDATE_IN_PROGRESS"
+    )
+    response = api(cast.alice, cast.org_a).delete("/api/v1/organizations/org-a/projects/shop/")
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith(
+        "Project shop cannot be deleted yet: The pipeline is creating"
+    )
+    page = login(cast.alice).post("/o/org-a/projects/shop/delete/", follow=True).content.decode()
+    assert "cannot be deleted yet" in page
+    assert not Project.objects.unscoped().get(pk=cast.project_a.pk).deleting
+    assert not Pipeline.objects.unscoped().get(pk=pipeline.pk).delete_requested

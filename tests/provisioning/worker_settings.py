@@ -1,5 +1,5 @@
 """Settings for the real `manage.py qcluster` of the reconciler crash test: the jobs crash test's worker
-settings, plus a pause the test can turn on — after a step's action has run but before its record is
+settings, plus a pause the test can turn on (at the step `RECONCILER_PAUSE_STEP` names) — after a step's action has run but before its record is
 committed, the worst moment for a worker to die."""
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ class PauseMidStepConfig(AppConfig):
         from provisioning import reconciler
 
         marker = Path(os.environ["RECONCILER_PAUSE_FILE"])
+        step = os.environ.get("RECONCILER_PAUSE_STEP", "allowlist")  # a resource's name, or its prefix
 
         def pause(name: str, point: str) -> None:
-            if name == "allowlist" and point == "after-action" and marker.exists():
+            if name.startswith(step) and point == "after-action" and marker.exists():
                 marker.write_text("paused")  # tells the test this worker is now mid-step
                 time.sleep(120)
 

@@ -497,3 +497,69 @@ def test_data_processing_delete_cancels_job_runs_and_stops_the_application_first
     assert step(pipeline) is None  # every stack gone: the pipeline is removed
     assert not type(pipeline).objects.unscoped().filter(pk=pipeline.pk).exists()
     aws.done()  # and no start_application
+
+
+def test_a_project_delete_waits_for_a_failed_stack_delete_and_its_retry(
+    processing_pipeline, api, login, cast, django_capture_on_commit_callbacks
+):
+    """Stubber (moto never fails a delete): the project's delete starts the pipeline's; a stack whose delete
+    fails (`DELETE_FAILED`, a bucket not empty) leaves the project deleting, its page showing the failure
+    and a Retry; the Retry deletes the stack, and then the pipeline and the project go."""
+    from projects.models import App, Project
+
+    pipeline, name, aws = processing_pipeline
+    settle(pipeline, but="")
+    PipelineResource.objects.unscoped().filter(pipeline=pipeline).exclude(name=name).update(
+        state="DELETE_COMPLETE"
+    )  # the other stacks are gone already: this one is the last
+    assert api(cast.ann, cast.org_a).delete("/api/v1/organizations/org-a/projects/shop/").status_code == 403
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api(cast.alice, cast.org_a).delete("/api/v1/organizations/org-a/projects/shop/")
+    assert response.status_code == 202 and response.json()["deleting"] is True
+    with django_capture_on_commit_callbacks():  # the receiver records the Delete; its job is stepped here
+        for callback in callbacks:
+            callback()
+    assert pipeline_state(pipeline=pipeline).action == "Delete"
+
+    failed = "The following resource(s) failed to delete: [SinkBucket]."
+    aws.stack("CREATE_COMPLETE")
+    aws.stack("CREATE_COMPLETE")  # read again once drained (no EMR application recorded: nothing to stop)
+    aws.protection(False)
+    aws.cfn_stub.add_response("delete_stack", {}, {"StackName": aws.stack_id,
+                                                   "ClientRequestToken": token(pipeline, name, "delete", 1)})  # fmt: skip
+    aws.stack("DELETE_FAILED", reason=failed, protected=False)
+    for _ in range(2):  # recorded, then read for the first failure
+        aws.events(token(pipeline, name, "delete", 1),
+                   ("SinkBucket", "AWS::S3::Bucket", "DELETE_FAILED", "The bucket you tried to delete is not empty"))  # fmt: skip
+    assert step(pipeline) == f"delete {name}"
+    assert record(pipeline, name).state == "DELETE_FAILED"
+    assert step(pipeline) is None
+    aws.done()
+    project = Project.objects.unscoped().get(pk=cast.project_a.pk)
+    assert project.deleting and App.objects.unscoped().filter(project=project).exists()
+    state = pipeline_state(pipeline=pipeline)
+    assert state.status == "Failed" and "SinkBucket" in state.reason + record(pipeline, name).reason
+    page = login(cast.alice).get("/o/org-a/projects/shop/").content.decode()
+    assert 'id="project-deleting"' in page and 'id="retry-pipeline"' in page and "DELETE_FAILED" in page
+    assert 'id="retry-pipeline"' not in login(cast.bob).get("/o/org-a/projects/shop/").content.decode()
+    assert login(cast.bob).post("/o/org-a/projects/shop/pipeline/retry/").status_code == 403
+    assert login(cast.carol).post("/o/org-a/projects/shop/pipeline/retry/").status_code == 404
+
+    with django_capture_on_commit_callbacks():
+        login(cast.alice).post("/o/org-a/projects/shop/pipeline/retry/")
+    assert record(pipeline, name).state == ""  # pending: the Retry takes it again
+    aws.stack("DELETE_FAILED", reason=failed, protected=False)
+    aws.stack("DELETE_FAILED", reason=failed, protected=False)
+    aws.protection(False)
+    again = client_token(name, record(pipeline, name).inputs_hash, "delete", 2)  # a new token
+    aws.cfn_stub.add_response("delete_stack", {}, {"StackName": aws.stack_id, "ClientRequestToken": again})
+    aws.stack("DELETE_COMPLETE", protected=False)
+    aws.events(again)
+    assert step(pipeline) == f"delete {name}"
+    assert record(pipeline, name).state == "DELETE_COMPLETE"
+    assert step(pipeline) is None  # every stack gone: the pipeline is removed, and the project with it
+    aws.done()
+    assert not type(pipeline).objects.unscoped().filter(pk=pipeline.pk).exists()
+    assert not Project.objects.unscoped().filter(pk=cast.project_a.pk).exists()
+    assert not App.objects.unscoped().filter(project_id=cast.project_a.pk).exists()
+    assert Project.objects.unscoped().filter(pk=cast.project_b.pk).exists()

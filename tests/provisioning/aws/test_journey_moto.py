@@ -215,26 +215,34 @@ def test_retry_creates_a_stack_deleted_outside_and_a_reapply_resets_drift(
     assert after[metrics].drift == "DRIFTED" and after[metrics].drift_checked is not None
 
 
-def test_a_project_with_an_aws_pipeline_is_deleted_after_its_pipeline(
-    cast, account, network, save, api, django_capture_on_commit_callbacks
+def test_deleting_a_project_deletes_its_stacks_then_the_project(
+    cast, account, network, save, api, login, django_capture_on_commit_callbacks
 ):
-    """The project's delete is refused while its pipeline exists (its stacks are untouched), with what to do;
-    the pipeline's delete removes the stacks, and then the project goes."""
-    from pipelines import services as pipeline_services
-    from projects.models import Project
+    """The project's delete (202) starts its pipeline's: every stack is deleted (termination protection
+    turned off first), then the pipeline, the project and its apps go. Another organization's admin gets a
+    404 and a reader a 403, and neither starts anything."""
+    from pipelines.models import Pipeline
+    from projects.models import App, Project
 
     pipeline = save(cast.project_a, moto_spec(account, network)).pipeline
     names = [s.format(pipeline.pipeline_id) for s in STACKS]
-    client = api(cast.alice, cast.org_a)
-    refused = client.delete("/api/v1/organizations/org-a/projects/shop/")
-    assert refused.status_code == 409 and "Delete the pipeline first" in refused.json()["detail"]
     assert live_stacks() == {n: "CREATE_COMPLETE" for n in names}
+    url = "/api/v1/organizations/org-a/projects/shop/"
+    assert api(cast.carol, cast.org_b).delete(url).status_code == 404
+    assert api(cast.bob, cast.org_a).delete(url).status_code == 403
+    assert live_stacks() == {n: "CREATE_COMPLETE" for n in names}
+    assert not Project.objects.unscoped().get(pk=cast.project_a.pk).deleting
 
     with django_capture_on_commit_callbacks(execute=True):
-        pipeline_services.pipeline_delete_request(pipeline=pipeline)
+        response = api(cast.alice, cast.org_a).delete(url)
+    assert response.status_code == 202, response.content
+    assert response.json()["project_id"] == "shop" and response.json()["deleting"] is True
     assert live_stacks() == {}
-    assert client.delete("/api/v1/organizations/org-a/projects/shop/").status_code == 204
+    assert not Pipeline.objects.unscoped().filter(pk=pipeline.pk).exists()
     assert not Project.objects.unscoped().filter(pk=cast.project_a.pk).exists()
+    assert not App.objects.unscoped().filter(project_id=cast.project_a.pk).exists()
+    assert Project.objects.unscoped().filter(pk=cast.project_b.pk).exists()
+    assert api(cast.alice, cast.org_a).get(url).status_code == 404
 
 
 def test_two_organizations_with_the_same_project_id_in_one_account_and_region(
