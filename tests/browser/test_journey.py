@@ -255,7 +255,14 @@ def test_the_first_hour_from_sign_up_to_a_funnel(browser: Any, system: System, s
         page.locator("[data-visual=platform_users] canvas").wait_for()
 
         # A funnel of the two steps: two viewed the item, one bought it.
-        page.goto(f"/o/{org}/projects/dana_shop/analytics/dana_web/explore/")
+        # The pickers list the events the metadata scan found; it runs just after the load that the dashboard
+        # already shows, so the page is opened again until it has.
+        deadline = time.monotonic() + 60
+        while True:
+            page.goto(f"/o/{org}/projects/dana_shop/analytics/dana_web/explore/")
+            if page.locator("#id_event_1 option[value=purchase]").count() or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(1000)
         page.select_option("#id_type", "funnel")
         page.select_option("#id_event_1", "view_item")
         page.select_option("#id_event_2", "purchase")
