@@ -384,7 +384,8 @@ WITH lines AS (
   FROM checked
 ), prepared AS (
   SELECT *, query_pairs(page_url_raw) AS url_pairs,
-    map_concat(coalesce(unknown_top, MAP {{}}::MAP(VARCHAR, JSON)), coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) AS custom_raw,
+    CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))
+      ELSE map_concat(unknown_top, coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) END AS custom_raw,
     {_process_info(cfg)} AS process_info,
     CASE WHEN cardinality(user_map) > 0 THEN map(map_keys(user_map), list_transform(map_values(user_map), x -> {{
       'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}})) END AS user_values
