@@ -322,7 +322,7 @@ WITH lines AS (
   SELECT *, coalesce(plain, inflated.body) AS body FROM lines
 ), requests AS (
   SELECT *,
-    CASE WHEN json_valid(body) THEN from_json(body, '["JSON"]') END AS events,
+    try(from_json(body, '["JSON"]')) AS events,
     CASE WHEN _corrupt_record IS NOT NULL THEN 'line is not a JSON object'
       WHEN data IS NULL OR regexp_full_match(data, ' *') THEN 'data is null or empty'
       WHEN body IS NULL THEN coalesce(inflated.reason, {q(body.NOT_PACKED)})
