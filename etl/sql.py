@@ -322,7 +322,7 @@ WITH lines AS (
   SELECT *, coalesce(plain, inflated.body) AS body FROM lines
 ), requests AS (
   SELECT *,
-    CASE WHEN json_valid(body) THEN from_json(body, '["JSON"]') END AS events,
+    try(from_json(body, '["JSON"]')) AS events,
     CASE WHEN _corrupt_record IS NOT NULL THEN 'line is not a JSON object'
       WHEN data IS NULL OR regexp_full_match(data, ' *') THEN 'data is null or empty'
       WHEN body IS NULL THEN coalesce(inflated.reason, {q(body.NOT_PACKED)})
@@ -384,7 +384,8 @@ WITH lines AS (
   FROM checked
 ), prepared AS (
   SELECT *, query_pairs(page_url_raw) AS url_pairs,
-    map_concat(coalesce(unknown_top, MAP {{}}::MAP(VARCHAR, JSON)), coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) AS custom_raw,
+    CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))
+      ELSE map_concat(unknown_top, coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) END AS custom_raw,
     {_process_info(cfg)} AS process_info,
     CASE WHEN cardinality(user_map) > 0 THEN map(map_keys(user_map), list_transform(map_values(user_map), x -> {{
       'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}})) END AS user_values

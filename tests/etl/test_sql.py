@@ -60,3 +60,35 @@ def test_a_future_event_without_upload_time_is_set_to_the_ingest_time() -> None:
 def test_an_event_on_time_is_not_adjusted() -> None:
     info = dict(_rows([_event("e3", INGEST - 5_000)])[0]["process_info"])
     assert not any(k.startswith("event_timestamp_adjusted") for k in info)
+
+
+def _raw_rows(data: str) -> list[dict[str, Any]]:
+    cfg = job_config(now_ms=NOW)
+    raw = {
+        name: pa.array([None], pa.string())
+        for name in ("input_file_name", *sql.RAW_FIELDS, "_corrupt_record")
+    }
+    for name, value in {"data": data, "appId": "uba-app", "ingest_time": str(INGEST), "rid": "r1"}.items():
+        raw[name] = pa.array([value], pa.string())
+    con = sql.connect(cfg)
+    con.register("raw", pa.table(raw))
+    return con.execute(sql.event_sql(cfg)).fetch_arrow_table().to_pylist()
+
+
+def test_a_plain_body_that_is_not_a_json_array_is_corrupt_with_its_reason() -> None:
+    # Bracketed (so taken as plain JSON) but malformed, and bracketed around something that is not one array.
+    for data in ("[{]", "[1 2]", '[{"event_id": "e1"}] x [2]', "[{'a': 1}]"):
+        rows = _raw_rows(data)
+        assert [(r["status"], r["error"]) for r in rows] == [("corrupted", "data is not a JSON array")], data
+        assert rows[0]["data"] == data
+
+
+def test_custom_parameters_keep_the_unknown_attributes_and_top_level_keys_in_order() -> None:
+    attrs = {"_session_id": "s1", "plan": "pro", "ab": 2}
+    alone = _rows([_event("e1", INGEST - 5_000) | {"attributes": attrs}])[0]
+    assert alone["custom_parameters_json_str"] == '{"plan":"pro","ab":2}'
+    assert [k for k, _ in alone["custom_parameters"]] == ["plan", "ab"]
+    both = _rows([_event("e2", INGEST - 5_000) | {"attributes": attrs, "zz_top": True}])[0]
+    assert both["custom_parameters_json_str"] == '{"zz_top":true,"plan":"pro","ab":2}'
+    none = _rows([_event("e3", INGEST - 5_000)])[0]
+    assert none["custom_parameters"] is None and none["custom_parameters_json_str"] is None
