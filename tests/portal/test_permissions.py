@@ -170,16 +170,15 @@ def test_domain_apps_register_their_menu_and_home_cards(cast, client):
 
 
 @pytest.mark.django_db
-def test_a_registered_panel_shows_on_the_object_page(cast, client, tmp_path, settings):
+def test_a_registered_panel_shows_on_the_object_page(cast, client, tmp_path, settings, monkeypatch):
     (tmp_path / "panel.html").write_text("<p>Panel for {{ object.name }} in {{ organization.slug }}</p>")
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}]
+    # The apps' own panels stay registered for the tests after this one: the test's is added to a copy.
+    monkeypatch.setattr(registry, "_panels", {k: list(v) for k, v in registry._panels.items()})
     registry.register_panel(model="projects.Project", template="panel.html", permission=Perm.VIEW_PROJECTS)
-    try:
-        client.force_login(cast.alice)
-        page = client.get("/o/org-a/projects/shop/").content.decode()
-        assert "<p>Panel for Shop in org-a</p>" in page
-    finally:
-        registry._panels.pop("projects.project")
+    client.force_login(cast.alice)
+    page = client.get("/o/org-a/projects/shop/").content.decode()
+    assert "<p>Panel for Shop in org-a</p>" in page
 
 
 def test_the_portal_imports_no_domain_app():
