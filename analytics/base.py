@@ -252,23 +252,26 @@ def stored_base() -> str:
     )
 
 
-def rollup_ctes(scope: Scope, params: Params, names: tuple[str, ...]) -> str:
-    """`, ud AS (…), sd AS (…)` for the named relations, over the same scope as `base`."""
-    tz = params.bind(scope.timezone)
-    conditions = [
-        f"d.tz = {tz}",
-        f"d.event_date >= CAST({params.bind(scope.start)} AS DATE)",
-        f"d.event_date <= CAST({params.bind(scope.end)} AS DATE)",
-    ]
-    if scope.platforms:
-        conditions.append(f"d.platform IN ({params.bind_list(list(scope.platforms))})")
+def rollup_ctes(scope: Scope, params: Params, names: tuple[str, ...], *, stored_zone: str | None) -> str:
+    """`, ud AS (…), sd AS (…)` for the named relations, over the same scope as `base`: the stored rows of the
+    range when the engine stores them in the query's zone (`stored_zone`: the zone of the app's stored roll-ups,
+    None where the engine stores none), else the definition over `base`. Decided here rather than by a filter
+    in SQL: a branch that returns nothing still scans every event's zone."""
     out = []
     for name in names:
+        alias = "ud" if name == USER_DAY else "sd"
+        if stored_zone != scope.timezone:
+            out.append(f"{alias} AS NOT MATERIALIZED ({rollup_sql(name)})")
+            continue
+        conditions = [
+            f"d.event_date >= CAST({params.bind(scope.start)} AS DATE)",
+            f"d.event_date <= CAST({params.bind(scope.end)} AS DATE)",
+        ]
+        if scope.platforms:
+            conditions.append(f"d.platform IN ({params.bind_list(list(scope.platforms))})")
         keys, measures = ROLLUPS[name]
         columns = ", ".join(("tz", *keys, *(m.rsplit(" AS ", 1)[1] for m in measures)))
-        other_zone = f"(stored_tz <> {tz} OR stored_tz IS NULL)"
         out.append(
-            f"{'ud' if name == USER_DAY else 'sd'} AS NOT MATERIALIZED (SELECT {columns} FROM {name} AS d"
-            f" WHERE {' AND '.join(conditions)} UNION ALL {rollup_sql(name, where=other_zone)})"
+            f"{alias} AS NOT MATERIALIZED (SELECT {columns} FROM {name} AS d WHERE {' AND '.join(conditions)})"
         )
     return ", " + ", ".join(out)

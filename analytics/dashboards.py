@@ -92,7 +92,8 @@ class Sheet:
     visuals: tuple[Visual, ...] = field(default_factory=tuple)
 
 
-def build_query(visual: Visual, scope: Scope, options: Options) -> Query:
+def build_query(visual: Visual, scope: Scope, options: Options, *, stored_zone: str | None = None) -> Query:
+    """The visual's query; `stored_zone`: the zone of the warehouse's stored roll-ups (`Warehouse.stored_zone`)."""
     params = Params()
     seen = scope.widened(visual.lookback_days) if visual.lookback_days else scope
     if visual.last_days:
@@ -103,7 +104,7 @@ def build_query(visual: Visual, scope: Scope, options: Options) -> Query:
         n for n, alias in ((USER_DAY, "ud"), (SESSION_DAY, "sd")) if re.search(rf"\b{alias}\b", body)
     )
     if rollups:
-        base += rollup_ctes(seen, params, rollups)
+        base += rollup_ctes(seen, params, rollups, stored_zone=stored_zone)
     if body.lstrip().startswith(","):
         return Query.parse(visual.id, f"WITH {base}{body}", params)
     return Query.parse(visual.id, f"WITH {base} {body}", params)
@@ -461,7 +462,8 @@ def chart_series(visual: Visual, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def visual_data(*, visual: Visual, warehouse: Any, scope: Scope, options: Options) -> dict[str, Any]:
-    result = warehouse.run(build_query(visual, scope, options), app_id=scope.app_id)
+    query = build_query(visual, scope, options, stored_zone=warehouse.stored_zone(scope.app_id))
+    result = warehouse.run(query, app_id=scope.app_id)
     rows = result.dicts()
     if visual.post:
         rows = visual.post(rows, scope)

@@ -122,8 +122,8 @@ class Uncached:
     def run(self, query: Query, *, app_id: str):  # type: ignore[no-untyped-def]
         return self.warehouse.run(query, app_id=app_id, use_cache=False)
 
-    def state(self):  # type: ignore[no-untyped-def]
-        return self.warehouse.state()
+    def __getattr__(self, name: str) -> Any:  # state, stored_zone, …: the warehouse's own
+        return getattr(self.warehouse, name)
 
 
 def main() -> None:

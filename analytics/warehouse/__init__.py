@@ -17,7 +17,7 @@ from typing import Any, cast
 from django.core.cache import caches
 from sqlglot import exp
 
-from analytics.sql import ENRICHED, ROLLUP_TABLES, SCOPED_TABLES, Query, Rendered
+from analytics.sql import ENRICHED, SCOPED_TABLES, Query, Rendered
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
@@ -47,11 +47,13 @@ class Result:
 
 @dataclass(frozen=True)
 class DataState:
-    """What is loaded: a version (changes with every load) and, per app, the time of its latest event."""
+    """What is loaded: a version (changes with every load) and, per app, the time of its latest event and (on
+    engines that store `event_enriched`) the zone its local days are stored in."""
 
     version: str
     latest_event: dict[str, datetime | None] = field(default_factory=dict)
     loaded_at: datetime | None = None
+    zones: dict[str, str] = field(default_factory=dict)  # per app: the zone its stored roll-ups are in
 
 
 _inflight: dict[str, threading.Lock] = {}
@@ -75,6 +77,10 @@ class Warehouse(ABC):
         """The version recorded by the last load (`mark_loaded`); engines that load themselves override it."""
         recorded = caches["default"].get(f"analytics:state:{self.dialect}:{self.project_id}")
         return recorded or DataState(version="unloaded")
+
+    def stored_zone(self, app_id: str) -> str | None:
+        """The zone of the app's stored local days and roll-ups; None on engines that store none."""
+        return self.state().zones.get(app_id)
 
     def mark_loaded(self, latest_event: dict[str, datetime | None]) -> DataState:
         """Records that new data arrived (after a processing run): cached results of older data stop matching."""
@@ -109,12 +115,10 @@ class Warehouse(ABC):
         return exp.to_table(f"{app_id}.{name}", dialect=self.dialect)
 
     def relation(self, name: str, *, app_id: str) -> exp.Expression:
-        """What a scoped table name reads: `event_enriched` and its roll-ups (`user_day`, `session_day`) are their
-        definitions over the app's tables unless this engine stores them."""
+        """What a scoped table name reads: `event_enriched` is its definition over the app's tables unless this
+        engine stores it (queries read stored roll-ups only where they are stored: analytics/base.py)."""
         if name == ENRICHED and not self.stores_enriched:
             return self._swap(_enriched_expression(), app_id=app_id)
-        if name in ROLLUP_TABLES and not self.stores_enriched:
-            return self._swap(_rollup_expression(name), app_id=app_id)
         return self.table(name, app_id=app_id)
 
     def scope(self, query: Query, *, app_id: str) -> exp.Expression:
@@ -182,14 +186,6 @@ def _enriched_expression() -> exp.Expression:
     from analytics.sql import Params
 
     return Query.parse(ENRICHED, enriched_sql(None), Params()).expression
-
-
-def _rollup_expression(name: str) -> exp.Expression:
-    """A roll-up for engines that do not store it: the same definition over `event_enriched`'s."""
-    from analytics.base import stored_rollup_sql
-    from analytics.sql import Params
-
-    return Query.parse(name, stored_rollup_sql(name), Params()).expression
 
 
 def warehouse_for(project: Any) -> Warehouse:

@@ -217,7 +217,8 @@ class DuckDBWarehouse(Warehouse):
         con = self._connection()
         version, loaded_at = con.execute("SELECT version, loaded_at FROM _load").fetchone()  # type: ignore[misc]
         latest = dict(con.execute("SELECT app_id, latest FROM _latest").fetchall())
-        state = DataState(version=version, latest_event=latest, loaded_at=loaded_at)
+        zones = dict(con.execute("SELECT app_id, timezone FROM _apps").fetchall())
+        state = DataState(version=version, latest_event=latest, loaded_at=loaded_at, zones=zones)
         _states[str(self.path)] = (inode, state)
         return state
 

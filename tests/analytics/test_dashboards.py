@@ -30,7 +30,8 @@ def visual(sheet, visual_id: str) -> Visual:
 
 def rows(warehouse, sheet, visual_id: str, scope: Scope = SCOPE) -> list[dict]:
     v = visual(sheet, visual_id)
-    result = warehouse.warehouse.run(build_query(v, scope, Options()), app_id="web", use_cache=False).dicts()
+    query = build_query(v, scope, Options(), stored_zone=warehouse.warehouse.stored_zone("web"))
+    result = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
     return v.post(result, scope) if v.post else result
 
 

@@ -94,7 +94,7 @@ def test_distinct_event_counts_become_counts_only_over_base_alone():
         found = list(tree.find_all(exp.Count))
         return sum(isinstance(c.this, exp.Distinct) for c in found), len(found)
 
-    # Its counts are sums over `user_day`; the definition beside them (another zone) counts over base: plain.
+    # Without a stored zone its `ud` is the roll-up's definition over base, whose counts of ids are plain.
     assert counts(build_query(_visual("events_and_views"), SCOPE, Options())) == (0, 5)
     path = explore_query(Spec("path", SCOPE, start=EventRef("_session_start"), max_steps=3))
     assert counts(path) == (1, 1)
