@@ -5,9 +5,11 @@ That join is one logical table, `event_enriched` (`enriched_sql`): DuckDB builds
 by day, with each event's local time and day already in the app's time zone (`tz`), so a query neither joins nor
 converts and DuckDB's zone maps skip the days out of range; Athena and Redshift read the same definition as a
 subquery over their tables. `user_key` stands for the merged user id wherever a query counts, joins or partitions
-users (never where it shows one): DuckDB stores it as a dense integer (`USER_KEYS`, built at load: hashing and
-comparing integers instead of strings is most of a sheet's time), the other engines read the merged id itself. A query in another zone than the stored one (or on an engine that stores none)
-converts per row instead, so results never depend on which path ran.
+users (never where it shows one), and `session_key` for the session id wherever a query counts or groups
+sessions (with `user_key`: a session is a merged user's session id, as everywhere). DuckDB stores both as dense
+integers (`USER_KEYS`, `SESSION_KEYS`, built at load: hashing and comparing integers instead of strings is most
+of a sheet's time); the other engines read the ids themselves. A query in another zone than the stored one (or
+on an engine that stores none) converts per row instead, so results never depend on which path ran.
 
 Days are local days in the app's time zone: the range is turned into UTC instants in Python (so the engine can
 prune partitions) and each row gets `local_ts` and `event_date` in the app's zone.
@@ -86,11 +88,12 @@ def _local(column: str, tz: str) -> str:
 
 
 USER_KEYS = "_user_keys"  # DuckDB's load: merged user id → dense integer, a temporary table beside the load
+SESSION_KEYS = "_session_keys"  # and session id → dense integer
 
 
 def enriched_sql(tz: str | None) -> str:
     """The `event_enriched` table: every event with its session's and current user's columns, the merged user
-    id and its `user_key` and, when `tz` (SQL of a time zone name) is given — the stored table of DuckDB's load —
+    id and its `user_key`, the `session_key` and, when `tz` (SQL of a time zone name) is given — the stored table of DuckDB's load —
     the local time, day and first-touch day in that zone (`tz_*`: named apart from what `base` derives, so a
     filter on `event_date` always means the query's zone)."""
     merged = "COALESCE(u.user_id, e.user_pseudo_id)"
@@ -99,9 +102,13 @@ def enriched_sql(tz: str | None) -> str:
         + [f"s.{c}" for c in SESSION_COLUMNS]
         + [f"u.{c}" for c in USER_COLUMNS]
     )
-    key, keys = f"{merged} AS user_key", ""
+    key, keys = f"{merged} AS user_key, e.session_id AS session_key", ""
     if tz is not None:
-        key, keys = "k.user_key", f" LEFT JOIN {USER_KEYS} AS k ON k.merged_user_id = {merged}"
+        key = "k.user_key, sk.session_key"
+        keys = (
+            f" LEFT JOIN {USER_KEYS} AS k ON k.merged_user_id = {merged}"
+            f" LEFT JOIN {SESSION_KEYS} AS sk ON sk.session_id = e.session_id"
+        )
     if tz is None:
         local = "CAST(NULL AS VARCHAR) AS tz, CAST(NULL AS TIMESTAMP) AS tz_local_ts, CAST(NULL AS DATE) AS tz_event_date,"
         local += " CAST(NULL AS DATE) AS tz_first_date"
@@ -141,7 +148,15 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
     local = _local("CAST(e.event_timestamp AS TIMESTAMP)", tz)
     first = _local("EPOCH_MS(e.first_touch_time_msec)", tz)
     columns = ", ".join(
-        f"e.{c}" for c in (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key")
+        f"e.{c}"
+        for c in (
+            *EVENT_COLUMNS,
+            *SESSION_COLUMNS,
+            *USER_COLUMNS,
+            "merged_user_id",
+            "user_key",
+            "session_key",
+        )
     )
     return (
         f"base AS NOT MATERIALIZED (SELECT {columns}, e.tz AS stored_tz,"
@@ -193,75 +208,100 @@ def count_unique_events(expression: exp.Expression) -> exp.Expression:
 
 
 # --- pre-aggregated relations ---------------------------------------------------------------------------------
-# Defined once over `base` (the scoped events: `event_date`, `first_date` in the query's zone): one row per user
-# × local day × platform × the user-level dimensions the sheets group by (`user_day`), and per session × day
-# (`session_day`). Every dimension is a grouping key, so a distinct count of users over any set of their rows is
-# exact (count(DISTINCT user_key) over user_day rows in range = over the events), and sums of per-group counts
-# are the counts. DuckDB's load materialises them in the stored zone, ordered by day; the other engines read
-# the same definition as a subquery. `rollup_ctes` gives a query `ud`/`sd`: the stored rows of the range when
-# they are in the query's zone, else (another zone, or an engine that stores none) the definition over `base`.
-USER_DAY, SESSION_DAY = "user_day", "session_day"
-USER_DAY_KEYS = (
+# Defined once over `base` (the scoped events: `event_date`, `first_date` in the query's zone), each grouped by
+# local day, platform and the user (`user_key`) and whatever else its visuals group or filter by: per user ×
+# day × the user-level dimensions (`user_day`), per session × day (`session_day`), per user × day × event name
+# (`event_day`), per session × day × page or screen (`page_day`, view events only). Every dimension is a
+# grouping key, so a distinct count of users (or sessions) over any set of rows is exact (count(DISTINCT
+# user_key) over user_day rows in range = over the events), and sums of per-group counts are the counts.
+# DuckDB's load materialises them in the stored zone, ordered by day; the other engines read the same definition
+# over `base`. `rollup_ctes` gives a query `ud`/`sd`/`ed`/`pd`: the stored rows of the range when they are in
+# the query's zone, else (another zone, or an engine that stores none) the definition over `base`.
+
+
+@dataclass(frozen=True)
+class Rollup:
+    name: str  # the stored table
+    alias: str  # the CTE a query reads it as
+    keys: tuple[str, ...]
+    measures: tuple[str, ...]
+    source: str = "base"  # where its rows come from: `base`, or a select over it (per-row flags)
+
+
+VIEW_EVENTS = "('_page_view', '_screen_view')"
+USER_DAY = Rollup("user_day", "ud", (
     "event_date", "platform", "user_key", "first_date", "app_version", "device_mobile_model_name",
     "device_ua_device", "device_ua_browser", "device_operating_system", "device_ua_os",
     "device_operating_system_version", "device_ua_os_version", "device_screen_width", "device_screen_height",
     "first_traffic_source", "first_traffic_medium", "first_traffic_campaign", "first_traffic_clid_platform",
     "first_traffic_channel_group", "first_app_install_source",
-)  # fmt: skip
-USER_DAY_MEASURES = (
+), (
     "count(DISTINCT event_id) AS events",
-    "count(DISTINCT CASE WHEN event_name IN ('_page_view', '_screen_view') THEN event_id END) AS views",
+    f"count(DISTINCT CASE WHEN event_name IN {VIEW_EVENTS} THEN event_id END) AS views",
     "count(DISTINCT CASE WHEN event_name = '_first_open' THEN event_id END) AS first_opens",
     "count(DISTINCT CASE WHEN event_name = '_session_start' THEN event_id END) AS session_starts",
     "count(DISTINCT CASE WHEN event_name = '_app_exception' THEN event_id END) AS exceptions",
-)
-SESSION_DAY_KEYS = ("event_date", "platform", "user_key", "session_id", *SESSION_COLUMNS)
-SESSION_DAY_MEASURES = (
+))  # fmt: skip
+SESSION_DAY = Rollup("session_day", "sd", ("event_date", "platform", "user_key", "session_key", *SESSION_COLUMNS), (
     "max(session_duration) AS duration",
-    "count(DISTINCT CASE WHEN event_name IN ('_page_view', '_screen_view') THEN event_id END) AS views",
+    f"count(DISTINCT CASE WHEN event_name IN {VIEW_EVENTS} THEN event_id END) AS views",
     "sum(coalesce(user_engagement_time_msec, 0)) AS engagement",
     "count(DISTINCT event_id) AS events",
-)
-ROLLUPS = {
-    USER_DAY: (USER_DAY_KEYS, USER_DAY_MEASURES),
-    SESSION_DAY: (SESSION_DAY_KEYS, SESSION_DAY_MEASURES),
-}
+))  # fmt: skip
+EVENT_DAY = Rollup("event_day", "ed", ("event_date", "platform", "event_name", "user_key"), (
+    "count(DISTINCT event_id) AS events", "sum(event_value) AS event_value",
+))  # fmt: skip
+# A session's exit page or screen: its last view of that kind on the day (per platform, so that the platform
+# filter selects whole sessions and every engine agrees).
+PAGE_DAY = Rollup("page_day", "pd", (
+    "event_date", "platform", "event_name", "page_view_page_title", "page_view_page_url_path",
+    "screen_view_screen_name", "screen_view_screen_id", "user_key", "session_key",
+), (
+    "count(DISTINCT event_id) AS views",
+    "count(DISTINCT CASE WHEN (event_name = '_page_view' AND page_view_entrances) OR (event_name = '_screen_view'"
+    " AND screen_view_entrances) THEN event_id END) AS entrances",
+    "sum(is_exit) AS exits",
+), source=(
+    "(SELECT *, CASE WHEN row_number() OVER (PARTITION BY platform, user_key, session_key, event_date, event_name"
+    " ORDER BY event_timestamp DESC, event_id DESC) = 1 THEN 1 ELSE 0 END AS is_exit FROM base WHERE event_name IN"
+    f" {VIEW_EVENTS}) AS v"
+))  # fmt: skip
+ROLLUPS = {r.name: r for r in (USER_DAY, SESSION_DAY, EVENT_DAY, PAGE_DAY)}
 
 
-def rollup_sql(name: str, *, where: str = "") -> str:
+def rollup_sql(rollup: Rollup) -> str:
     """The definition of a pre-aggregated relation over `base` (its `tz`: the zone base's rows are stored in)."""
-    keys, measures = ROLLUPS[name]
-    filter_ = f" WHERE {where}" if where else ""
     return (
-        f"SELECT stored_tz AS tz, {', '.join(keys)}, {', '.join(measures)} FROM base{filter_}"
-        f" GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}"
+        f"SELECT stored_tz AS tz, {', '.join(rollup.keys)}, {', '.join(rollup.measures)} FROM {rollup.source}"
+        f" GROUP BY {', '.join(str(i) for i in range(1, len(rollup.keys) + 2))}"
     )
 
 
-def stored_rollup_sql(name: str) -> str:
-    """A relation over the whole stored `event_enriched`: DuckDB's load, and the other engines' subquery."""
-    return f"WITH base AS ({stored_base()}) {rollup_sql(name)}"
+def stored_rollup_sql(rollup: Rollup) -> str:
+    """A relation over the whole stored `event_enriched`: what DuckDB's load materialises."""
+    return f"WITH base AS ({stored_base()}) {rollup_sql(rollup)}"
 
 
 def stored_base() -> str:
-    """`base` over the whole stored `event_enriched` (DuckDB's load, and the others' subquery of the same)."""
-    columns = ", ".join((*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key"))
+    """`base` over the whole stored `event_enriched`, in its stored zone (DuckDB's load of the roll-ups)."""
+    columns = ", ".join(
+        (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key", "session_key")
+    )
     return (
         f"SELECT {columns}, tz AS stored_tz, tz_event_date AS event_date, tz_first_date AS first_date"
         " FROM event_enriched AS e"
     )
 
 
-def rollup_ctes(scope: Scope, params: Params, names: tuple[str, ...], *, stored_zone: str | None) -> str:
-    """`, ud AS (…), sd AS (…)` for the named relations, over the same scope as `base`: the stored rows of the
+def rollup_ctes(scope: Scope, params: Params, rollups: tuple[Rollup, ...], *, stored_zone: str | None) -> str:
+    """`, ud AS (…), sd AS (…)` for the given relations, over the same scope as `base`: the stored rows of the
     range when the engine stores them in the query's zone (`stored_zone`: the zone of the app's stored roll-ups,
     None where the engine stores none), else the definition over `base`. Decided here rather than by a filter
     in SQL: a branch that returns nothing still scans every event's zone."""
     out = []
-    for name in names:
-        alias = "ud" if name == USER_DAY else "sd"
+    for rollup in rollups:
         if stored_zone != scope.timezone:
-            out.append(f"{alias} AS NOT MATERIALIZED ({rollup_sql(name)})")
+            out.append(f"{rollup.alias} AS NOT MATERIALIZED ({rollup_sql(rollup)})")
             continue
         conditions = [
             f"d.event_date >= CAST({params.bind(scope.start)} AS DATE)",
@@ -269,9 +309,9 @@ def rollup_ctes(scope: Scope, params: Params, names: tuple[str, ...], *, stored_
         ]
         if scope.platforms:
             conditions.append(f"d.platform IN ({params.bind_list(list(scope.platforms))})")
-        keys, measures = ROLLUPS[name]
-        columns = ", ".join(("tz", *keys, *(m.rsplit(" AS ", 1)[1] for m in measures)))
+        columns = ", ".join(("tz", *rollup.keys, *(m.rsplit(" AS ", 1)[1] for m in rollup.measures)))
         out.append(
-            f"{alias} AS NOT MATERIALIZED (SELECT {columns} FROM {name} AS d WHERE {' AND '.join(conditions)})"
+            f"{rollup.alias} AS NOT MATERIALIZED (SELECT {columns} FROM {rollup.name} AS d"
+            f" WHERE {' AND '.join(conditions)})"
         )
     return ", " + ", ".join(out)

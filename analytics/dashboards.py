@@ -16,10 +16,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analytics.base import SESSION_DAY, USER_DAY, Scope, base_cte, rollup_ctes
+from analytics.base import ROLLUPS, Scope, base_cte, rollup_ctes
 from analytics.sql import Params, Query
 
-VIEWS = "('_page_view', '_screen_view')"
 ENGAGED = "(views > 1 OR duration > 10000)"  # spec §8.1: the code's rule (>1 view or > 10 s), used everywhere
 USER_SOURCE_DIMS = {
     "User First Traffic Source": "first_traffic_source",
@@ -38,11 +37,11 @@ SESSION_SOURCE_DIMS = {
     "Session Traffic Clid Platform": "session_clid_platform",
     "Session Traffic Channel Group": "session_channel_group",
 }
-PAGE_DIMS = {  # (dimension, the view event it counts, the entrance flag of that event)
-    "Page Title": ("page_view_page_title", "_page_view", "page_view_entrances"),
-    "Page URL Path": ("page_view_page_url_path", "_page_view", "page_view_entrances"),
-    "Screen Name": ("screen_view_screen_name", "_screen_view", "screen_view_entrances"),
-    "Screen Class": ("screen_view_screen_id", "_screen_view", "screen_view_entrances"),
+PAGE_DIMS = {  # (dimension, the view event it counts; its entrances are that event's own flag: `page_day`)
+    "Page Title": ("page_view_page_title", "_page_view"),
+    "Page URL Path": ("page_view_page_url_path", "_page_view"),
+    "Screen Name": ("screen_view_screen_name", "_screen_view"),
+    "Screen Class": ("screen_view_screen_id", "_screen_view"),
 }
 
 
@@ -100,9 +99,7 @@ def build_query(visual: Visual, scope: Scope, options: Options, *, stored_zone: 
         seen = replace(scope, start=max(scope.start, scope.end - timedelta(days=visual.last_days - 1)))
     base = base_cte(seen, params)
     body = visual.sql(options, params, scope)
-    rollups = tuple(
-        n for n, alias in ((USER_DAY, "ud"), (SESSION_DAY, "sd")) if re.search(rf"\b{alias}\b", body)
-    )
+    rollups = tuple(r for r in ROLLUPS.values() if re.search(rf"\b{r.alias}\b", body))
     if rollups:
         base += rollup_ctes(seen, params, rollups, stored_zone=stored_zone)
     if body.lstrip().startswith(","):
@@ -124,8 +121,8 @@ ACTIVE_NEW_BY_DAY = Visual(
     x="event_date", values=("active_users", "new_users"),
 )  # fmt: skip
 SESSIONS = (
-    ", sessions AS (SELECT event_date, user_key, session_id, max(duration) AS duration, sum(views) AS views,"
-    " sum(engagement) AS engagement FROM sd WHERE session_id IS NOT NULL GROUP BY 1, 2, 3)"
+    ", sessions AS (SELECT event_date, user_key, session_key, max(duration) AS duration, sum(views) AS views,"
+    " sum(engagement) AS engagement FROM sd WHERE session_key IS NOT NULL GROUP BY 1, 2, 3)"
 )
 KEY_ENGAGEMENT = Visual(
     "key_engagement", "Key engagement metrics", "line",
@@ -195,8 +192,8 @@ def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
     dim = SESSION_SOURCE_DIMS[options.session_dim]
     return (
         ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, user_key,"
-        " session_id, max(duration) AS duration, sum(views) AS views, sum(engagement) AS engagement,"
-        " sum(events) AS events FROM sd WHERE session_id IS NOT NULL GROUP BY 2, 3)"
+        " session_key, max(duration) AS duration, sum(views) AS views, sum(engagement) AS engagement,"
+        " sum(events) AS events FROM sd WHERE session_key IS NOT NULL GROUP BY 2, 3)"
         " SELECT dim, count(DISTINCT user_key) AS active_users, count(*) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions,"
         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(*) AS engagement_rate,"
@@ -211,36 +208,33 @@ def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
         ", firsts AS (SELECT DISTINCT user_key, coalesce(CAST("
         + dim
         + " AS VARCHAR), '(none)') AS dim FROM ud"
-        " WHERE first_opens > 0), sessions AS (SELECT user_key, session_id, max(duration) AS duration,"
-        " sum(views) AS views, sum(events) AS events FROM sd WHERE session_id IS NOT NULL GROUP BY 1, 2)"
-        " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_id) AS sessions,"
+        " WHERE first_opens > 0), sessions AS (SELECT user_key, session_key, max(duration) AS duration,"
+        " sum(views) AS views, sum(events) AS events FROM sd WHERE session_key IS NOT NULL GROUP BY 1, 2)"
+        " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_key) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions, CAST(count(CASE WHEN {ENGAGED} THEN 1 END)"
-        " AS DOUBLE) / nullif(count(s.session_id), 0) AS engagement_rate, sum(s.events) AS events"
+        " AS DOUBLE) / nullif(count(s.session_key), 0) AS engagement_rate, sum(s.events) AS events"
         " FROM firsts AS f LEFT JOIN sessions AS s ON s.user_key = f.user_key GROUP BY 1"
         f" ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}"
     )
 
 
 def _page_sql(kind: str) -> Callable[[Options, Params, Scope], str]:
+    """Over `page_day`: a dimension's views, users, sessions, entrances and exits (a session's last view of the
+    kind on the day: analytics/base.py)."""
+
     def sql(options: Options, params: Params, scope: Scope) -> str:
-        dim, event, entrance = PAGE_DIMS[options.page_dim]
+        dim, event = PAGE_DIMS[options.page_dim]
         top = params.bind(options.top_n)
-        event_p = params.bind(event)
-        if kind == "views":
-            return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS views FROM base"
-                    f" WHERE event_name = {event_p} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
+        where = f"WHERE event_name = {params.bind(event)}"
         if kind == "details":
-            return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS views,"
-                    " count(DISTINCT user_key) AS users, CAST(count(DISTINCT event_id) AS DOUBLE) /"
-                    " count(DISTINCT user_key) AS views_per_user, count(DISTINCT session_id) AS sessions"
-                    f" FROM base WHERE event_name = {event_p} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
-        if kind == "entrances":
-            return (f"SELECT coalesce({dim}, '(none)') AS dim, count(DISTINCT event_id) AS entrances FROM base"
-                    f" WHERE event_name = {event_p} AND {entrance} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
-        return (f", ordered AS (SELECT {dim} AS dim, row_number() OVER (PARTITION BY user_key, session_id,"
-                " event_date ORDER BY event_timestamp DESC, event_id DESC) AS n FROM base WHERE event_name ="
-                f" {event_p}) SELECT coalesce(dim, '(none)') AS dim, count(*) AS exits FROM ordered WHERE n = 1"
-                f" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
+            return (f"SELECT coalesce({dim}, '(none)') AS dim, sum(views) AS views, count(DISTINCT user_key) AS users,"
+                    " CAST(sum(views) AS DOUBLE) / count(DISTINCT user_key) AS views_per_user,"
+                    f" count(DISTINCT session_key) AS sessions FROM pd {where} GROUP BY 1 ORDER BY 2 DESC, 1"
+                    f" LIMIT {top}")  # fmt: skip
+        if kind != "views":
+            where += f" AND {kind} > 0"
+        return (f"SELECT coalesce({dim}, '(none)') AS dim, sum({kind}) AS {kind} FROM pd {where} GROUP BY 1"
+                f" ORDER BY 2 DESC, 1 LIMIT {top}")  # fmt: skip
 
     return sql
 
@@ -330,15 +324,15 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
                 " GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("other_events", "views")),
     Visual("event_count_by_name", "Event count by event name", "bar",
-           lambda o, p, s: ("SELECT event_name, count(DISTINCT event_id) AS events FROM base GROUP BY 1"
+           lambda o, p, s: ("SELECT event_name, sum(events) AS events FROM ed GROUP BY 1"
                          f" ORDER BY 2 DESC, 1 LIMIT {p.bind(o.top_n)}"), x="event_name", values=("events",)),
     Visual("event_count_over_time", "Event count by event name over time", "line",
-           _sql("SELECT event_date, event_name, count(DISTINCT event_id) AS events FROM base GROUP BY 1, 2 ORDER BY 1, 2"),
+           _sql("SELECT event_date, event_name, sum(events) AS events FROM ed GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("events",), split="event_name"),
     Visual("event_details", "Event details", "table",
-           _sql("SELECT event_name, count(DISTINCT event_id) AS events, count(DISTINCT user_key) AS users,"
-                " CAST(count(DISTINCT event_id) AS DOUBLE) / count(DISTINCT user_key) AS events_per_user,"
-                " sum(event_value) AS event_value FROM base GROUP BY 1 ORDER BY 2 DESC, 1")),
+           _sql("SELECT event_name, sum(events) AS events, count(DISTINCT user_key) AS users,"
+                " CAST(sum(events) AS DOUBLE) / count(DISTINCT user_key) AS events_per_user,"
+                " sum(event_value) AS event_value FROM ed GROUP BY 1 ORDER BY 2 DESC, 1")),
     Visual("page_views", "View count by page / screen", "bar", _page_sql("views"), x="dim", values=("views",)),
     Visual("page_details", "Pages and screens details", "table", _page_sql("details")),
     Visual("entrances", "Session entry pages / screens", "bar", _page_sql("entrances"), x="dim",

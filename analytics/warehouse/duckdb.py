@@ -6,8 +6,8 @@ file read-only and keeps the inode it opened even while a newer file replaces it
 per app (as in Redshift); rows are de-duplicated on load (events by event_id + timestamp, keeping the latest
 load; users keep their latest row; sessions prefer a known, non-Direct source — spec/analytics.md §1.3). Each
 app also gets `event_enriched` (analytics/base.py), built once per load in the app's time zone and clustered by
-day, which every dashboard and explore query reads, and its roll-ups `user_day` and `session_day` (ordered by
-day), which the dashboards read.
+day, which every dashboard and explore query reads, and its roll-ups (`user_day`, `session_day`, `event_day`,
+`page_day`, ordered by day), which the dashboards read.
 
 The file records the `LAYOUT` it was built with: a file of another layout (built before a table or column the
 queries read existed) is rebuilt from the lake when first opened, in the zones it was built in.
@@ -31,7 +31,14 @@ import pyarrow as pa
 from django.conf import settings
 from sqlglot import exp
 
-from analytics.base import ROLLUPS, USER_KEYS, count_unique_events, enriched_sql, stored_rollup_sql
+from analytics.base import (
+    ROLLUPS,
+    SESSION_KEYS,
+    USER_KEYS,
+    count_unique_events,
+    enriched_sql,
+    stored_rollup_sql,
+)
 from analytics.sample import table_schema
 from analytics.sql import ENRICHED, TABLE_NAMES, Params, Query
 from analytics.warehouse import DataState, NoData, QueryTimeout, Warehouse, WarehouseError
@@ -67,7 +74,8 @@ def lake_fingerprint(project_id: str) -> str:
     return digest.hexdigest()[:16]
 
 
-LAYOUT = 2  # bump whenever a load builds other tables or columns than before (1: before roll-ups and `_apps`)
+LAYOUT = 3  # bump whenever a load builds other tables or columns than before (1: before roll-ups and `_apps`;
+# 2: before `session_key`, `event_day`, `page_day`)
 _connections: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
 _connections_guard = threading.RLock()
 _states: dict[str, tuple[int, DataState]] = {}
@@ -166,12 +174,18 @@ class DuckDBWarehouse(Warehouse):
     def _build_enriched(self, con: duckdb.DuckDBPyConnection, app_id: str, timezone: str) -> None:
         """The join every query starts from, once per load: one row per event id. Rows stay in the order read,
         which is by day (the lake's files are per day, read whole), so zone maps prune a date range without the
-        cost of sorting every column. Each merged user id gets its dense integer `user_key` first (analytics/base.py)."""
+        cost of sorting every column. Each merged user id gets its dense integer `user_key` first, and each session
+        id its `session_key` (analytics/base.py)."""
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {USER_KEYS} AS SELECT merged_user_id, CAST(row_number() OVER (ORDER BY"
             " merged_user_id) AS INTEGER) AS user_key FROM (SELECT DISTINCT COALESCE(u.user_id, e.user_pseudo_id)"
             f' AS merged_user_id FROM "{app_id}".event_v2 AS e LEFT JOIN "{app_id}".user_v2 AS u'
             " ON u.user_pseudo_id = e.user_pseudo_id)"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SESSION_KEYS} AS SELECT session_id, CAST(row_number() OVER (ORDER BY"
+            f' session_id) AS INTEGER) AS session_key FROM (SELECT DISTINCT session_id FROM "{app_id}".event_v2'
+            " WHERE session_id IS NOT NULL)"
         )
         params = Params()
         query = Query.parse(ENRICHED, enriched_sql(params.bind(timezone)), params)
@@ -183,15 +197,17 @@ class DuckDBWarehouse(Warehouse):
             rendered.params,
         )
         con.execute(f"DROP TABLE {USER_KEYS}")
+        con.execute(f"DROP TABLE {SESSION_KEYS}")
 
     def _build_rollups(self, con: duckdb.DuckDBPyConnection, app_id: str) -> None:
-        """`user_day` and `session_day` (analytics/base.py) from the stored `event_enriched`, ordered by day so
-        zone maps prune a range."""
-        for name in ROLLUPS:
-            query = Query.parse(name, stored_rollup_sql(name), Params())
+        """The roll-ups (analytics/base.py `ROLLUPS`) from the stored `event_enriched`, ordered by day so zone
+        maps prune a range."""
+        for rollup in ROLLUPS.values():
+            query = Query.parse(rollup.name, stored_rollup_sql(rollup), Params())
             rendered = query.render(self.dialect, self.scope(query, app_id=app_id))
             con.execute(
-                f'CREATE TABLE "{app_id}".{name} AS {rendered.sql} ORDER BY event_date', rendered.params
+                f'CREATE TABLE "{app_id}".{rollup.name} AS {rendered.sql} ORDER BY event_date',
+                rendered.params,
             )
 
     def scope(self, query: Query, *, app_id: str) -> exp.Expression:

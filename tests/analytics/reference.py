@@ -110,3 +110,39 @@ def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
             active[(r["day"] - f).days].add(r["mid"])
     cohort = active[0]
     return {d: len(u & cohort) / len(cohort) for d, u in active.items() if u & cohort}
+
+
+def event_details(rows: list[dict]) -> dict[str, tuple[int, int, float]]:
+    """Per event name: events, distinct users, summed event value."""
+    events, users, value = defaultdict(set), defaultdict(set), defaultdict(float)
+    for r in rows:
+        events[r["event_name"]].add(r["event_id"])
+        users[r["event_name"]].add(r["mid"])
+        value[r["event_name"]] += r.get("event_value") or 0
+    return {k: (len(v), len(users[k]), value[k]) for k, v in events.items()}
+
+
+def page_details(rows: list[dict], dim: str, event: str) -> dict[str, tuple[int, int, int, int, int]]:
+    """Per page / screen (`dim` of the view `event`): views, users, sessions, entrances (the view's own flag)
+    and exits (the last such view of a session on its day, per platform)."""
+    views, users, sessions, entrances = defaultdict(set), defaultdict(set), defaultdict(set), defaultdict(int)
+    last: dict[tuple, dict] = {}
+    flag = "page_view_entrances" if event == "_page_view" else "screen_view_entrances"
+    for r in rows:
+        if r["event_name"] != event:
+            continue
+        name = r[dim] if r[dim] is not None else "(none)"
+        views[name].add(r["event_id"])
+        users[name].add(r["mid"])
+        sessions[name].add(r["session_id"])
+        entrances[name] += bool(r.get(flag))
+        key = (r["platform"], r["mid"], r["session_id"], r["day"])
+        if key not in last or (r["event_timestamp"], r["event_id"]) > (
+            last[key]["event_timestamp"],
+            last[key]["event_id"],
+        ):
+            last[key] = r
+    exits: dict[str, int] = defaultdict(int)
+    for r in last.values():
+        exits[r[dim] if r[dim] is not None else "(none)"] += 1
+    return {k: (len(v), len(users[k]), len(sessions[k]), entrances[k], exits[k]) for k, v in views.items()}

@@ -154,3 +154,55 @@ def test_rollups_hold_fewer_rows_than_events_and_sum_to_them(warehouse):
     merged = {e.get("user_id") or e["user_pseudo_id"] for e in warehouse.sample.events}
     assert row["user_events"] == row["session_events"] == events
     assert row["users"] == len(merged) and row["user_rows"] < events / 3
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_event_visuals_against_plain_python(warehouse, zone):
+    """Event counts, users and values by name, read from `event_day` (stored zone) or its definition (other)."""
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone, "platforms": ("Web", "iOS")})
+    enriched = ref.enriched(warehouse.sample, scope)
+    expected = ref.event_details(enriched)
+    got = {r["event_name"]: r for r in rows(warehouse, ENGAGEMENT, "event_details", scope)}
+    assert got.keys() == expected.keys()
+    for name, (events, users, value) in expected.items():
+        assert (got[name]["events"], got[name]["users"]) == (events, users)
+        assert float(got[name]["event_value"] or 0) == pytest.approx(value)
+    by_name = {
+        r["event_name"]: r["events"] for r in rows(warehouse, ENGAGEMENT, "event_count_by_name", scope)
+    }
+    top = sorted(expected.items(), key=lambda kv: (-kv[1][0], kv[0]))[:10]
+    assert by_name == {k: v[0] for k, v in top}
+    over_time = rows(warehouse, ENGAGEMENT, "event_count_over_time", scope)
+    daily: dict = {}
+    for r in enriched:
+        daily.setdefault((r["day"], r["event_name"]), set()).add(r["event_id"])
+    assert {(r["event_date"], r["event_name"]): r["events"] for r in over_time} == {
+        k: len(v) for k, v in daily.items()
+    }
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize("page_dim", ["Page Title", "Screen Name"])
+def test_page_visuals_against_plain_python(warehouse, zone, page_dim):
+    """Views, users, sessions, entrances and exits per page or screen, read from `page_day` or its definition."""
+    from analytics.dashboards import PAGE_DIMS
+
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone})
+    options = Options(top_n=100, page_dim=page_dim)
+    dim, event = PAGE_DIMS[page_dim]
+    expected = ref.page_details(ref.enriched(warehouse.sample, scope), dim, event)
+    assert len(expected) > 1
+
+    def shown(visual_id: str) -> list[dict]:
+        v = visual(ENGAGEMENT, visual_id)
+        query = build_query(v, scope, options, stored_zone=warehouse.warehouse.stored_zone("web"))
+        return warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+
+    details = {r["dim"]: (r["views"], r["users"], r["sessions"]) for r in shown("page_details")}
+    assert details == {k: v[:3] for k, v in expected.items()}
+    assert {r["dim"]: r["views"] for r in shown("page_views")} == {k: v[0] for k, v in expected.items()}
+    assert {r["dim"]: r["entrances"] for r in shown("entrances")} == {
+        k: v[3] for k, v in expected.items() if v[3]
+    }
+    exits = {r["dim"]: r["exits"] for r in shown("exits")}
+    assert exits == {k: v[4] for k, v in expected.items() if v[4]} and sum(exits.values()) > 0

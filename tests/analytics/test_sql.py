@@ -85,7 +85,8 @@ def test_not_materialized_is_a_duckdb_hint_only():
 
 def test_distinct_event_counts_become_counts_only_over_base_alone():
     """DuckDB's `event_enriched` holds one row per event id, so over `base` a distinct count of ids is a count;
-    after a join (exits' window CTE, the path's self-join) rows may repeat and the distinct count stays."""
+    over another relation (`page_day`'s select with its exit flags, the path's self-join) rows may repeat and
+    the distinct count stays."""
     from analytics.base import count_unique_events
     from analytics.explore import EventRef, Spec, explore_query
 
@@ -98,8 +99,10 @@ def test_distinct_event_counts_become_counts_only_over_base_alone():
     assert counts(build_query(_visual("events_and_views"), SCOPE, Options())) == (0, 5)
     path = explore_query(Spec("path", SCOPE, start=EventRef("_session_start"), max_steps=3))
     assert counts(path) == (1, 1)
-    # Users are not events: their distinct counts are kept.
-    assert counts(build_query(_visual("event_details"), SCOPE, Options())) == (2, 4)
+    # Users are not events: their distinct counts are kept (and `ed`'s count of ids over base is plain).
+    assert counts(build_query(_visual("event_details"), SCOPE, Options())) == (2, 3)
+    # `pd` counts ids over its flagged select, not base: they stay distinct, beside users and sessions.
+    assert counts(build_query(_visual("page_details"), SCOPE, Options())) == (5, 5)
 
 
 def test_cloud_engines_read_the_enriched_definition_over_their_tables():
