@@ -120,19 +120,16 @@ ACTIVE_NEW_BY_DAY = Visual(
          " LEFT JOIN newcomers AS n ON n.event_date = a.event_date ORDER BY 1"),
     x="event_date", values=("active_users", "new_users"),
 )  # fmt: skip
-SESSIONS = (
-    ", sessions AS (SELECT event_date, user_key, session_key, max(duration) AS duration, sum(views) AS views,"
-    " sum(engagement) AS engagement FROM sd WHERE session_key IS NOT NULL GROUP BY 1, 2, 3)"
-)
 KEY_ENGAGEMENT = Visual(
     "key_engagement", "Key engagement metrics", "line",
-    _sql(SESSIONS + " SELECT event_date,"
+    _sql("SELECT event_date,"
          f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(DISTINCT user_key)"
          " AS engaged_sessions_per_user,"
          f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / count(DISTINCT user_key)"
          " AS engagement_seconds_per_user,"
          f" sum(CASE WHEN {ENGAGED} THEN engagement ELSE 0 END) / 1000.0 / nullif(count(CASE WHEN {ENGAGED}"
-         " THEN 1 END), 0) AS engagement_seconds_per_session FROM sessions GROUP BY 1 ORDER BY 1"),
+         " THEN 1 END), 0) AS engagement_seconds_per_session FROM sd WHERE session_key IS NOT NULL GROUP BY 1"
+         " ORDER BY 1"),
     x="event_date", values=("engaged_sessions_per_user", "engagement_seconds_per_user",
                             "engagement_seconds_per_session"),
     note="Engaged session: more than one page/screen view or longer than 10 s, the same rule in every visual "

@@ -183,9 +183,9 @@ class DuckDBWarehouse(Warehouse):
             " ON u.user_pseudo_id = e.user_pseudo_id)"
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {SESSION_KEYS} AS SELECT session_id, CAST(row_number() OVER (ORDER BY"
-            f' session_id) AS INTEGER) AS session_key FROM (SELECT DISTINCT session_id FROM "{app_id}".event_v2'
-            " WHERE session_id IS NOT NULL)"
+            f"CREATE OR REPLACE TEMP TABLE {SESSION_KEYS} AS SELECT user_pseudo_id, session_id, CAST(row_number()"
+            " OVER (ORDER BY user_pseudo_id, session_id) AS INTEGER) AS session_key FROM (SELECT DISTINCT"
+            f' user_pseudo_id, session_id FROM "{app_id}".event_v2 WHERE session_id IS NOT NULL)'
         )
         params = Params()
         query = Query.parse(ENRICHED, enriched_sql(params.bind(timezone)), params)

@@ -48,7 +48,7 @@ def active_new_by_day(rows: list[dict]) -> dict[date, tuple[int, int]]:
 def engagement_by_day(rows: list[dict]) -> dict[date, tuple[float, float, float | None]]:
     sessions: dict[tuple, dict] = {}
     for r in rows:
-        s = sessions.setdefault((r["day"], r["mid"], r["session_id"]),
+        s = sessions.setdefault((r["day"], r["mid"], r["user_pseudo_id"], r["session_id"]),
                                 {"duration": 0, "views": set(), "engagement": 0})  # fmt: skip
         s["duration"] = max(s["duration"], r["session_duration"] or 0)
         if r["event_name"] in VIEWS:
@@ -134,9 +134,9 @@ def page_details(rows: list[dict], dim: str, event: str) -> dict[str, tuple[int,
         name = r[dim] if r[dim] is not None else "(none)"
         views[name].add(r["event_id"])
         users[name].add(r["mid"])
-        sessions[name].add(r["session_id"])
+        sessions[name].add((r["user_pseudo_id"], r["session_id"]))
         entrances[name] += bool(r.get(flag))
-        key = (r["platform"], r["mid"], r["session_id"], r["day"])
+        key = (r["platform"], r["user_pseudo_id"], r["session_id"], r["day"])
         if key not in last or (r["event_timestamp"], r["event_id"]) > (
             last[key]["event_timestamp"],
             last[key]["event_id"],
