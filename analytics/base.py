@@ -211,7 +211,8 @@ def count_unique_events(expression: exp.Expression) -> exp.Expression:
 # Defined once over `base` (the scoped events: `event_date`, `first_date` in the query's zone), each grouped by
 # local day, platform and the user (`user_key`) and whatever else its visuals group or filter by: per user ×
 # day × the user-level dimensions (`user_day`), per session × day (`session_day`), per user × day × event name
-# (`event_day`), per session × day × page or screen (`page_day`, view events only). Every dimension is a
+# (`event_day`), per session × day × page or screen (`page_day`, view events only), per new device × day
+# (`new_user_day`: its first opens, by the device's id as the spec counts new users). Every dimension is a
 # grouping key, so a distinct count of users (or sessions) over any set of rows is exact (count(DISTINCT
 # user_key) over user_day rows in range = over the events), and sums of per-group counts are the counts.
 # A session's rows in `session_day` are one per day (its platform, user and traffic are the session's own).
@@ -268,7 +269,10 @@ PAGE_DAY = Rollup("page_day", "pd", (
     " ORDER BY event_timestamp DESC, event_id DESC) = 1 THEN 1 ELSE 0 END AS is_exit FROM base WHERE event_name IN"
     f" {VIEW_EVENTS}) AS v"
 ))  # fmt: skip
-ROLLUPS = {r.name: r for r in (USER_DAY, SESSION_DAY, EVENT_DAY, PAGE_DAY)}
+NEW_USER_DAY = Rollup("new_user_day", "nd", ("event_date", "platform", "user_pseudo_id", "geo_country", "geo_city"), (
+    "count(DISTINCT event_id) AS first_opens",
+), source="(SELECT * FROM base WHERE event_name = '_first_open') AS f")  # fmt: skip
+ROLLUPS = {r.name: r for r in (USER_DAY, SESSION_DAY, EVENT_DAY, PAGE_DAY, NEW_USER_DAY)}
 
 
 def rollup_sql(rollup: Rollup) -> str:

@@ -115,7 +115,7 @@ def _sql(text: str) -> Callable[[Options, Params, Scope], str]:
 ACTIVE_NEW_BY_DAY = Visual(
     "active_new_users", "Active / New users by day", "line",
     _sql(", active AS (SELECT event_date, count(DISTINCT user_key) AS active_users FROM ud GROUP BY 1), newcomers AS"
-         " (SELECT event_date, count(DISTINCT user_pseudo_id) AS new_users FROM base WHERE event_name = '_first_open'"
+         " (SELECT event_date, count(DISTINCT user_pseudo_id) AS new_users FROM nd"
          " GROUP BY 1) SELECT a.event_date, a.active_users, coalesce(n.new_users, 0) AS new_users FROM active AS a"
          " LEFT JOIN newcomers AS n ON n.event_date = a.event_date ORDER BY 1"),
     x="event_date", values=("active_users", "new_users"),
@@ -284,7 +284,7 @@ OVERVIEW = Sheet("overview", "Overview", (LIFECYCLE, PLATFORM_PIE, KEY_ENGAGEMEN
 ACQUISITION = Sheet("acquisition", "Acquisition", (
     Visual("kpi_users", "Users", "kpi",
            _sql("SELECT (SELECT count(DISTINCT user_key) FROM ud) AS active_users, (SELECT count(DISTINCT"
-                " user_pseudo_id) FROM base WHERE event_name = '_first_open') AS new_users"),
+                " user_pseudo_id) FROM nd) AS new_users"),
            values=("active_users", "new_users")),
     ACTIVE_NEW_BY_DAY,
     Visual("intraday", "Intra-day active and new users (today and yesterday, by hour)", "bar",
@@ -307,11 +307,11 @@ ACQUISITION = Sheet("acquisition", "Acquisition", (
     Visual("traffic_acquisition", "Traffic acquisition metrics", "table", _traffic_table,
            note="Engagement rate is engaged sessions over sessions, as a fraction (§8.1)."),
     Visual("new_users_by_country", "New users by country", "bar",
-           _sql("SELECT coalesce(geo_country, '(none)') AS country, count(DISTINCT user_pseudo_id) AS users FROM base"
-                " WHERE event_name = '_first_open' GROUP BY 1 ORDER BY 2 DESC, 1"), x="country", values=("users",)),
+           _sql("SELECT coalesce(geo_country, '(none)') AS country, count(DISTINCT user_pseudo_id) AS users FROM nd"
+                " GROUP BY 1 ORDER BY 2 DESC, 1"), x="country", values=("users",)),
     Visual("new_users_by_geo", "New users by geo location", "table",
            _sql("SELECT coalesce(geo_country, '(none)') AS country, coalesce(geo_city, '(none)') AS city,"
-                " count(DISTINCT user_pseudo_id) AS users FROM base WHERE event_name = '_first_open'"
+                " count(DISTINCT user_pseudo_id) AS users FROM nd"
                 " GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2")),
 ))  # fmt: skip
 ENGAGEMENT = Sheet("engagement", "Engagement", (

@@ -27,7 +27,9 @@ from etl.model import TABLES
 DIALECTS = ("duckdb", "trino", "redshift")
 TABLE_NAMES = frozenset(TABLES)
 ENRICHED = "event_enriched"
-ROLLUP_TABLES = frozenset({"user_day", "session_day", "event_day", "page_day"})  # analytics/base.py `ROLLUPS`
+ROLLUP_TABLES = frozenset(
+    {"user_day", "session_day", "event_day", "page_day", "new_user_day"}
+)  # analytics/base.py `ROLLUPS`
 SCOPED_TABLES = TABLE_NAMES | {ENRICHED} | ROLLUP_TABLES
 COLUMNS: dict[str, dict[str, str]] = {table: dict(columns) for table, columns in TABLES.items()}
 MARKER = re.compile(r"__P_([a-z0-9_]+)__")

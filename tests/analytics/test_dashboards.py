@@ -206,3 +206,28 @@ def test_page_visuals_against_plain_python(warehouse, zone, page_dim):
     }
     exits = {r["dim"]: r["exits"] for r in shown("exits")}
     assert exits == {k: v[4] for k, v in expected.items() if v[4]} and sum(exits.values()) > 0
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_new_users_by_country_and_kpis_against_plain_python(warehouse, zone):
+    """New users are devices (user_pseudo_id) with a first open in range, read from `new_user_day`."""
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone})
+    enriched = ref.enriched(warehouse.sample, scope)
+    firsts = [r for r in enriched if r["event_name"] == "_first_open"]
+    by_geo: dict = {}
+    for r in firsts:
+        by_geo.setdefault((r.get("geo_country") or "(none)", r.get("geo_city") or "(none)"), set()).add(
+            r["user_pseudo_id"]
+        )
+    got = {
+        (r["country"], r["city"]): r["users"] for r in rows(warehouse, ACQUISITION, "new_users_by_geo", scope)
+    }
+    assert got == {k: len(v) for k, v in by_geo.items()} and len(got) > 1
+    countries: dict = {}
+    for (country, _), devices in by_geo.items():
+        countries.setdefault(country, set()).update(devices)
+    got = {r["country"]: r["users"] for r in rows(warehouse, ACQUISITION, "new_users_by_country", scope)}
+    assert got == {k: len(v) for k, v in countries.items()}
+    (kpi,) = rows(warehouse, ACQUISITION, "kpi_users", scope)
+    assert kpi == {"active_users": len({r["mid"] for r in enriched}),
+                   "new_users": len({r["user_pseudo_id"] for r in firsts})}  # fmt: skip
