@@ -250,6 +250,8 @@ SESSION_DAY = Rollup("session_day", "sd", ("event_date", "platform", "user_key",
     f"count(DISTINCT CASE WHEN event_name IN {VIEW_EVENTS} THEN event_id END) AS views",
     "CAST(sum(coalesce(user_engagement_time_msec, 0)) AS BIGINT) AS engagement",
     "count(DISTINCT event_id) AS events",
+    # How many rows of the relation the session has: a session with one is whole in any range that holds it.
+    "CAST(count(*) OVER (PARTITION BY user_key, session_key) AS BIGINT) AS session_rows",
 ))  # fmt: skip
 EVENT_DAY = Rollup("event_day", "ed", ("event_date", "platform", "event_name", "user_key"), (
     "count(DISTINCT event_id) AS events", "sum(event_value) AS event_value",

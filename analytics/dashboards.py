@@ -185,13 +185,23 @@ def _by_dim_over_time(
     return sql
 
 
-def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
-    dim = SESSION_SOURCE_DIMS[options.session_dim]
+def _whole_sessions(dim: str = "") -> str:
+    """`, sessions AS (…)`: one row per session in range, with its totals (and its `dim`, a session column). A
+    session with a single `session_day` row is that row as it is — most are; only the others are summed."""
+    one = f"coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, " if dim else ""
+    summed = f"coalesce(CAST(max({dim}) AS VARCHAR), '(none)') AS dim, " if dim else ""
     return (
-        ", sessions AS (SELECT coalesce(CAST(max(" + dim + ") AS VARCHAR), '(none)') AS dim, user_key,"
-        " session_key, max(duration) AS duration, sum(views) AS views, sum(engagement) AS engagement,"
-        " sum(events) AS events FROM sd WHERE session_key IS NOT NULL GROUP BY 2, 3)"
-        " SELECT dim, count(DISTINCT user_key) AS active_users, count(*) AS sessions,"
+        f", sessions AS (SELECT {one}user_key, session_key, duration, views, engagement, events FROM sd"
+        f" WHERE session_key IS NOT NULL AND session_rows = 1 UNION ALL SELECT {summed}user_key, session_key,"
+        " max(duration) AS duration, sum(views) AS views, sum(engagement) AS engagement, sum(events) AS events"
+        " FROM sd WHERE session_key IS NOT NULL AND session_rows > 1 GROUP BY user_key, session_key)"
+    )
+
+
+def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
+    return (
+        _whole_sessions(SESSION_SOURCE_DIMS[options.session_dim])
+        + " SELECT dim, count(DISTINCT user_key) AS active_users, count(*) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions,"
         f" CAST(count(CASE WHEN {ENGAGED} THEN 1 END) AS DOUBLE) / count(*) AS engagement_rate,"
         " sum(engagement) / 1000.0 / count(*) AS avg_engagement_seconds, sum(events) AS events"
@@ -202,11 +212,8 @@ def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
 def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     dim = USER_SOURCE_DIMS[options.user_dim]
     return (
-        ", firsts AS (SELECT DISTINCT user_key, coalesce(CAST("
-        + dim
-        + " AS VARCHAR), '(none)') AS dim FROM ud"
-        " WHERE first_opens > 0), sessions AS (SELECT user_key, session_key, max(duration) AS duration,"
-        " sum(views) AS views, sum(events) AS events FROM sd WHERE session_key IS NOT NULL GROUP BY 1, 2)"
+        f", firsts AS (SELECT DISTINCT user_key, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim FROM ud"
+        f" WHERE first_opens > 0){_whole_sessions()}"
         " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_key) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions, CAST(count(CASE WHEN {ENGAGED} THEN 1 END)"
         " AS DOUBLE) / nullif(count(s.session_key), 0) AS engagement_rate, sum(s.events) AS events"

@@ -146,3 +146,45 @@ def page_details(rows: list[dict], dim: str, event: str) -> dict[str, tuple[int,
     for r in last.values():
         exits[r[dim] if r[dim] is not None else "(none)"] += 1
     return {k: (len(v), len(users[k]), len(sessions[k]), entrances[k], exits[k]) for k, v in views.items()}
+
+
+def whole_sessions(rows: list[dict]) -> dict[tuple, dict]:
+    """Each session (one device's session id) in range with its totals over all its days."""
+    sessions: dict[tuple, dict] = {}
+    for r in rows:
+        if r["session_id"] is None:
+            continue
+        s = sessions.setdefault((r["user_pseudo_id"], r["session_id"]), {
+            "mid": r["mid"], "duration": 0, "views": set(), "engagement": 0, "events": set(),
+        })  # fmt: skip
+        s["duration"] = max(s["duration"], r["session_duration"] or 0)
+        if r["event_name"] in VIEWS:
+            s["views"].add(r["event_id"])
+        s["engagement"] += r["user_engagement_time_msec"] or 0
+        s["events"].add(r["event_id"])
+    return sessions
+
+
+def session_sources(sample: Any) -> dict[tuple, str | None]:
+    """Each session's source: a known, non-Direct one over Direct over none (spec/analytics.md §1.3)."""
+    rank = {None: 2, "Direct": 1}
+    best: dict[tuple, str | None] = {}
+    for s in sample.sessions:
+        key = (s["user_pseudo_id"], s["session_id"])
+        if key not in best or rank.get(s["session_source"], 0) < rank.get(best[key], 0):
+            best[key] = s["session_source"]
+    return best
+
+
+def traffic_table(rows: list[dict], sample: Any) -> dict[str, tuple[int, int, int, float, int]]:
+    """Per session source: active users, sessions, engaged sessions, engagement seconds, events."""
+    sources = session_sources(sample)
+    out: dict[str, list] = {}
+    for key, s in whole_sessions(rows).items():
+        o = out.setdefault(sources.get(key) or "(none)", [set(), 0, 0, 0.0, 0])
+        o[0].add(s["mid"])
+        o[1] += 1
+        o[2] += len(s["views"]) > 1 or s["duration"] > 10000
+        o[3] += s["engagement"] / 1000
+        o[4] += len(s["events"])
+    return {k: (len(v[0]), v[1], v[2], v[3], v[4]) for k, v in out.items()}
