@@ -255,6 +255,9 @@ SESSION_DAY = Rollup("session_day", "sd", ("event_date", "platform", "user_key",
 ))  # fmt: skip
 EVENT_DAY = Rollup("event_day", "ed", ("event_date", "platform", "event_name", "user_key"), (
     "count(DISTINCT event_id) AS events", "sum(event_value) AS event_value",
+    # The day of the user's previous row for the event name: a row is the user's first for it in a range
+    # starting on day S when that is before S (or none), so users are counted without a distinct.
+    "lag(event_date) OVER (PARTITION BY event_name, user_key ORDER BY event_date, platform) AS prev_date",
 ))  # fmt: skip
 # A session's exit page or screen: its last view of that kind on the day (per platform, so that the platform
 # filter selects whole sessions and every engine agrees).

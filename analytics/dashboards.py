@@ -222,6 +222,19 @@ def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     )
 
 
+def _event_details(options: Options, params: Params, scope: Scope) -> str:
+    """Users per event name: over every platform, each user's first `event_day` row of the name in the range
+    (`prev_date`); with a platform filter that row may be on another platform, so a distinct count."""
+    users = "count(DISTINCT user_key)"
+    if not scope.platforms:
+        start = params.bind(scope.start)
+        users = f"count(CASE WHEN prev_date IS NULL OR prev_date < CAST({start} AS DATE) THEN 1 END)"
+    return (
+        f"SELECT event_name, sum(events) AS events, {users} AS users, CAST(sum(events) AS DOUBLE) / {users}"
+        " AS events_per_user, sum(event_value) AS event_value FROM ed GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+
+
 def _page_sql(kind: str) -> Callable[[Options, Params, Scope], str]:
     """Over `page_day`: a dimension's views, users, sessions, entrances and exits (a session's last view of the
     kind on the day: analytics/base.py)."""
@@ -334,9 +347,7 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
            _sql("SELECT event_date, event_name, sum(events) AS events FROM ed GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("events",), split="event_name"),
     Visual("event_details", "Event details", "table",
-           _sql("SELECT event_name, sum(events) AS events, count(DISTINCT user_key) AS users,"
-                " CAST(sum(events) AS DOUBLE) / count(DISTINCT user_key) AS events_per_user,"
-                " sum(event_value) AS event_value FROM ed GROUP BY 1 ORDER BY 2 DESC, 1")),
+           _event_details),
     Visual("page_views", "View count by page / screen", "bar", _page_sql("views"), x="dim", values=("views",)),
     Visual("page_details", "Pages and screens details", "table", _page_sql("details")),
     Visual("entrances", "Session entry pages / screens", "bar", _page_sql("entrances"), x="dim",
