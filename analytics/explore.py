@@ -211,41 +211,49 @@ def funnel_query(spec: Spec) -> Query:
     """Strict order: step k happens after step k-1; all within the window from step 1 (or on step 1's local
     day). Taking the earliest next step at each stage finds a complete path whenever one exists, so one pass
     of window functions over each user's events finds, for every event, the next time of every step after
-    it; the stages then chain by equality joins (no fan-out of occurrences, O(n log n))."""
+    it; the stages then chain by equality joins (no fan-out of occurrences, O(n log n)). The stream through
+    that sort carries only what a later stage reads (the start's id, day and group only when counted, windowed
+    by day or grouped): a sort moves every column it carries."""
     params = Params()
     base = _base(spec, params)
     n = len(spec.steps)
+    carried = [c for c, needed in (("event_id AS id0", spec.count == "events"),
+                                   ("event_date AS d0", spec.window_type != "custom"),
+                                   (f"{group_sql(spec)} AS grp", spec.group_by is not None)) if needed]  # fmt: skip
     stream = " UNION ALL ".join(
-        f"SELECT user_key AS uid, event_id, event_timestamp AS ts, event_date, {group_sql(spec)} AS grp,"
-        f" {k} AS step FROM base WHERE {event_sql(step, params)}"
+        f"SELECT {', '.join(['user_key AS uid', 'event_timestamp AS ts', *carried])}, {k} AS step FROM base"
+        f" WHERE {event_sql(step, params)}"
         for k, step in enumerate(spec.steps)
     )
-    # Ties: at the same instant a later step sorts first, so it is not "after" (strict order).
-    frame = (
-        "PARTITION BY uid ORDER BY ts, step DESC, event_id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
-    )
-    nexts = ", ".join(f"min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
+    # Ties: at the same instant a later step sorts first, so it is not "after" (strict order). Which of two
+    # rows of one step and instant comes first changes no value read: the next time of step k is read only
+    # from rows of step k - 1, and is the first time of step k strictly after theirs.
+    frame = "PARTITION BY uid ORDER BY ts, step DESC ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    nexts = "".join(f", min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
     window = params.bind(spec.window_seconds) if spec.window_type == "custom" else None
-    ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *, {nexts} FROM stream)"]
-    ctes.append("f0 AS (SELECT uid, event_id AS id0, ts AS t0, event_date AS d0, grp, ts AS t_0"
-                + "".join(f", n{k}" for k in range(1, 2 if n > 1 else 1)) + " FROM nx WHERE step = 0)")  # fmt: skip
+    start = ["uid", "t0", *(c.rsplit(" AS ", 1)[1] for c in carried)]
+    ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *{nexts} FROM stream)",
+            "f0 AS (SELECT *, ts AS t0, ts AS t_0 FROM nx WHERE step = 0)"]  # fmt: skip
     for k in range(1, n):
         inside = (f"date_diff('second', f.t0, f.n{k}) <= {window}" if window
                   else f"CAST(f.n{k} AT TIME ZONE 'UTC' AT TIME ZONE {params.bind(spec.scope.timezone)} AS DATE) = f.d0")  # fmt: skip
-        carried = "f.uid, f.id0, f.t0, f.d0, f.grp, " + ", ".join(f"f.t_{j}" for j in range(k))
-        following = f", r.n{k + 1}" if k + 1 < n else ""
-        join = (f" LEFT JOIN (SELECT uid, ts, {', '.join(f'min(n{j}) AS n{j}' for j in range(k + 1, n))} FROM nx"
-                f" WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k}" if following else "")  # fmt: skip
+        kept = ", ".join([*(f"f.{c}" for c in start), *(f"f.t_{j}" for j in range(k))])
         ctes.append(
-            f"g{k} AS (SELECT {carried}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
+            f"g{k} AS (SELECT {kept}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
         )
-        ctes.append(f"f{k} AS (SELECT f.*{following} FROM g{k} AS f{join})")
-    last = n - 1
+        if k + 1 < n:  # the next time of step k + 1 after the step-k event reached (one row per instant)
+            ctes.append(f"f{k} AS (SELECT f.*, r.n{k + 1} FROM g{k} AS f LEFT JOIN (SELECT uid, ts, min(n{k + 1})"
+                        f" AS n{k + 1} FROM nx WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k})")  # fmt: skip
+        else:
+            ctes.append(f"f{k} AS (SELECT * FROM g{k})")
     counted = "uid" if spec.count == "users" else "id0"
     measures = ", ".join(
         f"count(DISTINCT CASE WHEN t_{k} IS NOT NULL THEN {counted} END) AS step_{k + 1}" for k in range(n)
     )
-    sql = f"WITH {', '.join(ctes)} SELECT grp, {measures} FROM f{last} GROUP BY 1 ORDER BY 2 DESC, 1"
+    grp = "grp" if spec.group_by else "'all'"
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT {grp} AS grp, {measures} FROM f{n - 1} GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
     return Query.parse("funnel", sql, params)
 
 
