@@ -278,31 +278,41 @@ def path_query(spec: Spec) -> Query:
             node = f"CASE WHEN {node} IN ({listed}) THEN {node} ELSE 'other' END"
         else:
             keep = f"{keep} AND {node} IN ({listed})"
+    # The first start node of a group heads its run (no node of its kind precedes it), so merging keeps it: the
+    # group's rows from it on are those after which a start node has been seen (a running max, same sort).
+    start = f"node = {params.bind(spec.start.event)}" if spec.start else None
     if spec.session_type == "session":
-        grouped = ("g AS (SELECT uid, CAST(session_id AS VARCHAR) AS grp, ts, event_id, node FROM ev"
-                   " WHERE session_id IS NOT NULL)")  # fmt: skip
-    else:
-        gap = params.bind(spec.gap_seconds)
+        order = "PARTITION BY uid, session_id ORDER BY ts, event_id"
+        started = (f"max(CASE WHEN {start} THEN 1 ELSE 0 END) OVER ({order} ROWS UNBOUNDED PRECEDING) = 1"
+                   if start else "TRUE")  # fmt: skip
         grouped = (
-            "lagged AS (SELECT *, lag(ts) OVER (PARTITION BY uid ORDER BY ts, event_id) AS prev_ts FROM ev),"
-            f" g AS (SELECT uid, CAST(sum(CASE WHEN prev_ts IS NULL OR date_diff('second', prev_ts, ts) >= {gap}"
-            " THEN 1 ELSE 0 END) OVER (PARTITION BY uid ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS VARCHAR)"
-            " AS grp, ts, event_id, node FROM lagged)"
+            f"g AS (SELECT uid, session_id AS grp, event_id, node, row_number() OVER ({order}) AS pos, CASE WHEN"
+            f" lag(node) OVER ({order}) = node THEN 0 ELSE 1 END AS head, {started} AS started FROM ev"
+            " WHERE session_id IS NOT NULL)"
         )
-    merge = "prev_node IS NULL OR prev_node <> node" if spec.merge_consecutive else "TRUE"
-    start = f"node = {params.bind(spec.start.event)}" if spec.start else "rn = 1"
-    counted = "s.uid" if spec.count == "users" else "s.event_id"
+    else:
+        order = "PARTITION BY uid ORDER BY ts, event_id"
+        running = "OVER (PARTITION BY uid ORDER BY pos ROWS UNBOUNDED PRECEDING)"
+        gap = params.bind(spec.gap_seconds)
+        started = (f"max(CASE WHEN {start} THEN pos END) {running} >= max(CASE WHEN opens = 1 THEN pos END)"
+                   f" {running}" if start else "TRUE")  # fmt: skip
+        grouped = (
+            f"lagged AS (SELECT uid, event_id, node, row_number() OVER ({order}) AS pos, CASE WHEN lag(ts) OVER"
+            f" ({order}) IS NULL OR date_diff('second', lag(ts) OVER ({order}), ts) >= {gap} THEN 1 ELSE 0 END"
+            f" AS opens, lag(node) OVER ({order}) AS prev_node FROM ev), g AS (SELECT uid, sum(opens) {running}"
+            " AS grp, event_id, node, pos, CASE WHEN opens = 0 AND prev_node = node THEN 0 ELSE 1 END AS head,"
+            f" {started} AS started FROM lagged)"
+        )
+    merged = "head = 1" if spec.merge_consecutive else "TRUE"
+    steps = "PARTITION BY uid, grp ORDER BY pos"
+    counted = "uid" if spec.count == "users" else "event_id"
     sql = (
-        f"WITH {base}, ev AS (SELECT user_key AS uid, session_id, event_timestamp AS ts, event_id, {node} AS node"
-        f" FROM base WHERE {keep}), {grouped},"
-        " m AS (SELECT *, lag(node) OVER (PARTITION BY uid, grp ORDER BY ts, event_id) AS prev_node FROM g),"
-        f" kept AS (SELECT uid, grp, ts, event_id, node, row_number() OVER (PARTITION BY uid, grp ORDER BY ts, event_id)"
-        f" AS rn FROM m WHERE {merge}), marked AS (SELECT *, min(CASE WHEN {start} THEN rn END) OVER (PARTITION BY"
-        " uid, grp) AS start_rn FROM kept), steps AS (SELECT uid, grp, event_id, node, rn - start_rn + 1 AS step"
-        f" FROM marked WHERE rn >= start_rn AND rn - start_rn + 1 <= {params.bind(spec.max_steps)})"
-        f" SELECT s.step, s.node AS source, coalesce(t.node, 'lost') AS target, count(DISTINCT {counted}) AS value"
-        " FROM steps AS s LEFT JOIN steps AS t ON t.uid = s.uid AND t.grp = s.grp AND t.step = s.step + 1"
-        f" WHERE s.step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
+        f"WITH {base}, ev AS (SELECT user_key AS uid, {'session_id, ' if spec.session_type == 'session' else ''}"
+        f"event_timestamp AS ts, event_id, {node} AS node FROM base WHERE {keep}), {grouped},"
+        f" steps AS (SELECT uid, event_id, node, row_number() OVER ({steps}) AS step, lead(node) OVER ({steps})"
+        f" AS target FROM g WHERE {merged} AND started)"
+        f" SELECT step, node AS source, coalesce(target, 'lost') AS target, count(DISTINCT {counted}) AS value"
+        f" FROM steps WHERE step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
     )
     return Query.parse("path", sql, params)
 
