@@ -154,10 +154,10 @@ def path_reference(events: list[dict], spec: Spec) -> dict[tuple, int]:
     edges: dict = defaultdict(set)
     for (uid, _), pairs in groups.items():
         nodes = [n for n, _ in pairs]
-        keep = [
+        heads = [
             i for i in range(len(nodes)) if not spec.merge_consecutive or i == 0 or nodes[i - 1] != nodes[i]
         ]
-        merged, ids = [nodes[i] for i in keep], [pairs[i][1] for i in keep]  # runs collapse (§8.4)
+        merged, ids = [nodes[i] for i in heads], [pairs[i][1] for i in heads]  # runs collapse (§8.4)
         if spec.start:
             if spec.start.event not in merged:
                 continue
