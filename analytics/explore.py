@@ -211,41 +211,49 @@ def funnel_query(spec: Spec) -> Query:
     """Strict order: step k happens after step k-1; all within the window from step 1 (or on step 1's local
     day). Taking the earliest next step at each stage finds a complete path whenever one exists, so one pass
     of window functions over each user's events finds, for every event, the next time of every step after
-    it; the stages then chain by equality joins (no fan-out of occurrences, O(n log n))."""
+    it; the stages then chain by equality joins (no fan-out of occurrences, O(n log n)). The stream through
+    that sort carries only what a later stage reads (the start's id, day and group only when counted, windowed
+    by day or grouped): a sort moves every column it carries."""
     params = Params()
     base = _base(spec, params)
     n = len(spec.steps)
+    carried = [c for c, needed in (("event_id AS id0", spec.count == "events"),
+                                   ("event_date AS d0", spec.window_type != "custom"),
+                                   (f"{group_sql(spec)} AS grp", spec.group_by is not None)) if needed]  # fmt: skip
     stream = " UNION ALL ".join(
-        f"SELECT user_key AS uid, event_id, event_timestamp AS ts, event_date, {group_sql(spec)} AS grp,"
-        f" {k} AS step FROM base WHERE {event_sql(step, params)}"
+        f"SELECT {', '.join(['user_key AS uid', 'event_timestamp AS ts', *carried])}, {k} AS step FROM base"
+        f" WHERE {event_sql(step, params)}"
         for k, step in enumerate(spec.steps)
     )
-    # Ties: at the same instant a later step sorts first, so it is not "after" (strict order).
-    frame = (
-        "PARTITION BY uid ORDER BY ts, step DESC, event_id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
-    )
-    nexts = ", ".join(f"min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
+    # Ties: at the same instant a later step sorts first, so it is not "after" (strict order). Which of two
+    # rows of one step and instant comes first changes no value read: the next time of step k is read only
+    # from rows of step k - 1, and is the first time of step k strictly after theirs.
+    frame = "PARTITION BY uid ORDER BY ts, step DESC ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    nexts = "".join(f", min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
     window = params.bind(spec.window_seconds) if spec.window_type == "custom" else None
-    ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *, {nexts} FROM stream)"]
-    ctes.append("f0 AS (SELECT uid, event_id AS id0, ts AS t0, event_date AS d0, grp, ts AS t_0"
-                + "".join(f", n{k}" for k in range(1, 2 if n > 1 else 1)) + " FROM nx WHERE step = 0)")  # fmt: skip
+    start = ["uid", "t0", *(c.rsplit(" AS ", 1)[1] for c in carried)]
+    ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *{nexts} FROM stream)",
+            "f0 AS (SELECT *, ts AS t0, ts AS t_0 FROM nx WHERE step = 0)"]  # fmt: skip
     for k in range(1, n):
         inside = (f"date_diff('second', f.t0, f.n{k}) <= {window}" if window
                   else f"CAST(f.n{k} AT TIME ZONE 'UTC' AT TIME ZONE {params.bind(spec.scope.timezone)} AS DATE) = f.d0")  # fmt: skip
-        carried = "f.uid, f.id0, f.t0, f.d0, f.grp, " + ", ".join(f"f.t_{j}" for j in range(k))
-        following = f", r.n{k + 1}" if k + 1 < n else ""
-        join = (f" LEFT JOIN (SELECT uid, ts, {', '.join(f'min(n{j}) AS n{j}' for j in range(k + 1, n))} FROM nx"
-                f" WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k}" if following else "")  # fmt: skip
+        kept = ", ".join([*(f"f.{c}" for c in start), *(f"f.t_{j}" for j in range(k))])
         ctes.append(
-            f"g{k} AS (SELECT {carried}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
+            f"g{k} AS (SELECT {kept}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
         )
-        ctes.append(f"f{k} AS (SELECT f.*{following} FROM g{k} AS f{join})")
-    last = n - 1
+        if k + 1 < n:  # the next time of step k + 1 after the step-k event reached (one row per instant)
+            ctes.append(f"f{k} AS (SELECT f.*, r.n{k + 1} FROM g{k} AS f LEFT JOIN (SELECT uid, ts, min(n{k + 1})"
+                        f" AS n{k + 1} FROM nx WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k})")  # fmt: skip
+        else:
+            ctes.append(f"f{k} AS (SELECT * FROM g{k})")
     counted = "uid" if spec.count == "users" else "id0"
     measures = ", ".join(
         f"count(DISTINCT CASE WHEN t_{k} IS NOT NULL THEN {counted} END) AS step_{k + 1}" for k in range(n)
     )
-    sql = f"WITH {', '.join(ctes)} SELECT grp, {measures} FROM f{last} GROUP BY 1 ORDER BY 2 DESC, 1"
+    grp = "grp" if spec.group_by else "'all'"
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT {grp} AS grp, {measures} FROM f{n - 1} GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
     return Query.parse("funnel", sql, params)
 
 
@@ -270,31 +278,41 @@ def path_query(spec: Spec) -> Query:
             node = f"CASE WHEN {node} IN ({listed}) THEN {node} ELSE 'other' END"
         else:
             keep = f"{keep} AND {node} IN ({listed})"
+    # The first start node of a group heads its run (no node of its kind precedes it), so merging keeps it: the
+    # group's rows from it on are those after which a start node has been seen (a running max, same sort).
+    start = f"node = {params.bind(spec.start.event)}" if spec.start else None
     if spec.session_type == "session":
-        grouped = ("g AS (SELECT uid, CAST(session_id AS VARCHAR) AS grp, ts, event_id, node FROM ev"
-                   " WHERE session_id IS NOT NULL)")  # fmt: skip
-    else:
-        gap = params.bind(spec.gap_seconds)
+        order = "PARTITION BY uid, session_id ORDER BY ts, event_id"
+        started = (f"max(CASE WHEN {start} THEN 1 ELSE 0 END) OVER ({order} ROWS UNBOUNDED PRECEDING) = 1"
+                   if start else "TRUE")  # fmt: skip
         grouped = (
-            "lagged AS (SELECT *, lag(ts) OVER (PARTITION BY uid ORDER BY ts, event_id) AS prev_ts FROM ev),"
-            f" g AS (SELECT uid, CAST(sum(CASE WHEN prev_ts IS NULL OR date_diff('second', prev_ts, ts) >= {gap}"
-            " THEN 1 ELSE 0 END) OVER (PARTITION BY uid ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS VARCHAR)"
-            " AS grp, ts, event_id, node FROM lagged)"
+            f"g AS (SELECT uid, session_id AS grp, event_id, node, row_number() OVER ({order}) AS pos, CASE WHEN"
+            f" lag(node) OVER ({order}) = node THEN 0 ELSE 1 END AS head, {started} AS started FROM ev"
+            " WHERE session_id IS NOT NULL)"
         )
-    merge = "prev_node IS NULL OR prev_node <> node" if spec.merge_consecutive else "TRUE"
-    start = f"node = {params.bind(spec.start.event)}" if spec.start else "rn = 1"
-    counted = "s.uid" if spec.count == "users" else "s.event_id"
+    else:
+        order = "PARTITION BY uid ORDER BY ts, event_id"
+        running = "OVER (PARTITION BY uid ORDER BY pos ROWS UNBOUNDED PRECEDING)"
+        gap = params.bind(spec.gap_seconds)
+        started = (f"max(CASE WHEN {start} THEN pos END) {running} >= max(CASE WHEN opens = 1 THEN pos END)"
+                   f" {running}" if start else "TRUE")  # fmt: skip
+        grouped = (
+            f"lagged AS (SELECT uid, event_id, node, row_number() OVER ({order}) AS pos, CASE WHEN lag(ts) OVER"
+            f" ({order}) IS NULL OR date_diff('second', lag(ts) OVER ({order}), ts) >= {gap} THEN 1 ELSE 0 END"
+            f" AS opens, lag(node) OVER ({order}) AS prev_node FROM ev), g AS (SELECT uid, sum(opens) {running}"
+            " AS grp, event_id, node, pos, CASE WHEN opens = 0 AND prev_node = node THEN 0 ELSE 1 END AS head,"
+            f" {started} AS started FROM lagged)"
+        )
+    merged = "head = 1" if spec.merge_consecutive else "TRUE"
+    steps = "PARTITION BY uid, grp ORDER BY pos"
+    counted = "uid" if spec.count == "users" else "event_id"
     sql = (
-        f"WITH {base}, ev AS (SELECT user_key AS uid, session_id, event_timestamp AS ts, event_id, {node} AS node"
-        f" FROM base WHERE {keep}), {grouped},"
-        " m AS (SELECT *, lag(node) OVER (PARTITION BY uid, grp ORDER BY ts, event_id) AS prev_node FROM g),"
-        f" kept AS (SELECT uid, grp, ts, event_id, node, row_number() OVER (PARTITION BY uid, grp ORDER BY ts, event_id)"
-        f" AS rn FROM m WHERE {merge}), marked AS (SELECT *, min(CASE WHEN {start} THEN rn END) OVER (PARTITION BY"
-        " uid, grp) AS start_rn FROM kept), steps AS (SELECT uid, grp, event_id, node, rn - start_rn + 1 AS step"
-        f" FROM marked WHERE rn >= start_rn AND rn - start_rn + 1 <= {params.bind(spec.max_steps)})"
-        f" SELECT s.step, s.node AS source, coalesce(t.node, 'lost') AS target, count(DISTINCT {counted}) AS value"
-        " FROM steps AS s LEFT JOIN steps AS t ON t.uid = s.uid AND t.grp = s.grp AND t.step = s.step + 1"
-        f" WHERE s.step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
+        f"WITH {base}, ev AS (SELECT user_key AS uid, {'session_id, ' if spec.session_type == 'session' else ''}"
+        f"event_timestamp AS ts, event_id, {node} AS node FROM base WHERE {keep}), {grouped},"
+        f" steps AS (SELECT uid, event_id, node, row_number() OVER ({steps}) AS step, lead(node) OVER ({steps})"
+        f" AS target FROM g WHERE {merged} AND started)"
+        f" SELECT step, node AS source, coalesce(target, 'lost') AS target, count(DISTINCT {counted}) AS value"
+        f" FROM steps WHERE step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
     )
     return Query.parse("path", sql, params)
 

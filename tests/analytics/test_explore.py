@@ -150,18 +150,23 @@ def path_reference(events: list[dict], spec: Spec) -> dict[tuple, int]:
                 counter[e["mid"]] += 1
             last[e["mid"]] = e["event_timestamp"]
             key = (e["mid"], counter[e["mid"]])
-        groups[key].append(e[node])
+        groups[key].append((e[node], e["event_id"]))
     edges: dict = defaultdict(set)
-    for (uid, _), nodes in groups.items():
-        merged = [n for i, n in enumerate(nodes) if i == 0 or nodes[i - 1] != n]  # runs collapse (§8.4)
+    for (uid, _), pairs in groups.items():
+        nodes = [n for n, _ in pairs]
+        heads = [
+            i for i in range(len(nodes)) if not spec.merge_consecutive or i == 0 or nodes[i - 1] != nodes[i]
+        ]
+        merged, ids = [nodes[i] for i in heads], [pairs[i][1] for i in heads]  # runs collapse (§8.4)
         if spec.start:
             if spec.start.event not in merged:
                 continue
-            merged = merged[merged.index(spec.start.event) :]
+            first = merged.index(spec.start.event)
+            merged, ids = merged[first:], ids[first:]
         merged = merged[: spec.max_steps]
         for i, source in enumerate(merged[: spec.max_steps - 1]):
             target = merged[i + 1] if i + 1 < len(merged) else "lost"
-            edges[(i + 1, source, target)].add(uid)
+            edges[(i + 1, source, target)].add(uid if spec.count == "users" else ids[i])
     return {k: len(v) for k, v in edges.items()}
 
 
@@ -171,6 +176,25 @@ def test_path_edges(warehouse, name):
     got = {(r["step"], r["source"], r["target"]): r["value"] for r in run(warehouse, spec)}
     assert got == path_reference(rows(warehouse), spec)
     assert len(got) > 3
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"merge_consecutive": False},
+        {"count": "events"},
+        {"session_type": "gap", "gap_seconds": 600},
+        {"session_type": "gap", "gap_seconds": 60, "merge_consecutive": False, "count": "events"},
+    ],
+    ids=["unmerged", "events", "gap-from-start", "gap-unmerged-events"],
+)
+def test_path_variants(warehouse, changes):
+    """Unmerged runs, counting events, and gap groups from their first start node (each group on its own:
+    the start seen in an earlier group does not start a later one)."""
+    spec = replace(SPECS["path"], nodes=("_session_start", "view_item", "add_to_cart"), **changes)
+    got = {(r["step"], r["source"], r["target"]): r["value"] for r in run(warehouse, spec)}
+    assert got == path_reference(rows(warehouse), spec)
+    assert any(source == target for _, source, target in got) == (not spec.merge_consecutive)
 
 
 def test_gap_sessions_split_exactly_at_the_gap(warehouse):
