@@ -114,7 +114,9 @@ def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
 
 def event_details(rows: list[dict]) -> dict[str, tuple[int, int, float]]:
     """Per event name: events, distinct users, summed event value."""
-    events, users, value = defaultdict(set), defaultdict(set), defaultdict(float)
+    events: dict[str, set] = defaultdict(set)
+    users: dict[str, set] = defaultdict(set)
+    value: dict[str, float] = defaultdict(float)
     for r in rows:
         events[r["event_name"]].add(r["event_id"])
         users[r["event_name"]].add(r["mid"])
@@ -125,7 +127,10 @@ def event_details(rows: list[dict]) -> dict[str, tuple[int, int, float]]:
 def page_details(rows: list[dict], dim: str, event: str) -> dict[str, tuple[int, int, int, int, int]]:
     """Per page / screen (`dim` of the view `event`): views, users, sessions, entrances (the view's own flag)
     and exits (the last such view of a session on its day, per platform)."""
-    views, users, sessions, entrances = defaultdict(set), defaultdict(set), defaultdict(set), defaultdict(int)
+    views: dict[str, set] = defaultdict(set)
+    users: dict[str, set] = defaultdict(set)
+    sessions: dict[str, set] = defaultdict(set)
+    entrances: dict[str, int] = defaultdict(int)
     last: dict[tuple, dict] = {}
     flag = "page_view_entrances" if event == "_page_view" else "screen_view_entrances"
     for r in rows:
