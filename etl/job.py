@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl.config import JobConfig
 from etl.lake import Layout
+from etl.model import PARTITION_COLUMNS
 from etl.results import OK, summary
 
 if TYPE_CHECKING:  # Spark is imported only on the Spark path: the DuckDB path starts without it
@@ -102,9 +103,9 @@ def _previous_event_ids(spark: SparkSession, layout: Layout, events: DataFrame) 
 
 
 def _stage(df: DataFrame, layout: Layout, run: str, name: str) -> None:
-    df.write.mode("overwrite").partitionBy(
-        "partition_app", "partition_year", "partition_month", "partition_day"
-    ).option("compression", "snappy").parquet(layout.out_store.url(_key(layout.job_data, "runs", run, name)))
+    df.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", "snappy").parquet(
+        layout.out_store.url(_key(layout.job_data, "runs", run, name))
+    )
 
 
 def _final_names(layout: Layout, run: str) -> dict[str, str]:
