@@ -244,6 +244,9 @@ USER_DAY = Rollup("user_day", "ud", (
     "count(DISTINCT CASE WHEN event_name = '_first_open' THEN event_id END) AS first_opens",
     "count(DISTINCT CASE WHEN event_name = '_session_start' THEN event_id END) AS session_starts",
     "count(DISTINCT CASE WHEN event_name = '_app_exception' THEN event_id END) AS exceptions",
+    # 1 on one row of each user and day (a user-day has more when its platform or device columns differ): over
+    # every platform those rows are the active user-days, without a distinct.
+    "CAST(row_number() OVER (PARTITION BY user_key, event_date ORDER BY platform) AS BIGINT) AS day_row",
 ))  # fmt: skip
 SESSION_DAY = Rollup("session_day", "sd", ("event_date", "platform", "user_key", "session_key", *SESSION_COLUMNS), (
     "max(session_duration) AS duration",

@@ -111,12 +111,26 @@ def _sql(text: str) -> Callable[[Options, Params, Scope], str]:
     return lambda options, params, scope: text
 
 
+def _active(scope: Scope) -> str:
+    """`, active AS (…)`: one row per user and active day in range (`uid`, `event_date`). Over every platform,
+    each user-day's first `user_day` row (`day_row`); with a platform filter that row may be on another
+    platform, so a distinct."""
+    if scope.platforms:
+        return ", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud)"
+    return ", active AS (SELECT user_key AS uid, event_date FROM ud WHERE day_row = 1)"
+
+
+def _over_active(text: str) -> Callable[[Options, Params, Scope], str]:
+    """A visual's SQL after the `active` relation (`_active`)."""
+    return lambda options, params, scope: _active(scope) + text
+
+
 # --- shared visuals ------------------------------------------------------------------------------------------
 ACTIVE_NEW_BY_DAY = Visual(
     "active_new_users", "Active / New users by day", "line",
-    _sql(", active AS (SELECT event_date, count(DISTINCT user_key) AS active_users FROM ud GROUP BY 1), newcomers AS"
+    _over_active(", daily AS (SELECT event_date, count(*) AS active_users FROM active GROUP BY 1), newcomers AS"
          " (SELECT event_date, count(DISTINCT user_pseudo_id) AS new_users FROM nd"
-         " GROUP BY 1) SELECT a.event_date, a.active_users, coalesce(n.new_users, 0) AS new_users FROM active AS a"
+         " GROUP BY 1) SELECT a.event_date, a.active_users, coalesce(n.new_users, 0) AS new_users FROM daily AS a"
          " LEFT JOIN newcomers AS n ON n.event_date = a.event_date ORDER BY 1"),
     x="event_date", values=("active_users", "new_users"),
 )  # fmt: skip
@@ -286,16 +300,17 @@ def _retention_rates(rows: list[dict[str, Any]], scope: Scope) -> list[dict[str,
 
 RETENTION_BASE = (
     ", firsts AS (SELECT user_key AS uid, min(first_date) AS first_date FROM ud GROUP BY 1),"
-    " days AS (SELECT DISTINCT b.user_key AS uid, f.first_date, date_diff('day', f.first_date, b.event_date)"
-    " AS day_diff FROM ud AS b JOIN firsts AS f ON f.uid = b.user_key WHERE f.first_date >= CAST($start_day"
+    " days AS (SELECT a.uid, f.first_date, date_diff('day', f.first_date, a.event_date)"
+    " AS day_diff FROM active AS a JOIN firsts AS f ON f.uid = a.uid WHERE f.first_date >= CAST($start_day"
     " AS DATE)), kept AS (SELECT * FROM days WHERE day_diff BETWEEN 0 AND 42 AND uid IN (SELECT uid FROM days"
-    " WHERE day_diff = 0)), cohorts AS (SELECT first_date, count(DISTINCT uid) AS cohort FROM kept GROUP BY 1)"
+    " WHERE day_diff = 0)), cohorts AS (SELECT first_date, count(*) AS cohort FROM kept WHERE day_diff = 0 GROUP BY 1)"
 )
+# `days` has one row per user and day_diff (a user's first_date is one), so counting its rows counts users.
 
 
 def _retention(select: str) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
-        return RETENTION_BASE.replace("$start_day", params.bind(scope.start)) + select
+        return _active(scope) + RETENTION_BASE.replace("$start_day", params.bind(scope.start)) + select
 
     return sql
 
@@ -357,18 +372,18 @@ ENGAGEMENT = Sheet("engagement", "Engagement", (
 ))  # fmt: skip
 RETENTION = Sheet("retention", "Retention", (
     Visual("cohorts", "Retention rate by first active day in the range", "matrix",
-           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), firsts AS (SELECT uid,"
+           _over_active(", firsts AS (SELECT uid,"
                 " min(event_date) AS first_day FROM active GROUP BY 1) SELECT f.first_day, a.event_date,"
                 " count(*) AS users FROM active AS a JOIN firsts AS f ON f.uid = a.uid GROUP BY 1, 2 ORDER BY 1, 2"),
            x="event_date", values=("rate",), split="first_day", post=_cohort_rates),
     Visual("retention_by_first_visit", "D1 and D7 retention by first visit date", "line",
-           _retention(" SELECT k.first_date, CAST(k.day_diff AS VARCHAR) AS day_diff, count(DISTINCT k.uid) AS returned,"
+           _retention(" SELECT k.first_date, CAST(k.day_diff AS VARCHAR) AS day_diff, count(*) AS returned,"
                       " max(c.cohort) AS cohort FROM kept AS k JOIN cohorts AS c ON c.first_date = k.first_date"
                       " WHERE k.day_diff IN (1, 7) GROUP BY 1, 2 ORDER BY 1, 2"),
            x="first_date", values=("rate",), split="day_diff", post=_retention_rates,
            note="Users are merged user ids (the original used device ids, §8.8)."),
     Visual("retention_by_day", "Retention rate by returning day", "line",
-           _retention(" SELECT k.day_diff, count(DISTINCT k.uid) AS returned, max(t.total) AS cohort FROM kept AS k"
+           _retention(" SELECT k.day_diff, count(*) AS returned, max(t.total) AS cohort FROM kept AS k"
                       " CROSS JOIN (SELECT sum(cohort) AS total FROM cohorts) AS t GROUP BY 1 ORDER BY 1"),
            x="day_diff", values=("rate",), post=_retention_rates),
     Visual("new_returning", "New and returning users", "stacked",
@@ -379,13 +394,14 @@ RETENTION = Sheet("retention", "Retention", (
            _sql("SELECT event_date, sum(events) AS events FROM ud GROUP BY 1 ORDER BY 1"),
            x="event_date", values=("events", "last_7_days", "last_30_days"), lookback_days=29, post=_rolling),
     Visual("stickiness", "User stickiness", "line",
-           _sql(", active AS (SELECT DISTINCT user_key AS uid, event_date FROM ud), spans AS (SELECT event_date,"
+           _over_active(", spans AS (SELECT event_date,"
                 " lead(event_date) OVER (PARTITION BY uid ORDER BY event_date) AS nxt FROM active), deltas AS ("
-                "SELECT event_date AS day, 1 AS d, 1 AS w, 1 AS m FROM spans UNION ALL SELECT CAST(event_date +"
-                " INTERVAL 1 DAY AS DATE), -1, 0, 0 FROM spans UNION ALL SELECT least(CAST(event_date + INTERVAL 7"
-                " DAY AS DATE), coalesce(nxt, CAST(event_date + INTERVAL 7 DAY AS DATE))), 0, -1, 0 FROM spans"
-                " UNION ALL SELECT least(CAST(event_date + INTERVAL 30 DAY AS DATE), coalesce(nxt, CAST(event_date"
-                " + INTERVAL 30 DAY AS DATE))), 0, 0, -1 FROM spans), daily AS (SELECT day, sum(d) AS d, sum(w) AS"
+                "SELECT event_date AS day, count(*) AS d, count(*) AS w, count(*) AS m FROM spans GROUP BY 1"
+                " UNION ALL SELECT CAST(event_date + INTERVAL 1 DAY AS DATE), -count(*), 0, 0 FROM spans GROUP BY 1"
+                " UNION ALL SELECT least(CAST(event_date + INTERVAL 7 DAY AS DATE), coalesce(nxt, CAST(event_date +"
+                " INTERVAL 7 DAY AS DATE))), 0, -count(*), 0 FROM spans GROUP BY 1 UNION ALL SELECT"
+                " least(CAST(event_date + INTERVAL 30 DAY AS DATE), coalesce(nxt, CAST(event_date + INTERVAL 30 DAY"
+                " AS DATE))), 0, 0, -count(*) FROM spans GROUP BY 1), daily AS (SELECT day, sum(d) AS d, sum(w) AS"
                 " w, sum(m) AS m FROM deltas GROUP BY 1), running AS (SELECT day, sum(d) OVER (ORDER BY day) AS dau,"
                 " sum(w) OVER (ORDER BY day) AS wau, sum(m) OVER (ORDER BY day) AS mau FROM daily) SELECT day AS"
                 " event_date, CAST(dau AS DOUBLE) / wau AS dau_wau, CAST(dau AS DOUBLE) / mau AS dau_mau,"

@@ -112,6 +112,38 @@ def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
     return {d: len(u & cohort) / len(cohort) for d, u in active.items() if u & cohort}
 
 
+def cohorts(rows: list[dict]) -> dict[tuple[date, date], int]:
+    """Users per (first active day in the range, active day)."""
+    days = defaultdict(set)
+    for r in rows:
+        days[r["mid"]].add(r["day"])
+    out: dict[tuple[date, date], int] = defaultdict(int)
+    for active in days.values():
+        for day in active:
+            out[(min(active), day)] += 1
+    return dict(out)
+
+
+def retention_by_first_visit(rows: list[dict], scope: Scope) -> dict[tuple[date, int], float]:
+    """D1 and D7 rates per first visit day: of the users active on their first visit day (in the range), those
+    active again 1 and 7 days later."""
+    first: dict[Any, date] = {}
+    for r in rows:
+        first[r["mid"]] = min(first.get(r["mid"], r["first_date"]), r["first_date"])
+    active = {(r["mid"], r["day"]) for r in rows}
+    cohort = defaultdict(set)
+    for mid, f in first.items():
+        if f >= scope.start and (mid, f) in active:
+            cohort[f].add(mid)
+    out = {}
+    for f, users in cohort.items():
+        for k in (1, 7):
+            back = sum((mid, f + timedelta(days=k)) in active for mid in users)
+            if back:
+                out[(f, k)] = back / len(users)
+    return out
+
+
 def event_details(rows: list[dict]) -> dict[str, tuple[int, int, float]]:
     """Per event name: events, distinct users, summed event value."""
     events: dict[str, set] = defaultdict(set)

@@ -107,6 +107,39 @@ def test_retention_by_returning_day(warehouse):
     assert got[0] == 1.0
 
 
+@pytest.mark.parametrize("platforms", [(), ("Web", "iOS")])
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_retention_visuals_against_plain_python(warehouse, zone, platforms):
+    """Active user-days are `user_day`'s first row of each (`day_row`) over every platform, and a distinct
+    count under a platform filter; the stored roll-up in New York, the definition in Tokyo: same numbers."""
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone, "platforms": platforms})
+    enriched = ref.enriched(warehouse.sample, scope)
+    by_day = {r["day_diff"]: r["rate"] for r in rows(warehouse, RETENTION, "retention_by_day", scope)}
+    assert by_day == pytest.approx(ref.retention_by_day(enriched, scope), abs=1e-4)
+    first_visit = {
+        (r["first_date"], int(r["day_diff"])): r["rate"]
+        for r in rows(warehouse, RETENTION, "retention_by_first_visit", scope)
+    }
+    assert first_visit == pytest.approx(ref.retention_by_first_visit(enriched, scope), abs=1e-4)
+    assert first_visit
+    cohorts = {
+        (r["first_day"], r["event_date"]): r["users"] for r in rows(warehouse, RETENTION, "cohorts", scope)
+    }
+    assert cohorts == ref.cohorts(enriched)
+    sticky = {
+        r["event_date"]: (r["dau_wau"], r["dau_mau"], r["wau_mau"])
+        for r in rows(warehouse, RETENTION, "stickiness", scope)
+    }
+    expected = ref.stickiness(ref.enriched(warehouse.sample, scope.widened(29)), scope)
+    assert sticky.keys() == expected.keys()
+    for day, values in sticky.items():
+        assert values == pytest.approx(expected[day])
+    active = {
+        r["event_date"]: r["active_users"] for r in rows(warehouse, OVERVIEW, "active_new_users", scope)
+    }
+    assert active == {day: users for day, (users, _) in ref.active_new_by_day(enriched).items()}
+
+
 def test_every_sheet_renders_data(warehouse):
     for sheet in (OVERVIEW, ACQUISITION, ENGAGEMENT, RETENTION, DEVICE):
         data = sheet_data(sheet=sheet, warehouse=warehouse.warehouse, scope=SCOPE, options=Options())
