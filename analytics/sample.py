@@ -187,7 +187,9 @@ def generate_events(
             seconds=rng.randint(0, max(1, int((end - start_day).total_seconds()) - 3600))
         )
         login = f"login-{n}" if rng.random() < 0.4 else None
-        if n % 10 == 9 and previous.get("user_id"):  # the previous user's second device, first used an hour later
+        if n % 10 == 9 and previous.get(
+            "user_id"
+        ):  # the previous user's second device, first used an hour later
             login, first = previous["user_id"], previous["first"] + timedelta(hours=1)
         user = {
             "user_pseudo_id": f"{app_id}-u{n:07d}", "platform": platform, "country": country, "city": city,
