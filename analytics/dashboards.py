@@ -227,11 +227,11 @@ def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     dim = USER_SOURCE_DIMS[options.user_dim]
     return (
         f", firsts AS (SELECT DISTINCT user_key, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim FROM ud"
-        f" WHERE first_opens > 0){_whole_sessions()}"
-        " SELECT f.dim, count(DISTINCT f.user_key) AS new_users, count(s.session_key) AS sessions,"
-        f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged_sessions, CAST(count(CASE WHEN {ENGAGED} THEN 1 END)"
-        " AS DOUBLE) / nullif(count(s.session_key), 0) AS engagement_rate, sum(s.events) AS events"
-        " FROM firsts AS f LEFT JOIN sessions AS s ON s.user_key = f.user_key GROUP BY 1"
+        f" WHERE first_opens > 0){_whole_sessions()}, per_user AS (SELECT user_key, count(*) AS sessions,"
+        f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged, sum(events) AS events FROM sessions GROUP BY 1)"
+        " SELECT f.dim, count(*) AS new_users, coalesce(sum(s.sessions), 0) AS sessions, coalesce(sum(s.engaged), 0)"
+        " AS engaged_sessions, CAST(sum(s.engaged) AS DOUBLE) / nullif(sum(s.sessions), 0) AS engagement_rate,"
+        " sum(s.events) AS events FROM firsts AS f LEFT JOIN per_user AS s ON s.user_key = f.user_key GROUP BY 1"
         f" ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}"
     )
 

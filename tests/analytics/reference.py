@@ -213,6 +213,26 @@ def session_sources(sample: Any) -> dict[tuple, str | None]:
     return best
 
 
+def new_user_table(rows: list[dict], sample: Any) -> dict[str, tuple[int, int, int, int]]:
+    """Per first traffic source of the device that first opened in the range: new users, and their sessions,
+    engaged sessions and events in the range."""
+    users = {u["user_pseudo_id"]: u for u in sample.users}
+    firsts = {(r["mid"], users[r["user_pseudo_id"]]["first_traffic_source"] or "(none)")
+              for r in rows if r["event_name"] == "_first_open"}  # fmt: skip
+    by_user: dict[Any, list[dict]] = defaultdict(list)
+    for s in whole_sessions(rows).values():
+        by_user[s["mid"]].append(s)
+    out: dict[str, list[int]] = {}
+    for mid, dim in firsts:
+        o = out.setdefault(dim, [0, 0, 0, 0])
+        o[0] += 1
+        for s in by_user[mid]:
+            o[1] += 1
+            o[2] += len(s["views"]) > 1 or s["duration"] > 10000
+            o[3] += len(s["events"])
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items()}
+
+
 def traffic_table(rows: list[dict], sample: Any) -> dict[str, tuple[int, int, int, float, int]]:
     """Per session source: active users, sessions, engaged sessions, engagement seconds, events."""
     sources = session_sources(sample)

@@ -292,3 +292,18 @@ def test_traffic_acquisition_against_plain_python(warehouse, zone):
             events,
         )
         assert r["avg_engagement_seconds"] == pytest.approx(seconds / sessions)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_new_user_acquisition_against_plain_python(warehouse, zone):
+    """New users by their first traffic source, with all their sessions in the range."""
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone})
+    expected = ref.new_user_table(ref.enriched(warehouse.sample, scope), warehouse.sample)
+    v = visual(ACQUISITION, "new_user_acquisition")
+    query = build_query(v, scope, Options(top_n=100), stored_zone=warehouse.warehouse.stored_zone("web"))
+    got = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+    assert {
+        r["dim"]: (r["new_users"], r["sessions"], r["engaged_sessions"], r["events"]) for r in got
+    } == expected
+    for r in got:
+        assert r["engagement_rate"] == pytest.approx(expected[r["dim"]][2] / expected[r["dim"]][1])
