@@ -438,9 +438,11 @@ DEVICE = Sheet("device", "Device", (
            _sql("SELECT coalesce(device_ua_browser, '(none)') AS browser, count(DISTINCT user_key) AS users"
                 " FROM ud WHERE platform = 'Web' GROUP BY 1 ORDER BY 2 DESC, 1"), x="browser", values=("users",)),
     Visual("resolutions", "Active users by screen resolution", "bar",
+           # Grouped by the numbers, then named: formatting every row's text costs more than the count.
            _sql("SELECT coalesce(CAST(device_screen_width AS VARCHAR), '') || ' x ' || coalesce(CAST("
-                "device_screen_height AS VARCHAR), '') AS resolution, count(DISTINCT user_key) AS users"
-                " FROM ud GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
+                "device_screen_height AS VARCHAR), '') AS resolution, users FROM (SELECT device_screen_width,"
+                " device_screen_height, count(DISTINCT user_key) AS users FROM ud GROUP BY 1, 2)"
+                " ORDER BY 2 DESC, 1 LIMIT 10"), x="resolution", values=("users",)),
     Visual("platforms_over_time", "Active users by platform over time", "line",
            _sql("SELECT event_date, platform, count(DISTINCT user_key) AS users FROM ud GROUP BY 1, 2"
                 " ORDER BY 1, 2"), x="event_date", values=("users",), split="platform"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -307,3 +309,14 @@ def test_new_user_acquisition_against_plain_python(warehouse, zone):
     } == expected
     for r in got:
         assert r["engagement_rate"] == pytest.approx(expected[r["dim"]][2] / expected[r["dim"]][1])
+
+
+def test_resolutions_against_plain_python(warehouse):
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    users = defaultdict(set)
+    for r in ref.enriched(warehouse.sample, SCOPE):
+        users[f"{text(r['device_screen_width'])} x {text(r['device_screen_height'])}"].add(r["mid"])
+    got = {r["resolution"]: r["users"] for r in rows(warehouse, DEVICE, "resolutions")}
+    assert got == {k: len(v) for k, v in users.items()} and len(got) > 1
