@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from pipelines.models import Pipeline
 from portal import services
@@ -39,7 +40,10 @@ def test_local_pipeline_through_the_wizard(page):  # noqa: F811
     assert page.is_hidden("#step-ingestion") and page.is_visible("#id_lake_dir")
     page.fill("#id_schedule", "rate(2 minutes)")
     page.click("#review")
-    assert "The minimum interval of data processing is 6 minutes." in page.text_content("#field-schedule")
+    # The review is a page load: wait for the returned form's message, not the field as it was before.
+    expect(page.locator("#field-schedule")).to_contain_text(
+        "The minimum interval of data processing is 6 minutes."
+    )
     page.fill("#id_schedule", "rate(30 minutes)")
     page.fill("#id_enrichers", "ua,traffic")
     page.click("#review")
