@@ -97,14 +97,17 @@ def build_query(visual: Visual, scope: Scope, options: Options, *, stored_zone: 
     seen = scope.widened(visual.lookback_days) if visual.lookback_days else scope
     if visual.last_days:
         seen = replace(scope, start=max(scope.start, scope.end - timedelta(days=visual.last_days - 1)))
-    base = base_cte(seen, params)
     body = visual.sql(options, params, scope)
     rollups = tuple(r for r in ROLLUPS.values() if re.search(rf"\b{r.alias}\b", body))
-    if rollups:
-        base += rollup_ctes(seen, params, rollups, stored_zone=stored_zone)
+    ctes = rollup_ctes(seen, params, rollups, stored_zone=stored_zone) if rollups else ""
+    # `base` only when something reads it: parsing and rendering its wide select is most of a query's build.
+    if re.search(r"\bbase\b", ctes + body):
+        ctes = f", {base_cte(seen, params)}{ctes}"
+    ctes = ctes.removeprefix(", ")
     if body.lstrip().startswith(","):
-        return Query.parse(visual.id, f"WITH {base}{body}", params)
-    return Query.parse(visual.id, f"WITH {base} {body}", params)
+        body = body.lstrip().removeprefix(",")
+        return Query.parse(visual.id, f"WITH {ctes}, {body}" if ctes else f"WITH {body}", params)
+    return Query.parse(visual.id, f"WITH {ctes} {body}" if ctes else body, params)
 
 
 def _sql(text: str) -> Callable[[Options, Params, Scope], str]:
