@@ -159,7 +159,7 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
         )
     )
     return (
-        f"base AS NOT MATERIALIZED (SELECT {columns}, e.tz AS stored_tz,"
+        f"base AS NOT MATERIALIZED (SELECT {columns},"
         f" CASE WHEN {stored} THEN e.tz_local_ts ELSE {local} END AS local_ts,"
         f" CASE WHEN {stored} THEN e.tz_event_date ELSE CAST({local} AS DATE) END AS event_date,"
         f" CASE WHEN {stored} THEN e.tz_first_date ELSE CAST({first} AS DATE) END AS first_date"
@@ -284,10 +284,10 @@ ROLLUPS = {r.name: r for r in (USER_DAY, SESSION_DAY, EVENT_DAY, PAGE_DAY, NEW_U
 
 
 def rollup_sql(rollup: Rollup) -> str:
-    """The definition of a pre-aggregated relation over `base` (its `tz`: the zone base's rows are stored in)."""
+    """The definition of a pre-aggregated relation over `base`."""
     return (
-        f"SELECT stored_tz AS tz, {', '.join(rollup.keys)}, {', '.join(rollup.measures)} FROM {rollup.source}"
-        f" GROUP BY {', '.join(str(i) for i in range(1, len(rollup.keys) + 2))}"
+        f"SELECT {', '.join(rollup.keys)}, {', '.join(rollup.measures)} FROM {rollup.source}"
+        f" GROUP BY {', '.join(str(i) for i in range(1, len(rollup.keys) + 1))}"
     )
 
 
@@ -302,8 +302,7 @@ def stored_base() -> str:
         (*EVENT_COLUMNS, *SESSION_COLUMNS, *USER_COLUMNS, "merged_user_id", "user_key", "session_key")
     )
     return (
-        f"SELECT {columns}, tz AS stored_tz, tz_event_date AS event_date, tz_first_date AS first_date"
-        " FROM event_enriched AS e"
+        f"SELECT {columns}, tz_event_date AS event_date, tz_first_date AS first_date FROM event_enriched AS e"
     )
 
 
@@ -323,7 +322,7 @@ def rollup_ctes(scope: Scope, params: Params, rollups: tuple[Rollup, ...], *, st
         ]
         if scope.platforms:
             conditions.append(f"d.platform IN ({params.bind_list(list(scope.platforms))})")
-        columns = ", ".join(("tz", *rollup.keys, *(m.rsplit(" AS ", 1)[1] for m in rollup.measures)))
+        columns = ", ".join((*rollup.keys, *(m.rsplit(" AS ", 1)[1] for m in rollup.measures)))
         out.append(
             f"{rollup.alias} AS NOT MATERIALIZED (SELECT {columns} FROM {rollup.name} AS d"
             f" WHERE {' AND '.join(conditions)})"

@@ -75,7 +75,7 @@ def lake_fingerprint(project_id: str) -> str:
 
 
 LAYOUT = 4  # bump whenever a load builds other tables or columns than before (1: before roll-ups and `_apps`;
-# 2: before `session_key`, `event_day`, `page_day`; 3: before `user_day.day_row`)
+# 2: before `session_key`, `event_day`, `page_day`; 3: before `user_day.day_row`, with a `tz` per roll-up row)
 _connections: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
 _connections_guard = threading.RLock()
 _states: dict[str, tuple[int, DataState]] = {}
