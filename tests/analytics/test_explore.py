@@ -143,7 +143,7 @@ def path_reference(events: list[dict], spec: Spec) -> dict[tuple, int]:
     counter: dict = defaultdict(int)
     for e in seq:
         if spec.session_type == "session":
-            key = (e["mid"], e["session_id"])
+            key = (e["mid"], (e["user_pseudo_id"], e["session_id"]))  # a session is one device's
         else:
             prev = last.get(e["mid"])
             if prev is None or (e["event_timestamp"] - prev).total_seconds() >= spec.gap_seconds:
