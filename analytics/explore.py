@@ -227,9 +227,18 @@ def funnel_query(spec: Spec) -> Query:
     )
     # Ties: at the same instant a later step sorts first, so it is not "after" (strict order). Which of two
     # rows of one step and instant comes first changes no value read: the next time of step k is read only
-    # from rows of step k - 1, and is the first time of step k strictly after theirs.
-    frame = "PARTITION BY uid ORDER BY ts, step DESC ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
-    nexts = "".join(f", min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
+    # from rows of step k - 1, and is the first time of step k strictly after theirs. Times only grow down the
+    # sort, so that is the first one below (cheaper than a minimum over the frame); and the first row of a step
+    # and instant (`head`, the same sort) stands for the others when a stage looks up the row it reached.
+    order = "PARTITION BY uid ORDER BY ts, step DESC"
+    frame = f"{order} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    nexts = "".join(
+        f", first_value(CASE WHEN step = {k} THEN ts END IGNORE NULLS) OVER ({frame}) AS n{k}"
+        for k in range(1, n)
+    )
+    if n > 2:
+        same = f"lag(ts) OVER ({order}) = ts AND lag(step) OVER ({order}) = step"
+        nexts += f", CASE WHEN {same} THEN 0 ELSE 1 END AS head"
     window = params.bind(spec.window_seconds) if spec.window_type == "custom" else None
     start = ["uid", "t0", *(c.rsplit(" AS ", 1)[1] for c in carried)]
     ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *{nexts} FROM stream)",
@@ -242,8 +251,8 @@ def funnel_query(spec: Spec) -> Query:
             f"g{k} AS (SELECT {kept}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
         )
         if k + 1 < n:  # the next time of step k + 1 after the step-k event reached (one row per instant)
-            ctes.append(f"f{k} AS (SELECT f.*, r.n{k + 1} FROM g{k} AS f LEFT JOIN (SELECT uid, ts, min(n{k + 1})"
-                        f" AS n{k + 1} FROM nx WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k})")  # fmt: skip
+            ctes.append(f"f{k} AS (SELECT f.*, r.n{k + 1} FROM g{k} AS f LEFT JOIN (SELECT uid, ts, n{k + 1} FROM nx"
+                        f" WHERE step = {k} AND head = 1) AS r ON r.uid = f.uid AND r.ts = f.t_{k})")  # fmt: skip
         else:
             ctes.append(f"f{k} AS (SELECT * FROM g{k})")
     counted = "uid" if spec.count == "users" else "id0"

@@ -286,3 +286,50 @@ def test_attribution_models(warehouse, model):
     expected = {k: v for k, v in expected.items() if v[2] > 0}  # touchpoints without credit are absent
     assert {k: v[:2] for k, v in got.items()} == {k: v[:2] for k, v in expected.items()}
     assert {k: v[2] for k, v in got.items()} == pytest.approx({k: v[2] for k, v in expected.items()})
+
+
+@pytest.fixture
+def tied(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """The generated events with their times cut to the minute: many events of a user share an instant, within
+    a step, across steps and between touches and conversions (the order the queries break ties in)."""
+    from types import SimpleNamespace
+
+    from analytics.sample import generate_events, write_lake
+    from analytics.warehouse.duckdb import DuckDBWarehouse
+    from tests.analytics.conftest import NOW
+
+    sample = generate_events(project_id="shop", app_id="web", users=60, days=21, end=NOW)
+    for e in sample.events:
+        e["event_timestamp"] = e["event_timestamp"].replace(second=0, microsecond=0)
+        e["event_time_msec"] = int(e["event_timestamp"].timestamp() * 1000)
+    settings.CLICKSTREAM_LAKE_DIR = tmp_path / "lake"
+    write_lake(lake_dir=tmp_path / "lake", project_id="shop", sample=sample)
+    wh = DuckDBWarehouse(project_id="shop")
+    wh.load(timezones={"web": "America/New_York"})
+    return SimpleNamespace(warehouse=wh, sample=sample)
+
+
+def test_ties_at_one_instant(tied):
+    """Funnel steps, path nodes and attribution touches at the instant of another event of the user: strict
+    order in a funnel, (time, event id) order in a path, and a conversion at a touch's instant is its next (a
+    touch that is itself a conversion belongs to the next other one)."""
+    events = rows(tied)
+    instants = defaultdict(set)
+    for e in events:
+        instants[(e["mid"], e["event_timestamp"])].add(e["event_name"])
+    assert sum(len(names) > 1 for names in instants.values()) > 50
+    funnel = replace(SPECS["funnel"], steps=(EventRef("_session_start"), EventRef("view_item"),
+                     EventRef("add_to_cart"), EventRef("purchase")), window_seconds=3600)  # fmt: skip
+    got = {r["grp"]: [r[f"step_{k + 1}"] for k in range(4)] for r in run(tied, funnel)}
+    assert got == funnel_reference(events, [s.event for s in funnel.steps], 3600, False, None)
+    for spec in (SPECS["path"], replace(SPECS["path"], merge_consecutive=False, count="events")):
+        got = {(r["step"], r["source"], r["target"]): r["value"] for r in run(tied, spec)}
+        assert got == path_reference(events, spec)
+    for touchpoints in (SPECS["attribution"].touchpoints, (EventRef("purchase"), EventRef("add_to_cart"))):
+        spec = replace(SPECS["attribution"], touchpoints=touchpoints, model="position")
+        got = {r["touchpoint"]: (r["trigger_count"], r["triggers_with_conversion"], r["contribution"])
+               for r in run(tied, spec)}  # fmt: skip
+        expected = attribution_reference(rows(tied, widen=1), spec)
+        expected = {k: v for k, v in expected.items() if v[2] > 0}
+        assert {k: v[:2] for k, v in got.items()} == {k: v[:2] for k, v in expected.items()}
+        assert {k: v[2] for k, v in got.items()} == pytest.approx({k: v[2] for k, v in expected.items()})
