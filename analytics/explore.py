@@ -361,15 +361,22 @@ def retention_query(spec: Spec) -> Query:
 
 # --- attribution ---------------------------------------------------------------------------------------------
 def attribution_query(spec: Spec) -> Query:
-    """Touches belong to the next conversion after them (spec §3.6), if within the window."""
+    """Touches belong to the next conversion after them (spec §3.6), if within the window.
+
+    Each user's conversions are numbered in time order (`cn`; ties by id); in one sort of the user's touches
+    and conversions (a touch before a conversion at its instant, which is "after" it) the first number below a
+    touch is its next conversion's, looked up by equality (no join of every touch with every later conversion).
+    Where a touch can be a conversion itself, it belongs to the next other one: the number after its own."""
     params = Params()
     goal = spec.goal
     assert goal is not None, "an attribution spec has its goal (validated before)"
     lookback = math.ceil(spec.window_seconds / 86400) if spec.window_type == "custom" else 0
     base = _base(spec, params, spec.scope.widened(lookback))
     value = "coalesce(event_value, 0)" if spec.goal_value == "sum" else "1"
+    # What the window compares of a touch and its conversion beyond their times (a sort carries every column).
+    same = {"custom": "", "day": "event_date", "session": "session_id"}[spec.window_type]
     touches = " UNION ALL ".join(
-        f"SELECT user_key AS uid, event_id, event_timestamp AS ts, session_id, event_date,"
+        f"SELECT user_key AS uid, event_id, event_timestamp AS ts{f', {same}' if same else ''},"
         f" {params.bind(f'{i + 1}_{t.event}')} AS touchpoint FROM base WHERE {event_sql(t, params)}"
         for i, t in enumerate(spec.touchpoints)
     )
@@ -389,14 +396,25 @@ def attribution_query(spec: Spec) -> Query:
         credit = (f"CASE WHEN cnt = 1 THEN value WHEN cnt = 2 THEN value * 0.5 WHEN seq = 1 THEN value * {first}"
                   f" WHEN seq = cnt THEN value * {last} ELSE value * {middle} / (cnt - 2) END")  # fmt: skip
     start = params.bind(spec.scope.start)
+    following = (
+        "PARTITION BY uid ORDER BY ts, cn NULLS FIRST ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    )
+    reached = "JOIN conv AS c ON c.uid = t.uid AND c.cn = t.n"
+    if goal.event in {t.event for t in spec.touchpoints}:
+        reached = ("LEFT JOIN conv AS s ON s.uid = t.uid AND s.cn = t.n JOIN conv AS c ON c.uid = t.uid AND"
+                   " c.cn = t.n + CASE WHEN s.cid = t.event_id THEN 1 ELSE 0 END")  # fmt: skip
     sql = (
         f"WITH {base}, conv AS (SELECT user_key AS uid, event_id AS cid, event_timestamp AS cts, event_date AS"
-        f" cdate, session_id AS csession, CAST({value} AS DOUBLE) AS value FROM base WHERE {event_sql(goal, params)}),"
-        f" touch AS ({touches}), nexts AS (SELECT t.*, c.cid, c.cts, c.cdate, c.csession, c.value, row_number() OVER"
-        " (PARTITION BY t.touchpoint, t.event_id ORDER BY c.cts, c.cid) AS k FROM touch AS t JOIN conv AS c ON"
-        " c.uid = t.uid AND c.cts >= t.ts AND c.cid <> t.event_id), a AS (SELECT * FROM nexts WHERE k = 1),"
-        f" attached AS (SELECT a.*, row_number() OVER (PARTITION BY cid ORDER BY ts, event_id, touchpoint) AS seq,"
-        f" count(*) OVER (PARTITION BY cid) AS cnt FROM a WHERE {window} AND a.cdate >= CAST({start} AS DATE)),"
+        f" cdate,{' session_id AS csession,' if same == 'session_id' else ''} CAST({value} AS DOUBLE) AS value,"
+        " row_number() OVER (PARTITION BY user_key ORDER BY event_timestamp, event_id) AS cn FROM base WHERE"
+        f" {event_sql(goal, params)}), touch AS ({touches}), ordered AS (SELECT uid, event_id, ts{f', {same}' if same else ''},"
+        " touchpoint, CAST(NULL AS BIGINT) AS cn FROM touch UNION ALL SELECT uid, NULL, cts,"
+        f"{' NULL,' if same else ''} NULL, cn FROM conv),"
+        f" nexts AS (SELECT *, first_value(cn IGNORE NULLS) OVER ({following}) AS n FROM ordered),"
+        f" a AS (SELECT t.uid, t.event_id, t.ts,{f' t.{same},' if same else ''} t.touchpoint, c.cn, c.cts, c.cdate,"
+        f"{' c.csession,' if same == 'session_id' else ''} c.value FROM nexts AS t {reached} WHERE t.cn IS NULL),"
+        f" attached AS (SELECT a.*, row_number() OVER (PARTITION BY uid, cn ORDER BY ts, event_id, touchpoint) AS"
+        f" seq, count(*) OVER (PARTITION BY uid, cn) AS cnt FROM a WHERE {window} AND a.cdate >= CAST({start} AS DATE)),"
         f" credits AS (SELECT touchpoint, count(*) AS triggers_with_conversion, sum({credit}) AS contribution FROM"
         " attached GROUP BY 1), triggers AS (SELECT touchpoint, count(*) AS trigger_count FROM touch GROUP BY 1)"
         " SELECT c.touchpoint, t.trigger_count, (SELECT count(*) FROM conv WHERE cdate >= CAST("

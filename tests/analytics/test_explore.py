@@ -256,7 +256,15 @@ def attribution_reference(events: list[dict], spec: Spec) -> dict[str, tuple[int
                             and c["event_id"] != e["event_id"]), None)  # fmt: skip
                 if nxt is None or nxt["day"] < spec.scope.start:
                     continue
-                if (nxt["event_timestamp"] - e["event_timestamp"]).total_seconds() <= spec.window_seconds:
+                if spec.window_type == "day":
+                    inside = nxt["day"] == e["day"]
+                elif spec.window_type == "session":
+                    inside = nxt["session_id"] == e["session_id"]
+                else:
+                    inside = (
+                        nxt["event_timestamp"] - e["event_timestamp"]
+                    ).total_seconds() <= spec.window_seconds
+                if inside:
                     attached[nxt["event_id"]].append((e["event_timestamp"], e["event_id"], label))
     w_first, w_middle, w_last = (w / 100 for w in spec.weights)
     credit: dict = defaultdict(float)
@@ -277,12 +285,15 @@ def attribution_reference(events: list[dict], spec: Spec) -> dict[str, tuple[int
     return {k: (triggers[k], with_conv[k], v) for k, v in credit.items()}
 
 
-@pytest.mark.parametrize("model", ["first", "last", "linear", "position"])
-def test_attribution_models(warehouse, model):
-    spec = replace(SPECS["attribution"], model=model)
+@pytest.mark.parametrize(
+    "model, window_type", [("first", "custom"), ("last", "custom"), ("linear", "custom"), ("position", "custom"),
+                           ("position", "day"), ("last", "session")],
+)  # fmt: skip
+def test_attribution_models(warehouse, model, window_type):
+    spec = replace(SPECS["attribution"], model=model, window_type=window_type)
     got = {r["touchpoint"]: (r["trigger_count"], r["triggers_with_conversion"], r["contribution"])
            for r in run(warehouse, spec)}  # fmt: skip
-    expected = attribution_reference(rows(warehouse, widen=1), spec)
+    expected = attribution_reference(rows(warehouse, widen=1 if window_type == "custom" else 0), spec)
     expected = {k: v for k, v in expected.items() if v[2] > 0}  # touchpoints without credit are absent
     assert {k: v[:2] for k, v in got.items()} == {k: v[:2] for k, v in expected.items()}
     assert {k: v[2] for k, v in got.items()} == pytest.approx({k: v[2] for k, v in expected.items()})
