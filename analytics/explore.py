@@ -267,31 +267,59 @@ def funnel_query(spec: Spec) -> Query:
 
 
 # --- path ----------------------------------------------------------------------------------------------------
-def path_query(spec: Spec) -> Query:
-    params = Params()
-    base = _base(spec, params)
+@dataclass(frozen=True)
+class PathNodes:
+    """What a path sorts and groups as its node, and how a node reads back as its name (`label`, a format)."""
+
+    node: str
+    keep: str  # which events are nodes
+    start: str | None  # the start node's condition
+    label: str = "{}"
+    lost: str = "'lost'"  # the target after a group's last node
+
+
+def path_nodes(spec: Spec, params: Params) -> PathNodes:
+    """Listed nodes travel as small integers (a sort and a grouping compare them for much less than text), in
+    one code per name: 'other' (the unlisted, when shown) is 0, and a listed 'other' or 'lost' is the same node
+    as the one it reads as, so results are those of the names themselves."""
     if spec.node == "event":
-        node = "event_name"
+        column = "event_name"
         shown = set(spec.nodes) | ({spec.start.event} if spec.start else set())
         hidden = sorted(PRESET_EVENTS - shown)
         # A list lookup, not NOT IN: DuckDB compares a constant list one by one per row (3× the scan here;
         # Redshift, which has no arrays, reads it back as NOT IN: analytics/sql.py).
         keep = f"NOT list_contains([{params.bind_list(hidden)}], event_name)" if hidden else "TRUE"
     else:
-        node = spec.node
+        column = spec.node
         view = "_page_view" if spec.node.startswith("page_view") else "_screen_view"
-        keep = f"event_name = {params.bind(view)} AND {node} IS NOT NULL"
-    if spec.nodes:
-        listed = params.bind_list(
-            list(spec.nodes) + ([spec.start.event] if spec.start and spec.node == "event" else [])
-        )
-        if spec.include_others:
-            node = f"CASE WHEN {node} IN ({listed}) THEN {node} ELSE 'other' END"
-        else:
-            keep = f"{keep} AND {node} IN ({listed})"
+        keep = f"event_name = {params.bind(view)} AND {column} IS NOT NULL"
+    if not spec.nodes:
+        return PathNodes(column, keep, f"node = {params.bind(spec.start.event)}" if spec.start else None)
+    listed = list(spec.nodes) + ([spec.start.event] if spec.start and spec.node == "event" else [])
+    codes = {name: code for code, name in enumerate(dict.fromkeys(["other", *listed]))}
+    names = {name: params.bind(name) for name in codes if name != "other"}
+    if not spec.include_others:
+        keep = f"{keep} AND {column} IN ({params.bind_list(list(dict.fromkeys(listed)))})"
+    lost = codes.get("lost", len(codes))
+    reads = " ".join(f"WHEN {codes[name]} THEN {value}" for name, value in names.items())
+    code = codes.get(spec.start.event) if spec.start else None
+    return PathNodes(
+        node=f"CASE {column} {' '.join(f'WHEN {v} THEN {codes[n]}' for n, v in names.items())} ELSE 0 END",
+        keep=keep,
+        start=None if not spec.start else f"node = {code}" if code is not None else "FALSE",
+        label=f"CASE {{}} WHEN 0 THEN 'other' {reads} WHEN {lost} THEN 'lost' END",
+        lost=str(lost),
+    )
+
+
+def path_query(spec: Spec) -> Query:
+    params = Params()
+    base = _base(spec, params)
+    nodes = path_nodes(spec, params)
+    node, keep = nodes.node, nodes.keep
     # The first start node of a group heads its run (no node of its kind precedes it), so merging keeps it: the
     # group's rows from it on are those after which a start node has been seen (a running max, same sort).
-    start = f"node = {params.bind(spec.start.event)}" if spec.start else None
+    start = nodes.start
     # A group is a session, `session_key`: one device's session, an integer in DuckDB (cheaper to sort by than
     # the merged user and the session id's text).
     if spec.session_type == "session":
@@ -325,8 +353,9 @@ def path_query(spec: Spec) -> Query:
         f"event_timestamp AS ts, event_id, {node} AS node FROM base WHERE {keep}), {grouped},"
         f" steps AS (SELECT uid, event_id, node, row_number() OVER ({steps}) AS step, lead(node) OVER ({steps})"
         f" AS target FROM g WHERE {merged} AND started)"
-        f" SELECT step, node AS source, coalesce(target, 'lost') AS target, count(DISTINCT {counted}) AS value"
-        f" FROM steps WHERE step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
+        f" SELECT step, {nodes.label.format('node')} AS source, {nodes.label.format('target')} AS target, value FROM"
+        f" (SELECT step, node, coalesce(target, {nodes.lost}) AS target, count(DISTINCT {counted}) AS value FROM steps"
+        f" WHERE step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3) AS e ORDER BY 1, 4 DESC, 2, 3"
     )
     return Query.parse("path", sql, params)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from analytics.base import Scope
-from analytics.explore import Condition, EventRef, Metric, Spec, explore_query
+from analytics.explore import PRESET_EVENTS, Condition, EventRef, Metric, Spec, explore_query
 from tests.analytics import reference as ref
 
 SCOPE = Scope(
@@ -131,14 +131,18 @@ def test_funnel_filters_apply(warehouse):
 
 
 def path_reference(events: list[dict], spec: Spec) -> dict[tuple, int]:
+    """Nodes: custom events and the preset ones listed (or the views' page / screen); with listed nodes, the
+    others are 'other' or, without `include_others`, left out."""
     groups = defaultdict(list)
+    listed = set(spec.nodes) | ({spec.start.event} if spec.start and spec.node == "event" else set())
     if spec.node == "event":
-        keep = set(spec.nodes)
-        seq = [e for e in events if e["event_name"] in keep]
-        node = "event_name"
+        seq = [e for e in events if e["event_name"] not in PRESET_EVENTS - listed]
+        column = "event_name"
     else:
         seq = [e for e in events if e["event_name"] == "_screen_view" and e.get(spec.node)]
-        node = spec.node
+        column = spec.node
+    if spec.nodes and not spec.include_others:
+        seq = [e for e in seq if e[column] in listed]
     last: dict = {}
     counter: dict = defaultdict(int)
     for e in seq:
@@ -150,7 +154,7 @@ def path_reference(events: list[dict], spec: Spec) -> dict[tuple, int]:
                 counter[e["mid"]] += 1
             last[e["mid"]] = e["event_timestamp"]
             key = (e["mid"], counter[e["mid"]])
-        groups[key].append((e[node], e["event_id"]))
+        groups[key].append((e[column] if not spec.nodes or e[column] in listed else "other", e["event_id"]))
     edges: dict = defaultdict(set)
     for (uid, _), pairs in groups.items():
         nodes = [n for n, _ in pairs]
@@ -185,13 +189,17 @@ def test_path_edges(warehouse, name):
         {"count": "events"},
         {"session_type": "gap", "gap_seconds": 600},
         {"session_type": "gap", "gap_seconds": 60, "merge_consecutive": False, "count": "events"},
+        {"include_others": True},
+        {"include_others": True, "nodes": ("view_item", "other", "lost"), "merge_consecutive": False},
+        {"nodes": ()},
     ],
-    ids=["unmerged", "events", "gap-from-start", "gap-unmerged-events"],
+    ids=["unmerged", "events", "gap-from-start", "gap-unmerged-events", "others", "named-other-lost", "all"],
 )
 def test_path_variants(warehouse, changes):
-    """Unmerged runs, counting events, and gap groups from their first start node (each group on its own:
-    the start seen in an earlier group does not start a later one)."""
-    spec = replace(SPECS["path"], nodes=("_session_start", "view_item", "add_to_cart"), **changes)
+    """Unmerged runs, counting events, gap groups from their first start node (each group on its own: the
+    start seen in an earlier group does not start a later one), the unlisted nodes as 'other' (a node listed
+    as 'other' or 'lost' is the one it reads as), every event a node."""
+    spec = replace(replace(SPECS["path"], nodes=("_session_start", "view_item", "add_to_cart")), **changes)
     got = {(r["step"], r["source"], r["target"]): r["value"] for r in run(warehouse, spec)}
     assert got == path_reference(rows(warehouse), spec)
     assert any(source == target for _, source, target in got) == (not spec.merge_consecutive)
