@@ -302,9 +302,10 @@ def path_nodes(spec: Spec, params: Params) -> PathNodes:
         keep = f"{keep} AND {column} IN ({params.bind_list(list(dict.fromkeys(listed)))})"
     lost = codes.get("lost", len(codes))
     reads = " ".join(f"WHEN {codes[name]} THEN {value}" for name, value in names.items())
+    coded = " ".join(f"WHEN {value} THEN {codes[name]}" for name, value in names.items())
     code = codes.get(spec.start.event) if spec.start else None
     return PathNodes(
-        node=f"CASE {column} {' '.join(f'WHEN {v} THEN {codes[n]}' for n, v in names.items())} ELSE 0 END",
+        node=f"CASE {column} {coded} ELSE 0 END" if coded else "0",  # only 'other' listed: every node is it
         keep=keep,
         start=None if not spec.start else f"node = {code}" if code is not None else "FALSE",
         label=f"CASE {{}} WHEN 0 THEN 'other' {reads} WHEN {lost} THEN 'lost' END",

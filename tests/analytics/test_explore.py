@@ -192,8 +192,18 @@ def test_path_edges(warehouse, name):
         {"include_others": True},
         {"include_others": True, "nodes": ("view_item", "other", "lost"), "merge_consecutive": False},
         {"nodes": ()},
+        {"nodes": ("other",), "start": None, "include_others": True},
     ],
-    ids=["unmerged", "events", "gap-from-start", "gap-unmerged-events", "others", "named-other-lost", "all"],
+    ids=[
+        "unmerged",
+        "events",
+        "gap-from-start",
+        "gap-unmerged-events",
+        "others",
+        "named-other-lost",
+        "all",
+        "only-other",
+    ],
 )
 def test_path_variants(warehouse, changes):
     """Unmerged runs, counting events, gap groups from their first start node (each group on its own: the
