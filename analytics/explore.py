@@ -227,9 +227,18 @@ def funnel_query(spec: Spec) -> Query:
     )
     # Ties: at the same instant a later step sorts first, so it is not "after" (strict order). Which of two
     # rows of one step and instant comes first changes no value read: the next time of step k is read only
-    # from rows of step k - 1, and is the first time of step k strictly after theirs.
-    frame = "PARTITION BY uid ORDER BY ts, step DESC ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
-    nexts = "".join(f", min(CASE WHEN step = {k} THEN ts END) OVER ({frame}) AS n{k}" for k in range(1, n))
+    # from rows of step k - 1, and is the first time of step k strictly after theirs. Times only grow down the
+    # sort, so that is the first one below (cheaper than a minimum over the frame); and the first row of a step
+    # and instant (`head`, the same sort) stands for the others when a stage looks up the row it reached.
+    order = "PARTITION BY uid ORDER BY ts, step DESC"
+    frame = f"{order} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    nexts = "".join(
+        f", first_value(CASE WHEN step = {k} THEN ts END IGNORE NULLS) OVER ({frame}) AS n{k}"
+        for k in range(1, n)
+    )
+    if n > 2:
+        same = f"lag(ts) OVER ({order}) = ts AND lag(step) OVER ({order}) = step"
+        nexts += f", CASE WHEN {same} THEN 0 ELSE 1 END AS head"
     window = params.bind(spec.window_seconds) if spec.window_type == "custom" else None
     start = ["uid", "t0", *(c.rsplit(" AS ", 1)[1] for c in carried)]
     ctes = [base, f"stream AS ({stream})", f"nx AS (SELECT *{nexts} FROM stream)",
@@ -242,8 +251,8 @@ def funnel_query(spec: Spec) -> Query:
             f"g{k} AS (SELECT {kept}, CASE WHEN {inside} THEN f.n{k} END AS t_{k} FROM f{k - 1} AS f)"
         )
         if k + 1 < n:  # the next time of step k + 1 after the step-k event reached (one row per instant)
-            ctes.append(f"f{k} AS (SELECT f.*, r.n{k + 1} FROM g{k} AS f LEFT JOIN (SELECT uid, ts, min(n{k + 1})"
-                        f" AS n{k + 1} FROM nx WHERE step = {k} GROUP BY 1, 2) AS r ON r.uid = f.uid AND r.ts = f.t_{k})")  # fmt: skip
+            ctes.append(f"f{k} AS (SELECT f.*, r.n{k + 1} FROM g{k} AS f LEFT JOIN (SELECT uid, ts, n{k + 1} FROM nx"
+                        f" WHERE step = {k} AND head = 1) AS r ON r.uid = f.uid AND r.ts = f.t_{k})")  # fmt: skip
         else:
             ctes.append(f"f{k} AS (SELECT * FROM g{k})")
     counted = "uid" if spec.count == "users" else "id0"
@@ -258,38 +267,72 @@ def funnel_query(spec: Spec) -> Query:
 
 
 # --- path ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PathNodes:
+    """What a path sorts and groups as its node, and how a node reads back as its name (`label`, a format)."""
+
+    node: str
+    keep: str  # which events are nodes
+    start: str | None  # the start node's condition
+    label: str = "{}"
+    lost: str = "'lost'"  # the target after a group's last node
+
+
+def path_nodes(spec: Spec, params: Params) -> PathNodes:
+    """Listed nodes travel as small integers (a sort and a grouping compare them for much less than text), in
+    one code per name: 'other' (the unlisted, when shown) is 0, and a listed 'other' or 'lost' is the same node
+    as the one it reads as, so results are those of the names themselves."""
+    if spec.node == "event":
+        column = "event_name"
+        shown = set(spec.nodes) | ({spec.start.event} if spec.start else set())
+        hidden = sorted(PRESET_EVENTS - shown)
+        # A list lookup, not NOT IN: DuckDB compares a constant list one by one per row (3× the scan here;
+        # Redshift, which has no arrays, reads it back as NOT IN: analytics/sql.py).
+        keep = f"NOT list_contains([{params.bind_list(hidden)}], event_name)" if hidden else "TRUE"
+    else:
+        column = spec.node
+        view = "_page_view" if spec.node.startswith("page_view") else "_screen_view"
+        keep = f"event_name = {params.bind(view)} AND {column} IS NOT NULL"
+    if not spec.nodes:
+        return PathNodes(column, keep, f"node = {params.bind(spec.start.event)}" if spec.start else None)
+    listed = list(spec.nodes) + ([spec.start.event] if spec.start and spec.node == "event" else [])
+    codes = {name: code for code, name in enumerate(dict.fromkeys(["other", *listed]))}
+    names = {name: params.bind(name) for name in codes if name != "other"}
+    if not spec.include_others:
+        keep = f"{keep} AND {column} IN ({params.bind_list(list(dict.fromkeys(listed)))})"
+    lost = codes.get("lost", len(codes))
+    reads = " ".join(f"WHEN {codes[name]} THEN {value}" for name, value in names.items())
+    coded = " ".join(f"WHEN {value} THEN {codes[name]}" for name, value in names.items())
+    code = codes.get(spec.start.event) if spec.start else None
+    return PathNodes(
+        node=f"CASE {column} {coded} ELSE 0 END" if coded else "0",  # only 'other' listed: every node is it
+        keep=keep,
+        start=None if not spec.start else f"node = {code}" if code is not None else "FALSE",
+        label=f"CASE {{}} WHEN 0 THEN 'other' {reads} WHEN {lost} THEN 'lost' END",
+        lost=str(lost),
+    )
+
+
 def path_query(spec: Spec) -> Query:
     params = Params()
     base = _base(spec, params)
-    if spec.node == "event":
-        node = "event_name"
-        shown = set(spec.nodes) | ({spec.start.event} if spec.start else set())
-        hidden = sorted(PRESET_EVENTS - shown)
-        keep = f"event_name NOT IN ({params.bind_list(hidden)})" if hidden else "TRUE"
-    else:
-        node = spec.node
-        view = "_page_view" if spec.node.startswith("page_view") else "_screen_view"
-        keep = f"event_name = {params.bind(view)} AND {node} IS NOT NULL"
-    if spec.nodes:
-        listed = params.bind_list(
-            list(spec.nodes) + ([spec.start.event] if spec.start and spec.node == "event" else [])
-        )
-        if spec.include_others:
-            node = f"CASE WHEN {node} IN ({listed}) THEN {node} ELSE 'other' END"
-        else:
-            keep = f"{keep} AND {node} IN ({listed})"
+    nodes = path_nodes(spec, params)
+    node, keep = nodes.node, nodes.keep
     # The first start node of a group heads its run (no node of its kind precedes it), so merging keeps it: the
     # group's rows from it on are those after which a start node has been seen (a running max, same sort).
-    start = f"node = {params.bind(spec.start.event)}" if spec.start else None
+    start = nodes.start
+    # A group is a session, `session_key`: one device's session, an integer in DuckDB (cheaper to sort by than
+    # the merged user and the session id's text).
     if spec.session_type == "session":
-        order = "PARTITION BY uid, session_id ORDER BY ts, event_id"
+        order = "PARTITION BY session_key ORDER BY ts, event_id"
         started = (f"max(CASE WHEN {start} THEN 1 ELSE 0 END) OVER ({order} ROWS UNBOUNDED PRECEDING) = 1"
                    if start else "TRUE")  # fmt: skip
         grouped = (
-            f"g AS (SELECT uid, session_id AS grp, event_id, node, row_number() OVER ({order}) AS pos, CASE WHEN"
+            f"g AS (SELECT uid, session_key AS grp, event_id, node, row_number() OVER ({order}) AS pos, CASE WHEN"
             f" lag(node) OVER ({order}) = node THEN 0 ELSE 1 END AS head, {started} AS started FROM ev"
-            " WHERE session_id IS NOT NULL)"
+            " WHERE session_key IS NOT NULL)"
         )
+        steps = "PARTITION BY grp ORDER BY pos"
     else:
         order = "PARTITION BY uid ORDER BY ts, event_id"
         running = "OVER (PARTITION BY uid ORDER BY pos ROWS UNBOUNDED PRECEDING)"
@@ -303,16 +346,17 @@ def path_query(spec: Spec) -> Query:
             " AS grp, event_id, node, pos, CASE WHEN opens = 0 AND prev_node = node THEN 0 ELSE 1 END AS head,"
             f" {started} AS started FROM lagged)"
         )
+        steps = "PARTITION BY uid, grp ORDER BY pos"  # a group's number counts within its user
     merged = "head = 1" if spec.merge_consecutive else "TRUE"
-    steps = "PARTITION BY uid, grp ORDER BY pos"
     counted = "uid" if spec.count == "users" else "event_id"
     sql = (
-        f"WITH {base}, ev AS (SELECT user_key AS uid, {'session_id, ' if spec.session_type == 'session' else ''}"
+        f"WITH {base}, ev AS (SELECT user_key AS uid, {'session_key, ' if spec.session_type == 'session' else ''}"
         f"event_timestamp AS ts, event_id, {node} AS node FROM base WHERE {keep}), {grouped},"
         f" steps AS (SELECT uid, event_id, node, row_number() OVER ({steps}) AS step, lead(node) OVER ({steps})"
         f" AS target FROM g WHERE {merged} AND started)"
-        f" SELECT step, node AS source, coalesce(target, 'lost') AS target, count(DISTINCT {counted}) AS value"
-        f" FROM steps WHERE step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3"
+        f" SELECT step, {nodes.label.format('node')} AS source, {nodes.label.format('target')} AS target, value FROM"
+        f" (SELECT step, node, coalesce(target, {nodes.lost}) AS target, count(DISTINCT {counted}) AS value FROM steps"
+        f" WHERE step < {params.bind(spec.max_steps)} GROUP BY 1, 2, 3) AS e ORDER BY 1, 4 DESC, 2, 3"
     )
     return Query.parse("path", sql, params)
 
@@ -347,15 +391,22 @@ def retention_query(spec: Spec) -> Query:
 
 # --- attribution ---------------------------------------------------------------------------------------------
 def attribution_query(spec: Spec) -> Query:
-    """Touches belong to the next conversion after them (spec §3.6), if within the window."""
+    """Touches belong to the next conversion after them (spec §3.6), if within the window.
+
+    Each user's conversions are numbered in time order (`cn`; ties by id); in one sort of the user's touches
+    and conversions (a touch before a conversion at its instant, which is "after" it) the first number below a
+    touch is its next conversion's, looked up by equality (no join of every touch with every later conversion).
+    Where a touch can be a conversion itself, it belongs to the next other one: the number after its own."""
     params = Params()
     goal = spec.goal
     assert goal is not None, "an attribution spec has its goal (validated before)"
     lookback = math.ceil(spec.window_seconds / 86400) if spec.window_type == "custom" else 0
     base = _base(spec, params, spec.scope.widened(lookback))
     value = "coalesce(event_value, 0)" if spec.goal_value == "sum" else "1"
+    # What the window compares of a touch and its conversion beyond their times (a sort carries every column).
+    same = {"custom": "", "day": "event_date", "session": "session_id"}[spec.window_type]
     touches = " UNION ALL ".join(
-        f"SELECT user_key AS uid, event_id, event_timestamp AS ts, session_id, event_date,"
+        f"SELECT user_key AS uid, event_id, event_timestamp AS ts{f', {same}' if same else ''},"
         f" {params.bind(f'{i + 1}_{t.event}')} AS touchpoint FROM base WHERE {event_sql(t, params)}"
         for i, t in enumerate(spec.touchpoints)
     )
@@ -375,14 +426,25 @@ def attribution_query(spec: Spec) -> Query:
         credit = (f"CASE WHEN cnt = 1 THEN value WHEN cnt = 2 THEN value * 0.5 WHEN seq = 1 THEN value * {first}"
                   f" WHEN seq = cnt THEN value * {last} ELSE value * {middle} / (cnt - 2) END")  # fmt: skip
     start = params.bind(spec.scope.start)
+    following = (
+        "PARTITION BY uid ORDER BY ts, cn NULLS FIRST ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+    )
+    reached = "JOIN conv AS c ON c.uid = t.uid AND c.cn = t.n"
+    if goal.event in {t.event for t in spec.touchpoints}:
+        reached = ("LEFT JOIN conv AS s ON s.uid = t.uid AND s.cn = t.n JOIN conv AS c ON c.uid = t.uid AND"
+                   " c.cn = t.n + CASE WHEN s.cid = t.event_id THEN 1 ELSE 0 END")  # fmt: skip
     sql = (
         f"WITH {base}, conv AS (SELECT user_key AS uid, event_id AS cid, event_timestamp AS cts, event_date AS"
-        f" cdate, session_id AS csession, CAST({value} AS DOUBLE) AS value FROM base WHERE {event_sql(goal, params)}),"
-        f" touch AS ({touches}), nexts AS (SELECT t.*, c.cid, c.cts, c.cdate, c.csession, c.value, row_number() OVER"
-        " (PARTITION BY t.touchpoint, t.event_id ORDER BY c.cts, c.cid) AS k FROM touch AS t JOIN conv AS c ON"
-        " c.uid = t.uid AND c.cts >= t.ts AND c.cid <> t.event_id), a AS (SELECT * FROM nexts WHERE k = 1),"
-        f" attached AS (SELECT a.*, row_number() OVER (PARTITION BY cid ORDER BY ts, event_id, touchpoint) AS seq,"
-        f" count(*) OVER (PARTITION BY cid) AS cnt FROM a WHERE {window} AND a.cdate >= CAST({start} AS DATE)),"
+        f" cdate,{' session_id AS csession,' if same == 'session_id' else ''} CAST({value} AS DOUBLE) AS value,"
+        " row_number() OVER (PARTITION BY user_key ORDER BY event_timestamp, event_id) AS cn FROM base WHERE"
+        f" {event_sql(goal, params)}), touch AS ({touches}), ordered AS (SELECT uid, event_id, ts{f', {same}' if same else ''},"
+        " touchpoint, CAST(NULL AS BIGINT) AS cn FROM touch UNION ALL SELECT uid, NULL, cts,"
+        f"{' NULL,' if same else ''} NULL, cn FROM conv),"
+        f" nexts AS (SELECT *, first_value(cn IGNORE NULLS) OVER ({following}) AS n FROM ordered),"
+        f" a AS (SELECT t.uid, t.event_id, t.ts,{f' t.{same},' if same else ''} t.touchpoint, c.cn, c.cts, c.cdate,"
+        f"{' c.csession,' if same == 'session_id' else ''} c.value FROM nexts AS t {reached} WHERE t.cn IS NULL),"
+        f" attached AS (SELECT a.*, row_number() OVER (PARTITION BY uid, cn ORDER BY ts, event_id, touchpoint) AS"
+        f" seq, count(*) OVER (PARTITION BY uid, cn) AS cnt FROM a WHERE {window} AND a.cdate >= CAST({start} AS DATE)),"
         f" credits AS (SELECT touchpoint, count(*) AS triggers_with_conversion, sum({credit}) AS contribution FROM"
         " attached GROUP BY 1), triggers AS (SELECT touchpoint, count(*) AS trigger_count FROM touch GROUP BY 1)"
         " SELECT c.touchpoint, t.trigger_count, (SELECT count(*) FROM conv WHERE cdate >= CAST("

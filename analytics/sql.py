@@ -131,9 +131,13 @@ class Query:
 
 def _portable(node: exp.Expression, dialect: str) -> exp.Expression:
     """Placeholders become markers (swapped for the engine's parameter syntax); `AS NOT MATERIALIZED`, a
-    DuckDB hint (inline the CTE, so each use reads only its columns), is dropped for Trino and Redshift."""
+    DuckDB hint (inline the CTE, so each use reads only its columns), is dropped for Trino and Redshift; a
+    lookup in a list of values (`list_contains([…], x)`) is `x IN (…)` on Redshift, which has no arrays."""
     if isinstance(node, exp.Placeholder):
         return exp.Var(this=f"__P_{node.name}__")
+    if isinstance(node, exp.ArrayContains) and isinstance(node.this, exp.Array) and dialect == "redshift":
+        values = [value.transform(lambda n: _portable(n, dialect)) for value in node.this.expressions]
+        return exp.In(this=node.expression.transform(lambda n: _portable(n, dialect)), expressions=values)
     if isinstance(node, exp.CTE) and dialect != "duckdb":
         node.set(
             "materialized", None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from analytics.base import Scope
-from analytics.explore import Condition, EventRef, Metric, Spec, explore_query
+from analytics.explore import PRESET_EVENTS, Condition, EventRef, Metric, Spec, explore_query
 from tests.analytics import reference as ref
 
 SCOPE = Scope(
@@ -131,26 +131,30 @@ def test_funnel_filters_apply(warehouse):
 
 
 def path_reference(events: list[dict], spec: Spec) -> dict[tuple, int]:
+    """Nodes: custom events and the preset ones listed (or the views' page / screen); with listed nodes, the
+    others are 'other' or, without `include_others`, left out."""
     groups = defaultdict(list)
+    listed = set(spec.nodes) | ({spec.start.event} if spec.start and spec.node == "event" else set())
     if spec.node == "event":
-        keep = set(spec.nodes)
-        seq = [e for e in events if e["event_name"] in keep]
-        node = "event_name"
+        seq = [e for e in events if e["event_name"] not in PRESET_EVENTS - listed]
+        column = "event_name"
     else:
         seq = [e for e in events if e["event_name"] == "_screen_view" and e.get(spec.node)]
-        node = spec.node
+        column = spec.node
+    if spec.nodes and not spec.include_others:
+        seq = [e for e in seq if e[column] in listed]
     last: dict = {}
     counter: dict = defaultdict(int)
     for e in seq:
         if spec.session_type == "session":
-            key = (e["mid"], e["session_id"])
+            key = (e["mid"], (e["user_pseudo_id"], e["session_id"]))  # a session is one device's
         else:
             prev = last.get(e["mid"])
             if prev is None or (e["event_timestamp"] - prev).total_seconds() >= spec.gap_seconds:
                 counter[e["mid"]] += 1
             last[e["mid"]] = e["event_timestamp"]
             key = (e["mid"], counter[e["mid"]])
-        groups[key].append((e[node], e["event_id"]))
+        groups[key].append((e[column] if not spec.nodes or e[column] in listed else "other", e["event_id"]))
     edges: dict = defaultdict(set)
     for (uid, _), pairs in groups.items():
         nodes = [n for n, _ in pairs]
@@ -185,13 +189,27 @@ def test_path_edges(warehouse, name):
         {"count": "events"},
         {"session_type": "gap", "gap_seconds": 600},
         {"session_type": "gap", "gap_seconds": 60, "merge_consecutive": False, "count": "events"},
+        {"include_others": True},
+        {"include_others": True, "nodes": ("view_item", "other", "lost"), "merge_consecutive": False},
+        {"nodes": ()},
+        {"nodes": ("other",), "start": None, "include_others": True},
     ],
-    ids=["unmerged", "events", "gap-from-start", "gap-unmerged-events"],
+    ids=[
+        "unmerged",
+        "events",
+        "gap-from-start",
+        "gap-unmerged-events",
+        "others",
+        "named-other-lost",
+        "all",
+        "only-other",
+    ],
 )
 def test_path_variants(warehouse, changes):
-    """Unmerged runs, counting events, and gap groups from their first start node (each group on its own:
-    the start seen in an earlier group does not start a later one)."""
-    spec = replace(SPECS["path"], nodes=("_session_start", "view_item", "add_to_cart"), **changes)
+    """Unmerged runs, counting events, gap groups from their first start node (each group on its own: the
+    start seen in an earlier group does not start a later one), the unlisted nodes as 'other' (a node listed
+    as 'other' or 'lost' is the one it reads as), every event a node."""
+    spec = replace(replace(SPECS["path"], nodes=("_session_start", "view_item", "add_to_cart")), **changes)
     got = {(r["step"], r["source"], r["target"]): r["value"] for r in run(warehouse, spec)}
     assert got == path_reference(rows(warehouse), spec)
     assert any(source == target for _, source, target in got) == (not spec.merge_consecutive)
@@ -256,7 +274,15 @@ def attribution_reference(events: list[dict], spec: Spec) -> dict[str, tuple[int
                             and c["event_id"] != e["event_id"]), None)  # fmt: skip
                 if nxt is None or nxt["day"] < spec.scope.start:
                     continue
-                if (nxt["event_timestamp"] - e["event_timestamp"]).total_seconds() <= spec.window_seconds:
+                if spec.window_type == "day":
+                    inside = nxt["day"] == e["day"]
+                elif spec.window_type == "session":
+                    inside = nxt["session_id"] == e["session_id"]
+                else:
+                    inside = (
+                        nxt["event_timestamp"] - e["event_timestamp"]
+                    ).total_seconds() <= spec.window_seconds
+                if inside:
                     attached[nxt["event_id"]].append((e["event_timestamp"], e["event_id"], label))
     w_first, w_middle, w_last = (w / 100 for w in spec.weights)
     credit: dict = defaultdict(float)
@@ -277,12 +303,62 @@ def attribution_reference(events: list[dict], spec: Spec) -> dict[str, tuple[int
     return {k: (triggers[k], with_conv[k], v) for k, v in credit.items()}
 
 
-@pytest.mark.parametrize("model", ["first", "last", "linear", "position"])
-def test_attribution_models(warehouse, model):
-    spec = replace(SPECS["attribution"], model=model)
+@pytest.mark.parametrize(
+    "model, window_type", [("first", "custom"), ("last", "custom"), ("linear", "custom"), ("position", "custom"),
+                           ("position", "day"), ("last", "session")],
+)  # fmt: skip
+def test_attribution_models(warehouse, model, window_type):
+    spec = replace(SPECS["attribution"], model=model, window_type=window_type)
     got = {r["touchpoint"]: (r["trigger_count"], r["triggers_with_conversion"], r["contribution"])
            for r in run(warehouse, spec)}  # fmt: skip
-    expected = attribution_reference(rows(warehouse, widen=1), spec)
+    expected = attribution_reference(rows(warehouse, widen=1 if window_type == "custom" else 0), spec)
     expected = {k: v for k, v in expected.items() if v[2] > 0}  # touchpoints without credit are absent
     assert {k: v[:2] for k, v in got.items()} == {k: v[:2] for k, v in expected.items()}
     assert {k: v[2] for k, v in got.items()} == pytest.approx({k: v[2] for k, v in expected.items()})
+
+
+@pytest.fixture
+def tied(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """The generated events with their times cut to the minute: many events of a user share an instant, within
+    a step, across steps and between touches and conversions (the order the queries break ties in)."""
+    from types import SimpleNamespace
+
+    from analytics.sample import generate_events, write_lake
+    from analytics.warehouse.duckdb import DuckDBWarehouse
+    from tests.analytics.conftest import NOW
+
+    sample = generate_events(project_id="shop", app_id="web", users=60, days=21, end=NOW)
+    for e in sample.events:
+        e["event_timestamp"] = e["event_timestamp"].replace(second=0, microsecond=0)
+        e["event_time_msec"] = int(e["event_timestamp"].timestamp() * 1000)
+    settings.CLICKSTREAM_LAKE_DIR = tmp_path / "lake"
+    write_lake(lake_dir=tmp_path / "lake", project_id="shop", sample=sample)
+    wh = DuckDBWarehouse(project_id="shop")
+    wh.load(timezones={"web": "America/New_York"})
+    return SimpleNamespace(warehouse=wh, sample=sample)
+
+
+def test_ties_at_one_instant(tied):
+    """Funnel steps, path nodes and attribution touches at the instant of another event of the user: strict
+    order in a funnel, (time, event id) order in a path, and a conversion at a touch's instant is its next (a
+    touch that is itself a conversion belongs to the next other one)."""
+    events = rows(tied)
+    instants = defaultdict(set)
+    for e in events:
+        instants[(e["mid"], e["event_timestamp"])].add(e["event_name"])
+    assert sum(len(names) > 1 for names in instants.values()) > 50
+    funnel = replace(SPECS["funnel"], steps=(EventRef("_session_start"), EventRef("view_item"),
+                     EventRef("add_to_cart"), EventRef("purchase")), window_seconds=3600)  # fmt: skip
+    got = {r["grp"]: [r[f"step_{k + 1}"] for k in range(4)] for r in run(tied, funnel)}
+    assert got == funnel_reference(events, [s.event for s in funnel.steps], 3600, False, None)
+    for spec in (SPECS["path"], replace(SPECS["path"], merge_consecutive=False, count="events")):
+        got = {(r["step"], r["source"], r["target"]): r["value"] for r in run(tied, spec)}
+        assert got == path_reference(events, spec)
+    for touchpoints in (SPECS["attribution"].touchpoints, (EventRef("purchase"), EventRef("add_to_cart"))):
+        spec = replace(SPECS["attribution"], touchpoints=touchpoints, model="position")
+        got = {r["touchpoint"]: (r["trigger_count"], r["triggers_with_conversion"], r["contribution"])
+               for r in run(tied, spec)}  # fmt: skip
+        expected = attribution_reference(rows(tied, widen=1), spec)
+        expected = {k: v for k, v in expected.items() if v[2] > 0}
+        assert {k: v[:2] for k, v in got.items()} == {k: v[:2] for k, v in expected.items()}
+        assert {k: v[2] for k, v in got.items()} == pytest.approx({k: v[2] for k, v in expected.items()})

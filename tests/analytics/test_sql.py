@@ -83,6 +83,18 @@ def test_not_materialized_is_a_duckdb_hint_only():
         assert "MATERIALIZED" not in query.render(dialect).sql
 
 
+def test_a_list_lookup_is_an_in_list_on_redshift():
+    """Redshift has no arrays: the path's `list_contains` of hidden events reads back as NOT IN there."""
+    from analytics.explore import EventRef, Spec, explore_query
+
+    query = explore_query(Spec("path", SCOPE, start=EventRef("_session_start"), nodes=("view_item",)))
+    assert "ARRAY_CONTAINS([" in query.render("duckdb").sql
+    assert "CONTAINS(ARRAY[" in query.render("trino").sql
+    rendered = query.render("redshift")
+    assert "ARRAY" not in rendered.sql and "NOT event_name IN (:p" in rendered.sql
+    assert set(rendered.params) == set(query.params)
+
+
 def test_distinct_event_counts_become_counts_only_over_base_alone():
     """DuckDB's `event_enriched` holds one row per event id, so over `base` a distinct count of ids is a count;
     over another relation (`page_day`'s select with its exit flags, the path's self-join) rows may repeat and
