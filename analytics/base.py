@@ -6,9 +6,10 @@ by day, with each event's local time and day already in the app's time zone (`tz
 converts and DuckDB's zone maps skip the days out of range; Athena and Redshift read the same definition as a
 subquery over their tables. `user_key` stands for the merged user id wherever a query counts, joins or partitions
 users (never where it shows one), and `session_key` for the session wherever a query counts or groups sessions
-(a session is the data model's: one device's session id, the `session` table's key). DuckDB stores both as dense
-integers (`USER_KEYS`, `SESSION_KEYS`, built at load: hashing and comparing integers instead of strings is most
-of a sheet's time); the other engines read the ids themselves. A query in another zone than the stored one (or
+(a session is the data model's: one device's session id, the `session` table's key), and `event_key` for the
+event id where a sort breaks ties by it (it orders as the id does). DuckDB stores them as integers (`USER_KEYS`,
+`SESSION_KEYS`, `EVENT_KEYS`, built at load: hashing, comparing and sorting integers instead of strings is most of
+a sheet's time); the other engines read the ids themselves. A query in another zone than the stored one (or
 on an engine that stores none) converts per row instead, so results never depend on which path ran.
 
 Days are local days in the app's time zone: the range is turned into UTC instants in Python (so the engine can
@@ -89,6 +90,7 @@ def _local(column: str, tz: str) -> str:
 
 USER_KEYS = "_user_keys"  # DuckDB's load: merged user id → dense integer, a temporary table beside the load
 SESSION_KEYS = "_session_keys"  # and (user_pseudo_id, session_id) → dense integer
+EVENT_KEYS = "_event_keys"  # and event id → integer in event id order (a sort's tie-break, cheaper than text)
 
 
 def enriched_sql(tz: str | None) -> str:
@@ -102,12 +104,14 @@ def enriched_sql(tz: str | None) -> str:
         + [f"s.{c}" for c in SESSION_COLUMNS]
         + [f"u.{c}" for c in USER_COLUMNS]
     )
-    key, keys = f"{merged} AS user_key, e.user_pseudo_id || '#' || e.session_id AS session_key", ""
+    key = f"{merged} AS user_key, e.user_pseudo_id || '#' || e.session_id AS session_key, e.event_id AS event_key"
+    keys = ""
     if tz is not None:
-        key = "k.user_key, sk.session_key"
+        key = "k.user_key, sk.session_key, ek.event_key"
         keys = (
             f" LEFT JOIN {USER_KEYS} AS k ON k.merged_user_id = {merged}"
             f" LEFT JOIN {SESSION_KEYS} AS sk ON sk.user_pseudo_id = e.user_pseudo_id AND sk.session_id = e.session_id"
+            f" LEFT JOIN {EVENT_KEYS} AS ek ON ek.event_id = e.event_id"
         )
     if tz is None:
         local = "CAST(NULL AS VARCHAR) AS tz, CAST(NULL AS TIMESTAMP) AS tz_local_ts, CAST(NULL AS DATE) AS tz_event_date,"
@@ -156,6 +160,7 @@ def base_cte(scope: Scope, params: Params, *, where: str = "") -> str:
             "merged_user_id",
             "user_key",
             "session_key",
+            "event_key",
         )
     )
     return (

@@ -349,9 +349,11 @@ def path_query(spec: Spec) -> Query:
         steps = "PARTITION BY uid, grp ORDER BY pos"  # a group's number counts within its user
     merged = "head = 1" if spec.merge_consecutive else "TRUE"
     counted = "uid" if spec.count == "users" else "event_id"
+    # Ties at one instant break by event id: `event_key`, an integer in id order on DuckDB (a text sort key
+    # was a third of the query), the id itself elsewhere.
     sql = (
         f"WITH {base}, ev AS (SELECT user_key AS uid, {'session_key, ' if spec.session_type == 'session' else ''}"
-        f"event_timestamp AS ts, event_id, {node} AS node FROM base WHERE {keep}), {grouped},"
+        f"event_timestamp AS ts, event_key AS event_id, {node} AS node FROM base WHERE {keep}), {grouped},"
         f" steps AS (SELECT uid, event_id, node, row_number() OVER ({steps}) AS step, lead(node) OVER ({steps})"
         f" AS target FROM g WHERE {merged} AND started)"
         f" SELECT step, {nodes.label.format('node')} AS source, {nodes.label.format('target')} AS target, value FROM"

@@ -32,6 +32,7 @@ from django.conf import settings
 from sqlglot import exp
 
 from analytics.base import (
+    EVENT_KEYS,
     ROLLUPS,
     SESSION_KEYS,
     USER_KEYS,
@@ -75,7 +76,7 @@ def lake_fingerprint(project_id: str) -> str:
 
 
 LAYOUT = 4  # bump whenever a load builds other tables or columns than before (1: before roll-ups and `_apps`;
-# 2: before `session_key`, `event_day`, `page_day`; 3: before `user_day.day_row`, with a `tz` per roll-up row)
+# 2: before `session_key`, `event_day`, `page_day`; 3: before `user_day.day_row` and `event_key`, with a `tz` per roll-up row)
 _connections: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
 _connections_guard = threading.RLock()
 _states: dict[str, tuple[int, DataState]] = {}
@@ -174,8 +175,8 @@ class DuckDBWarehouse(Warehouse):
     def _build_enriched(self, con: duckdb.DuckDBPyConnection, app_id: str, timezone: str) -> None:
         """The join every query starts from, once per load: one row per event id. Rows stay in the order read,
         which is by day (the lake's files are per day, read whole), so zone maps prune a date range without the
-        cost of sorting every column. Each merged user id gets its dense integer `user_key` first, and each session
-        id its `session_key` (analytics/base.py)."""
+        cost of sorting every column. Each merged user id gets its dense integer `user_key` first, each session
+        id its `session_key`, and each event id its `event_key` (analytics/base.py)."""
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {USER_KEYS} AS SELECT merged_user_id, CAST(row_number() OVER (ORDER BY"
             " merged_user_id) AS INTEGER) AS user_key FROM (SELECT DISTINCT COALESCE(u.user_id, e.user_pseudo_id)"
@@ -186,6 +187,10 @@ class DuckDBWarehouse(Warehouse):
             f"CREATE OR REPLACE TEMP TABLE {SESSION_KEYS} AS SELECT user_pseudo_id, session_id, CAST(row_number()"
             " OVER (ORDER BY user_pseudo_id, session_id) AS INTEGER) AS session_key FROM (SELECT DISTINCT"
             f' user_pseudo_id, session_id FROM "{app_id}".event_v2 WHERE session_id IS NOT NULL)'
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {EVENT_KEYS} AS SELECT event_id, CAST(row_number() OVER (ORDER BY"
+            f' event_id) AS BIGINT) AS event_key FROM (SELECT DISTINCT event_id FROM "{app_id}".event_v2)'
         )
         params = Params()
         query = Query.parse(ENRICHED, enriched_sql(params.bind(timezone)), params)
@@ -198,6 +203,7 @@ class DuckDBWarehouse(Warehouse):
         )
         con.execute(f"DROP TABLE {USER_KEYS}")
         con.execute(f"DROP TABLE {SESSION_KEYS}")
+        con.execute(f"DROP TABLE {EVENT_KEYS}")
 
     def _build_rollups(self, con: duckdb.DuckDBPyConnection, app_id: str) -> None:
         """The roll-ups (analytics/base.py `ROLLUPS`) from the stored `event_enriched`, ordered by day so zone
