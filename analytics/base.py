@@ -253,6 +253,28 @@ USER_DAY = Rollup("user_day", "ud", (
     # every platform those rows are the active user-days, without a distinct.
     "CAST(row_number() OVER (PARTITION BY user_key, event_date ORDER BY platform) AS BIGINT) AS day_row",
 ))  # fmt: skip
+SESSION_SOURCE_DIMS = {  # the session traffic dimensions the dashboards group by
+    "Session Traffic Source": "session_source",
+    "Session Traffic Medium": "session_medium",
+    "Session Traffic Source / Medium": "session_source || ' / ' || session_medium",
+    "Session Traffic Campaign": "session_campaign",
+    "Session Traffic Clid Platform": "session_clid_platform",
+    "Session Traffic Channel Group": "session_channel_group",
+}
+
+
+def shown_dim(dim: str) -> str:
+    """A dimension's value as a chart shows it (and groups it): text, '(none)' for none."""
+    return f"coalesce(CAST({dim} AS VARCHAR), '(none)')"
+
+
+def prev_column(session_dim: str) -> str:
+    """The `session_day` column with the day of the user's previous row of the same value of a session
+    dimension: a row is the user's first of its value on its day when that is earlier (or none), and in a
+    range starting on day S when that is before S, so users by value are counted without a distinct."""
+    return f"prev_dim{list(SESSION_SOURCE_DIMS).index(session_dim)}"
+
+
 SESSION_DAY = Rollup("session_day", "sd", ("event_date", "platform", "user_key", "session_key", *SESSION_COLUMNS), (
     "max(session_duration) AS duration",
     f"count(DISTINCT CASE WHEN event_name IN {VIEW_EVENTS} THEN event_id END) AS views",
@@ -260,6 +282,8 @@ SESSION_DAY = Rollup("session_day", "sd", ("event_date", "platform", "user_key",
     "count(DISTINCT event_id) AS events",
     # How many rows of the relation the session has: a session with one is whole in any range that holds it.
     "CAST(count(*) OVER (PARTITION BY user_key, session_key) AS BIGINT) AS session_rows",
+    *(f"lag(event_date) OVER (PARTITION BY user_key, {shown_dim(dim)} ORDER BY event_date) AS {prev_column(name)}"
+      for name, dim in SESSION_SOURCE_DIMS.items()),
 ))  # fmt: skip
 EVENT_DAY = Rollup("event_day", "ed", ("event_date", "platform", "event_name", "user_key"), (
     "count(DISTINCT event_id) AS events", "sum(event_value) AS event_value",

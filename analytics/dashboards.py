@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analytics.base import ROLLUPS, Scope, base_cte, rollup_ctes
+from analytics.base import ROLLUPS, SESSION_SOURCE_DIMS, Scope, base_cte, prev_column, rollup_ctes, shown_dim
 from analytics.sql import Params, Query
 
 ENGAGED = "(views > 1 OR duration > 10000)"  # spec §8.1: the code's rule (>1 view or > 10 s), used everywhere
@@ -28,14 +28,6 @@ USER_SOURCE_DIMS = {
     "User First Traffic Clid Platform": "first_traffic_clid_platform",
     "User First Traffic Channel Group": "first_traffic_channel_group",
     "App First Install Source": "first_app_install_source",
-}
-SESSION_SOURCE_DIMS = {
-    "Session Traffic Source": "session_source",
-    "Session Traffic Medium": "session_medium",
-    "Session Traffic Source / Medium": "session_source || ' / ' || session_medium",
-    "Session Traffic Campaign": "session_campaign",
-    "Session Traffic Clid Platform": "session_clid_platform",
-    "Session Traffic Channel Group": "session_channel_group",
 }
 PAGE_DIMS = {  # (dimension, the view event it counts; its entrances are that event's own flag: `page_day`)
     "Page Title": ("page_view_page_title", "_page_view"),
@@ -202,6 +194,25 @@ def _by_dim_over_time(
     return sql
 
 
+def _session_source_users(over_time: bool) -> Callable[[Options, Params, Scope], str]:
+    """Active users by a session traffic dimension (and day): over every platform each user's first
+    `session_day` row of the value in the range (or day), by its stored `prev_dim*`; with a platform filter
+    that row may be on another platform, so a distinct count."""
+
+    def sql(options: Options, params: Params, scope: Scope) -> str:
+        dim = shown_dim(SESSION_SOURCE_DIMS[options.session_dim])
+        users = "count(DISTINCT user_key)"
+        if not scope.platforms:
+            prev = prev_column(options.session_dim)
+            since = "event_date" if over_time else f"CAST({params.bind(scope.start)} AS DATE)"
+            users = f"count(CASE WHEN {prev} IS NULL OR {prev} < {since} THEN 1 END)"
+        if over_time:
+            return f"SELECT event_date, {dim} AS dim, {users} AS users FROM sd GROUP BY 1, 2 ORDER BY 1, 2"
+        return f"SELECT {dim} AS dim, {users} AS users FROM sd GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}"
+
+    return sql
+
+
 def _whole_sessions(dim: str = "") -> str:
     """`, sessions AS (…)`: one row per session in range, with its totals (and its `dim`, a session column). A
     session with a single `session_day` row is that row as it is — most are; only the others are summed."""
@@ -338,10 +349,9 @@ ACQUISITION = Sheet("acquisition", "Acquisition", (
            x="event_date", values=("users",), split="dim"),
     Visual("new_user_acquisition", "New user acquisition metrics", "table", _new_user_table),
     Visual("active_users_by_session_source", "Active users by session traffic source", "bar",
-           _by_dim(SESSION_SOURCE_DIMS, "session_dim", "", "count(DISTINCT user_key)", "sd"),
-           x="dim", values=("users",)),
+           _session_source_users(over_time=False), x="dim", values=("users",)),
     Visual("active_users_by_session_source_over_time", "Active users by session traffic source over time", "line",
-           _by_dim_over_time(SESSION_SOURCE_DIMS, "session_dim", "", "sd"), x="event_date", values=("users",), split="dim"),
+           _session_source_users(over_time=True), x="event_date", values=("users",), split="dim"),
     Visual("traffic_acquisition", "Traffic acquisition metrics", "table", _traffic_table,
            note="Engagement rate is engaged sessions over sessions, as a fraction (§8.1)."),
     Visual("new_users_by_country", "New users by country", "bar",

@@ -320,3 +320,26 @@ def test_resolutions_against_plain_python(warehouse):
         users[f"{text(r['device_screen_width'])} x {text(r['device_screen_height'])}"].add(r["mid"])
     got = {r["resolution"]: r["users"] for r in rows(warehouse, DEVICE, "resolutions")}
     assert got == {k: len(v) for k, v in users.items()} and len(got) > 1
+
+
+@pytest.mark.parametrize("platforms", [(), ("Web", "iOS")])
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_active_users_by_session_source_against_plain_python(warehouse, zone, platforms):
+    """Over every platform each user's first `session_day` row of a source counts them (`prev_dim*`), under a
+    platform filter a distinct count; in the range and per day, in the stored zone and another."""
+    scope = Scope(**{**SCOPE.__dict__, "timezone": zone, "platforms": platforms})
+    sources = ref.session_sources(warehouse.sample)
+    in_range, by_day = defaultdict(set), defaultdict(set)
+    for r in ref.enriched(warehouse.sample, scope):
+        source = sources.get((r["user_pseudo_id"], r["session_id"])) or "(none)"
+        in_range[source].add(r["mid"])
+        by_day[(r["day"], source)].add(r["mid"])
+    options = Options(top_n=100)
+    for visual_id, expected, key in (
+        ("active_users_by_session_source", in_range, lambda r: r["dim"]),
+        ("active_users_by_session_source_over_time", by_day, lambda r: (r["event_date"], r["dim"])),
+    ):
+        query = build_query(visual(ACQUISITION, visual_id), scope, options,
+                            stored_zone=warehouse.warehouse.stored_zone("web"))  # fmt: skip
+        got = warehouse.warehouse.run(query, app_id="web", use_cache=False).dicts()
+        assert {key(r): r["users"] for r in got} == {k: len(v) for k, v in expected.items()}, visual_id
