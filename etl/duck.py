@@ -357,8 +357,8 @@ def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: Job
     )
     con.execute(f"""
         CREATE VIEW {target} AS SELECT * EXCLUDE (device_ua, process_info, ua_user_agent_json, ua_os_json, ua_device_json),
-          CASE WHEN ua_user_agent_json IS NOT NULL THEN MAP {{'string': ua, 'userAgent': ua_user_agent_json,
-            'os': ua_os_json, 'device': ua_device_json}} END AS device_ua,
+          CASE WHEN ua_user_agent_json IS NOT NULL THEN CAST({{'string': ua, 'userAgent': ua_user_agent_json,
+            'os': ua_os_json, 'device': ua_device_json}} AS MAP(VARCHAR, VARCHAR)) END AS device_ua,
           {info} AS process_info
         FROM {target}_ua {where}
     """)
