@@ -56,11 +56,13 @@ CREATE OR REPLACE MACRO json_map(x) AS CASE WHEN json_type(x) = 'OBJECT' THEN
     coalesce(try(from_json(x, '"MAP(VARCHAR, JSON)"')), map_from_entries(list_transform(
         list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
         jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')}))) END;
--- {value, type} of a custom parameter or user property (spec/etl.md §2.6).
+-- {value, type} of a custom parameter or user property (spec/etl.md §2.6). Its JSON comes out of DuckDB's
+-- parser, minified, so the first character tells the type without parsing the value again.
 CREATE OR REPLACE MACRO typed_value(x) AS {
-    'value': CASE WHEN x IS NULL THEN 'null' WHEN json_type(x) = 'VARCHAR' THEN x->>'$' ELSE CAST(x AS VARCHAR) END,
-    'type': CASE WHEN x IS NULL THEN 'object' ELSE CASE json_type(x) WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean'
-        WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'object' WHEN 'NULL' THEN 'object' ELSE 'number' END END};
+    'value': CASE WHEN x IS NULL THEN 'null' WHEN starts_with(CAST(x AS VARCHAR), '"') THEN x->>'$' ELSE CAST(x AS VARCHAR) END,
+    'type': CASE WHEN x IS NULL THEN 'object' ELSE CASE left(CAST(x AS VARCHAR), 1) WHEN '"' THEN 'string'
+        WHEN 't' THEN 'boolean' WHEN 'f' THEN 'boolean' WHEN '{' THEN 'object' WHEN '[' THEN 'object' WHEN 'n' THEN 'object'
+        ELSE 'number' END END};
 CREATE OR REPLACE MACRO typed_map(m) AS CASE WHEN len(map_keys(m)) > 0 THEN
     map(map_keys(m), list_transform(map_values(m), x -> typed_value(x))) END;
 -- URL decoding as java.net.URLDecoder ('+' is a space); a value it would refuse is kept as it is.
@@ -402,8 +404,9 @@ WITH lines AS (
     CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))
       ELSE map_concat(unknown_top, coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) END AS custom_raw,
     {_process_info(cfg)} AS process_info,
-    CASE WHEN cardinality(user_map) > 0 THEN map(map_keys(user_map), list_transform(map_values(user_map), x -> {{
-      'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}})) END AS user_values
+    -- The user entries' values, in user_map's order (its keys are taken from it: a map is costly to build).
+    CASE WHEN cardinality(user_map) > 0 THEN list_transform(map_values(user_map), x -> {{
+      'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}}) END AS user_values
   FROM classified
 )
 SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
@@ -411,9 +414,9 @@ SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
   client_ts, upload_ms, time_diff,
   {columns},
   CAST(e.items AS VARCHAR) AS items,
-  CASE WHEN user_values IS NOT NULL THEN map(map_keys(user_values), list_transform(map_values(user_values),
-    s -> {{'value': typed_value(s.x).value, 'type': typed_value(s.x).type, 'set_time_msec': s.t}})) END AS user_properties,
-  CASE WHEN user_values IS NOT NULL THEN to_json(map(map_keys(user_values), list_transform(map_values(user_values),
+  CASE WHEN user_values IS NOT NULL THEN map(map_keys(user_map), list_transform(user_values,
+    s -> struct_insert(typed_value(s.x), set_time_msec := s.t))) END AS user_properties,
+  CASE WHEN user_values IS NOT NULL THEN to_json(map(map_keys(user_map), list_transform(user_values,
     s -> CASE WHEN s.t IS NULL THEN json_object('value', s.x) ELSE json_object('set_time_msec', s.t, 'value', s.x) END)))::VARCHAR
     END AS user_properties_json_str,
   page_url_raw,
