@@ -65,6 +65,12 @@ CREATE OR REPLACE MACRO typed_value(x) AS {
         ELSE 'number' END END};
 CREATE OR REPLACE MACRO typed_map(m) AS CASE WHEN len(map_keys(m)) > 0 THEN
     map(map_keys(m), list_transform(map_values(m), x -> typed_value(x))) END;
+-- The same two from a map's entries (a list of {key, value}), so the event's custom parameters are never a
+-- map of their own: building one costs more than the list. The JSON text is to_json's of the map, byte for byte.
+CREATE OR REPLACE MACRO typed_entries(es) AS CASE WHEN len(es) > 0 THEN
+    map(list_transform(es, x -> x.key), list_transform(es, x -> typed_value(x.value))) END;
+CREATE OR REPLACE MACRO entries_json(es) AS CASE WHEN len(es) > 0 THEN '{' || array_to_string(
+    list_transform(es, x -> to_json(x.key) || ':' || coalesce(CAST(x.value AS VARCHAR), 'null')), ',') || '}' END;
 -- URL decoding as java.net.URLDecoder ('+' is a space); a value it would refuse is kept as it is.
 CREATE OR REPLACE MACRO decoded(x) AS CASE
     WHEN x IS NULL OR NOT contains(x, '%') AND NOT contains(x, '+') THEN x
@@ -261,18 +267,21 @@ def event_columns() -> dict[str, str]:
         "sdk_name": "e.sdk_name",
         "app_exception_message": _attr("_exception_message"),
         "app_exception_stack": _attr("_exception_stack"),
-        "custom_parameters_json_str": "CASE WHEN cardinality(custom_raw) > 0 THEN to_json(custom_raw)::VARCHAR END",
-        "custom_parameters": "typed_map(custom_raw)",
+        "custom_parameters_json_str": "entries_json(custom_entries)",
+        "custom_parameters": "typed_entries(custom_entries)",
         "process_info": "process_info",
     }
 
 
 def _except(map_sql: str, known: frozenset[str] | set[str]) -> str:
-    """The map without the known keys (one compiled pattern: a list constant would be built per row)."""
+    """The map without the known keys."""
+    return f"map_from_entries({_except_entries(map_sql, known)})"
+
+
+def _except_entries(map_sql: str, known: frozenset[str] | set[str]) -> str:
+    """The map's entries without the known keys (one compiled pattern: a list constant would be built per row)."""
     pattern = q("|".join(re.escape(k) for k in sorted(known)))
-    return (
-        f"map_from_entries(list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern})))"
-    )
+    return f"list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern}))"
 
 
 def _process_info(cfg: JobConfig) -> str:
@@ -313,6 +322,7 @@ def _as_map(entries: dict[str, str], names: tuple[str, ...]) -> str:
     return "CAST({" + ", ".join(f"{q(k)}: {entries[k]}" for k in names) + "} AS MAP(VARCHAR, VARCHAR))"
 
 
+_NO_ENTRIES = "[]::STRUCT(key VARCHAR, value JSON)[]"
 # `trim(data)` starts with '[' and ends with ']' (DuckDB's trim removes spaces), without copying the body.
 _PLAIN = r"(regexp_matches(data, '^ *\[') AND regexp_matches(data, '\] *$'))"
 
@@ -397,12 +407,13 @@ WITH lines AS (
       ELSE ingest_ms - client_ts END AS time_diff,
     {q(cfg.project_id)} AS project_id,
     CASE WHEN {known_count} < len(json_keys(event)) THEN {_except("json_map(event::JSON)", keys.KNOWN_TOP_KEYS)} END AS unknown_top,
-    {_except("attrs", keys.KNOWN_ATTRIBUTES)} AS unknown_attrs
+    {_except_entries("attrs", keys.KNOWN_ATTRIBUTES)} AS unknown_attrs
   FROM checked
 ), prepared AS (
   SELECT *, query_pairs(page_url_raw) AS url_pairs,
-    CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))
-      ELSE map_concat(unknown_top, coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) END AS custom_raw,
+    CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, {_NO_ENTRIES})
+      ELSE map_entries(map_concat(unknown_top, map_from_entries(coalesce(unknown_attrs, {_NO_ENTRIES})))) END
+      AS custom_entries,
     {_process_info(cfg)} AS process_info,
     -- The user entries' values, in user_map's order (its keys are taken from it: a map is costly to build).
     CASE WHEN cardinality(user_map) > 0 THEN list_transform(map_values(user_map), x -> {{
