@@ -427,9 +427,9 @@ SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
   CAST(e.items AS VARCHAR) AS items,
   CASE WHEN user_values IS NOT NULL THEN map(map_keys(user_map), list_transform(user_values,
     s -> struct_insert(typed_value(s.x), set_time_msec := s.t))) END AS user_properties,
-  CASE WHEN user_values IS NOT NULL THEN to_json(map(map_keys(user_map), list_transform(user_values,
-    s -> CASE WHEN s.t IS NULL THEN json_object('value', s.x) ELSE json_object('set_time_msec', s.t, 'value', s.x) END)))::VARCHAR
-    END AS user_properties_json_str,
+  entries_json(list_transform(list_zip(map_keys(user_map), user_values), z -> {{'key': z[1], 'value':
+    CASE WHEN z[2].t IS NULL THEN json_object('value', z[2].x) ELSE json_object('set_time_msec', z[2].t, 'value', z[2].x) END}}))
+    AS user_properties_json_str,
   page_url_raw,
   trim(split_part(ip, ',', 1)) AS ip_first
 FROM prepared
