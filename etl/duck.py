@@ -357,8 +357,8 @@ def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, target: str, cfg: Job
     )
     con.execute(f"""
         CREATE VIEW {target} AS SELECT * EXCLUDE (device_ua, process_info, ua_user_agent_json, ua_os_json, ua_device_json),
-          CASE WHEN ua_user_agent_json IS NOT NULL THEN MAP {{'string': ua, 'userAgent': ua_user_agent_json,
-            'os': ua_os_json, 'device': ua_device_json}} END AS device_ua,
+          CASE WHEN ua_user_agent_json IS NOT NULL THEN CAST({{'string': ua, 'userAgent': ua_user_agent_json,
+            'os': ua_os_json, 'device': ua_device_json}} AS MAP(VARCHAR, VARCHAR)) END AS device_ua,
           {info} AS process_info
         FROM {target}_ua {where}
     """)
@@ -511,17 +511,18 @@ def build(
             for c in ("event_timestamp", "user_id", "session_number", "session_start_time_msec")
         ]
         + [f"{sql.q(b)}: {a}" for a, b in keys.SESSION_TRAFFIC.items()]
-        + [
-            "'process_info': map_concat(process_info, map(['event_name'], [event_name]))",
-            "'created_time': created_time",
-        ]
+        + ["'process_info': process_info", "'event_name': event_name", "'created_time': created_time"]
     )
-    sourced = "traffic_source_source IS NOT NULL AND traffic_source_source != 'Direct'"
+    # The earliest event with a real source, else the earliest event: one arg_min ordered by (no real
+    # source, time), so each event's struct is built once (two filtered arg_min built it twice), and the
+    # session's process_info once per session, from the picked event.
+    direct = "traffic_source_source IS NULL OR traffic_source_source = 'Direct'"
     con.execute(f"""
-        CREATE VIEW sessions_out AS SELECT app_id, user_pseudo_id, session_id, s.* FROM (
+        CREATE VIEW sessions_out AS SELECT app_id, user_pseudo_id, session_id,
+          s.* EXCLUDE (process_info, event_name),
+          map_concat(s.process_info, map(['event_name'], [s.event_name])) AS process_info FROM (
           SELECT app_id, user_pseudo_id, session_id,
-            coalesce(arg_min({{{session_fields}}}, event_timestamp) FILTER (WHERE {sourced}),
-                     arg_min({{{session_fields}}}, event_timestamp)) AS s
+            arg_min({{{session_fields}}}, {{'direct': {direct}, 'ts': event_timestamp}}) AS s
           FROM enriched WHERE session_id IS NOT NULL AND event_name IN ({session_events}) GROUP BY ALL)
     """)
     first_names = [n for n in _FIRST_FIELDS if n != "first_event_name"]

@@ -56,13 +56,21 @@ CREATE OR REPLACE MACRO json_map(x) AS CASE WHEN json_type(x) = 'OBJECT' THEN
     coalesce(try(from_json(x, '"MAP(VARCHAR, JSON)"')), map_from_entries(list_transform(
         list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
         jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')}))) END;
--- {value, type} of a custom parameter or user property (spec/etl.md §2.6).
+-- {value, type} of a custom parameter or user property (spec/etl.md §2.6). Its JSON comes out of DuckDB's
+-- parser, minified, so the first character tells the type without parsing the value again.
 CREATE OR REPLACE MACRO typed_value(x) AS {
-    'value': CASE WHEN x IS NULL THEN 'null' WHEN json_type(x) = 'VARCHAR' THEN x->>'$' ELSE CAST(x AS VARCHAR) END,
-    'type': CASE WHEN x IS NULL THEN 'object' ELSE CASE json_type(x) WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean'
-        WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'object' WHEN 'NULL' THEN 'object' ELSE 'number' END END};
+    'value': CASE WHEN x IS NULL THEN 'null' WHEN starts_with(CAST(x AS VARCHAR), '"') THEN x->>'$' ELSE CAST(x AS VARCHAR) END,
+    'type': CASE WHEN x IS NULL THEN 'object' ELSE CASE left(CAST(x AS VARCHAR), 1) WHEN '"' THEN 'string'
+        WHEN 't' THEN 'boolean' WHEN 'f' THEN 'boolean' WHEN '{' THEN 'object' WHEN '[' THEN 'object' WHEN 'n' THEN 'object'
+        ELSE 'number' END END};
 CREATE OR REPLACE MACRO typed_map(m) AS CASE WHEN len(map_keys(m)) > 0 THEN
     map(map_keys(m), list_transform(map_values(m), x -> typed_value(x))) END;
+-- The same two from a map's entries (a list of {key, value}), so the event's custom parameters are never a
+-- map of their own: building one costs more than the list. The JSON text is to_json's of the map, byte for byte.
+CREATE OR REPLACE MACRO typed_entries(es) AS CASE WHEN len(es) > 0 THEN
+    map(list_transform(es, x -> x.key), list_transform(es, x -> typed_value(x.value))) END;
+CREATE OR REPLACE MACRO entries_json(es) AS CASE WHEN len(es) > 0 THEN '{' || array_to_string(
+    list_transform(es, x -> to_json(x.key) || ':' || coalesce(CAST(x.value AS VARCHAR), 'null')), ',') || '}' END;
 -- URL decoding as java.net.URLDecoder ('+' is a space); a value it would refuse is kept as it is.
 CREATE OR REPLACE MACRO decoded(x) AS CASE
     WHEN x IS NULL OR NOT contains(x, '%') AND NOT contains(x, '+') THEN x
@@ -182,7 +190,7 @@ def event_columns() -> dict[str, str]:
         "device_advertising_id": "coalesce(e.device_unique_id, e.advertising_id)",
         "device_system_language": "e.system_language",
         "device_time_zone_offset_seconds": f"TRY_CAST(trunc({_top('zone_offset', 'bigint')} / 1000) AS INTEGER)",
-        "device_ua": "CASE WHEN ua IS NOT NULL THEN map(['string'], [ua]) END",
+        "device_ua": "CASE WHEN ua IS NOT NULL THEN CAST({'string': ua} AS MAP(VARCHAR, VARCHAR)) END",
         "device_screen_width": _top("screen_width", "int"),
         "device_screen_height": _top("screen_height", "int"),
         "device_viewport_width": _top("viewport_width", "int"),
@@ -259,18 +267,21 @@ def event_columns() -> dict[str, str]:
         "sdk_name": "e.sdk_name",
         "app_exception_message": _attr("_exception_message"),
         "app_exception_stack": _attr("_exception_stack"),
-        "custom_parameters_json_str": "CASE WHEN cardinality(custom_raw) > 0 THEN to_json(custom_raw)::VARCHAR END",
-        "custom_parameters": "typed_map(custom_raw)",
+        "custom_parameters_json_str": "entries_json(custom_entries)",
+        "custom_parameters": "typed_entries(custom_entries)",
         "process_info": "process_info",
     }
 
 
 def _except(map_sql: str, known: frozenset[str] | set[str]) -> str:
-    """The map without the known keys (one compiled pattern: a list constant would be built per row)."""
+    """The map without the known keys."""
+    return f"map_from_entries({_except_entries(map_sql, known)})"
+
+
+def _except_entries(map_sql: str, known: frozenset[str] | set[str]) -> str:
+    """The map's entries without the known keys (one compiled pattern: a list constant would be built per row)."""
     pattern = q("|".join(re.escape(k) for k in sorted(known)))
-    return (
-        f"map_from_entries(list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern})))"
-    )
+    return f"list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern}))"
 
 
 def _process_info(cfg: JobConfig) -> str:
@@ -293,9 +304,25 @@ def _process_info(cfg: JobConfig) -> str:
         "process_time": q(cfg.process_time_iso),
     }
     structs = ", ".join(f"{{'k': {q(k)}, 'v': {v}}}" for k, v in entries.items())
-    return f"map_from_entries(list_filter([{structs}], x -> x.v IS NOT NULL))"
+    any_shape = f"map_from_entries(list_filter([{structs}], x -> x.v IS NOT NULL))"
+    # The usual event (not adjusted, its lineage all there) has one of two shapes, each built as a struct cast
+    # to a map: a map built from a list of entries (keys checked row by row) costs several times as much.
+    lineage = ("rid", "ingest_time", "input_file_name", "source_ip")
+    present = " AND ".join(f"{entries[k]} IS NOT NULL" for k in lineage)
+    without_upload = _as_map(entries, (*lineage, "process_job_id", "process_time"))
+    with_upload = _as_map(entries, (*lineage, "upload_time", "process_job_id", "process_time"))
+    return (
+        f"CASE WHEN NOT future AND {present} THEN CASE WHEN {entries['upload_time']} IS NULL"
+        f" THEN {without_upload} ELSE {with_upload} END ELSE {any_shape} END"
+    )
 
 
+def _as_map(entries: dict[str, str], names: tuple[str, ...]) -> str:
+    """The named entries (all of them not null) as a MAP(VARCHAR, VARCHAR), in that order."""
+    return "CAST({" + ", ".join(f"{q(k)}: {entries[k]}" for k in names) + "} AS MAP(VARCHAR, VARCHAR))"
+
+
+_NO_ENTRIES = "[]::STRUCT(key VARCHAR, value JSON)[]"
 # `trim(data)` starts with '[' and ends with ']' (DuckDB's trim removes spaces), without copying the body.
 _PLAIN = r"(regexp_matches(data, '^ *\[') AND regexp_matches(data, '\] *$'))"
 
@@ -380,15 +407,17 @@ WITH lines AS (
       ELSE ingest_ms - client_ts END AS time_diff,
     {q(cfg.project_id)} AS project_id,
     CASE WHEN {known_count} < len(json_keys(event)) THEN {_except("json_map(event::JSON)", keys.KNOWN_TOP_KEYS)} END AS unknown_top,
-    {_except("attrs", keys.KNOWN_ATTRIBUTES)} AS unknown_attrs
+    {_except_entries("attrs", keys.KNOWN_ATTRIBUTES)} AS unknown_attrs
   FROM checked
 ), prepared AS (
   SELECT *, query_pairs(page_url_raw) AS url_pairs,
-    CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))
-      ELSE map_concat(unknown_top, coalesce(unknown_attrs, MAP {{}}::MAP(VARCHAR, JSON))) END AS custom_raw,
+    CASE WHEN unknown_top IS NULL THEN coalesce(unknown_attrs, {_NO_ENTRIES})
+      ELSE map_entries(map_concat(unknown_top, map_from_entries(coalesce(unknown_attrs, {_NO_ENTRIES})))) END
+      AS custom_entries,
     {_process_info(cfg)} AS process_info,
-    CASE WHEN cardinality(user_map) > 0 THEN map(map_keys(user_map), list_transform(map_values(user_map), x -> {{
-      'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}})) END AS user_values
+    -- The user entries' values, in user_map's order (its keys are taken from it: a map is costly to build).
+    CASE WHEN cardinality(user_map) > 0 THEN list_transform(map_values(user_map), x -> {{
+      'x': coalesce(json_extract(x, '$.value'), x), 't': jcast_bigint(json_extract(x, '$.set_timestamp'))}}) END AS user_values
   FROM classified
 )
 SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
@@ -396,11 +425,11 @@ SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
   client_ts, upload_ms, time_diff,
   {columns},
   CAST(e.items AS VARCHAR) AS items,
-  CASE WHEN user_values IS NOT NULL THEN map(map_keys(user_values), list_transform(map_values(user_values),
-    s -> {{'value': typed_value(s.x).value, 'type': typed_value(s.x).type, 'set_time_msec': s.t}})) END AS user_properties,
-  CASE WHEN user_values IS NOT NULL THEN to_json(map(map_keys(user_values), list_transform(map_values(user_values),
-    s -> CASE WHEN s.t IS NULL THEN json_object('value', s.x) ELSE json_object('set_time_msec', s.t, 'value', s.x) END)))::VARCHAR
-    END AS user_properties_json_str,
+  CASE WHEN user_values IS NOT NULL THEN map(map_keys(user_map), list_transform(user_values,
+    s -> struct_insert(typed_value(s.x), set_time_msec := s.t))) END AS user_properties,
+  entries_json(list_transform(list_zip(map_keys(user_map), user_values), z -> {{'key': z[1], 'value':
+    CASE WHEN z[2].t IS NULL THEN json_object('value', z[2].x) ELSE json_object('set_time_msec', z[2].t, 'value', z[2].x) END}}))
+    AS user_properties_json_str,
   page_url_raw,
   trim(split_part(ip, ',', 1)) AS ip_first
 FROM prepared
