@@ -50,12 +50,15 @@ CREATE OR REPLACE MACRO jcast_bigint(x) AS TRY_CAST(x->>'$' AS BIGINT);
 CREATE OR REPLACE MACRO jcast_int(x) AS TRY_CAST(x->>'$' AS INTEGER);
 CREATE OR REPLACE MACRO jcast_double(x) AS TRY_CAST(x->>'$' AS DOUBLE);
 CREATE OR REPLACE MACRO jcast_boolean(x) AS TRY_CAST(x->>'$' AS BOOLEAN);
--- A JSON object → MAP(VARCHAR, JSON); with a repeated key (rare: the map refuses it, and only those rows
--- take the slow path), its first value.
+-- A JSON object → MAP(VARCHAR, JSON); with a repeated key, its first value. `from_json` gives a map that holds
+-- the key twice (refused only when the row is written, failing the run), so its keys are checked; only such
+-- rows (rare) take the slow path. The one-element list binds the parsed map to a name, parsed once.
 CREATE OR REPLACE MACRO json_map(x) AS CASE WHEN json_type(x) = 'OBJECT' THEN
-    coalesce(try(from_json(x, '"MAP(VARCHAR, JSON)"')), map_from_entries(list_transform(
-        list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
-        jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')}))) END;
+    list_transform([from_json(x, '"MAP(VARCHAR, JSON)"')], jm -> CASE
+        WHEN len(list_distinct(map_keys(jm))) = cardinality(jm) THEN jm
+        ELSE map_from_entries(list_transform(
+            list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
+            jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')})) END)[1] END;
 -- {value, type} of a custom parameter or user property (spec/etl.md §2.6). Its JSON comes out of DuckDB's
 -- parser, minified, so the first character tells the type without parsing the value again.
 CREATE OR REPLACE MACRO typed_value(x) AS {

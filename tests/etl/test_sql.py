@@ -92,3 +92,18 @@ def test_custom_parameters_keep_the_unknown_attributes_and_top_level_keys_in_ord
     assert both["custom_parameters_json_str"] == '{"zz_top":true,"plan":"pro","ab":2}'
     none = _rows([_event("e3", INGEST - 5_000)])[0]
     assert none["custom_parameters"] is None and none["custom_parameters_json_str"] is None
+
+
+def test_a_repeated_key_takes_its_first_value_and_fails_nothing() -> None:
+    """JSON with a key twice in the attributes or the user (any parser accepts it): the first value, as the
+    struct of known attributes reads it; before, the map kept both and the run failed on writing the row."""
+    event = json.dumps(_event("e1", INGEST - 5_000))[:-1]
+    text = (
+        f'[{event}, "attributes": {{"plan": "pro", "plan": "free", "_session_id": "s1", "_session_id": "s2"}},'
+        ' "user": {"_user_id": {"value": "u1"}, "_user_id": {"value": "u2"}}}]'
+    )
+    (row,) = _rows([], data=text)
+    assert row["status"] == "ok" and row["error"] is None
+    assert row["session_id"] == "s1" and row["user_id"] == "u1"
+    assert dict(row["custom_parameters"]) == {"plan": {"value": "pro", "type": "string"}}
+    assert row["custom_parameters_json_str"] == '{"plan":"pro"}'
