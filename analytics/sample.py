@@ -187,17 +187,18 @@ def generate_events(
             seconds=rng.randint(0, max(1, int((end - start_day).total_seconds()) - 3600))
         )
         login = f"login-{n}" if rng.random() < 0.4 else None
-        if n % 10 == 9 and previous.get(
-            "user_id"
-        ):  # the previous user's second device, first used an hour later
+        # The previous user's second device, first used an hour later, on the same platform: the QuickSight data
+        # sets (provisioning/aws/stacks/reporting_datasets.py) count users per platform row.
+        if n % 10 == 9 and previous.get("user_id"):
             login, first = previous["user_id"], previous["first"] + timedelta(hours=1)
+            platform = previous["platform"]
         user = {
             "user_pseudo_id": f"{app_id}-u{n:07d}", "platform": platform, "country": country, "city": city,
             "user_id": login, "device_id": f"dev-{n}",
             "app_version": rng.choice(("1.0.0", "1.1.0")), "screen": rng.choice(((1920, 1080), (390, 844))),
             "first_touch_time_msec": int(first.timestamp() * 1000),
         }  # fmt: skip
-        previous = {"user_id": login, "first": first}
+        previous = {"user_id": login, "first": first, "platform": platform}
         visit, number, last_ts, first_session = first, 1, first, None
         while visit < end:
             source, medium, channel = rng.choice(SOURCES)
