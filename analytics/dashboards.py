@@ -177,7 +177,7 @@ def _by_dim(
 ) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
-        return (f"SELECT coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, {measure_sql} AS users FROM {source}"
+        return (f"SELECT {shown_dim(dim)} AS dim, {measure_sql} AS users FROM {source}"
                 f" {where} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {params.bind(options.top_n)}")  # fmt: skip
 
     return sql
@@ -188,7 +188,7 @@ def _by_dim_over_time(
 ) -> Callable[[Options, Params, Scope], str]:
     def sql(options: Options, params: Params, scope: Scope) -> str:
         dim = dims[getattr(options, attr)]
-        return (f"SELECT event_date, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim,"
+        return (f"SELECT event_date, {shown_dim(dim)} AS dim,"
                 f" count(DISTINCT user_key) AS users FROM {source} {where} GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
 
     return sql
@@ -216,8 +216,8 @@ def _session_source_users(over_time: bool) -> Callable[[Options, Params, Scope],
 def _whole_sessions(dim: str = "") -> str:
     """`, sessions AS (…)`: one row per session in range, with its totals (and its `dim`, a session column). A
     session with a single `session_day` row is that row as it is — most are; only the others are summed."""
-    one = f"coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim, " if dim else ""
-    summed = f"coalesce(CAST(max({dim}) AS VARCHAR), '(none)') AS dim, " if dim else ""
+    one = f"{shown_dim(dim)} AS dim, " if dim else ""
+    summed = f"{shown_dim(f'max({dim})')} AS dim, " if dim else ""
     return (
         f", sessions AS (SELECT {one}user_key, session_key, duration, views, engagement, events FROM sd"
         f" WHERE session_key IS NOT NULL AND session_rows = 1 UNION ALL SELECT {summed}user_key, session_key,"
@@ -240,7 +240,7 @@ def _traffic_table(options: Options, params: Params, scope: Scope) -> str:
 def _new_user_table(options: Options, params: Params, scope: Scope) -> str:
     dim = USER_SOURCE_DIMS[options.user_dim]
     return (
-        f", firsts AS (SELECT DISTINCT user_key, coalesce(CAST({dim} AS VARCHAR), '(none)') AS dim FROM ud"
+        f", firsts AS (SELECT DISTINCT user_key, {shown_dim(dim)} AS dim FROM ud"
         f" WHERE first_opens > 0){_whole_sessions()}, per_user AS (SELECT user_key, count(*) AS sessions,"
         f" count(CASE WHEN {ENGAGED} THEN 1 END) AS engaged, sum(events) AS events FROM sessions GROUP BY 1)"
         " SELECT f.dim, count(*) AS new_users, coalesce(sum(s.sessions), 0) AS sessions, coalesce(sum(s.engaged), 0)"
@@ -312,6 +312,7 @@ def _retention_rates(rows: list[dict[str, Any]], scope: Scope) -> list[dict[str,
     return [{**r, "rate": round(r["returned"] / r["cohort"], 4)} for r in rows if r["cohort"]]
 
 
+# `days` has one row per user and day_diff (a user's first_date is one), so counting its rows counts users.
 RETENTION_BASE = (
     ", firsts AS (SELECT user_key AS uid, min(first_date) AS first_date FROM ud GROUP BY 1),"
     " days AS (SELECT a.uid, f.first_date, date_diff('day', f.first_date, a.event_date)"
@@ -319,7 +320,6 @@ RETENTION_BASE = (
     " AS DATE)), kept AS (SELECT * FROM days WHERE day_diff BETWEEN 0 AND 42 AND uid IN (SELECT uid FROM days"
     " WHERE day_diff = 0)), cohorts AS (SELECT first_date, count(*) AS cohort FROM kept WHERE day_diff = 0 GROUP BY 1)"
 )
-# `days` has one row per user and day_diff (a user's first_date is one), so counting its rows counts users.
 
 
 def _retention(select: str) -> Callable[[Options, Params, Scope], str]:
