@@ -31,9 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etl.config import JobConfig
-from etl.job import run_job
+from etl.job import run_job, write_partitioned
 from etl.lake import lake_layout
-from etl.model import PARTITION_COLUMNS
 from etl.read import RAW_SCHEMA
 from etl.session import build_session
 
@@ -138,17 +137,18 @@ def output_floor_spark(spark: object, root: Path) -> tuple[int, float]:
     written = spark.read.parquet(str(root / f"clickstream/{PROJECT}/data/ods/event_v2")).cache()  # type: ignore[attr-defined]
     rows = written.count()
     started = time.time()
-    written.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", "snappy").parquet(
-        str(root / "output-floor")
-    )
+    write_partitioned(written, str(root / "output-floor"))
     elapsed = time.time() - started
     written.unpersist()
     return rows, elapsed
 
 
 def output_floor_duckdb(root: Path) -> tuple[int, float]:
-    """DuckDB's output floor: its event_v2 rows loaded in memory, timed while written partitioned again."""
+    """DuckDB's output floor: its event_v2 rows loaded in memory, timed while written again as the job writes
+    them (`etl.duck.write_table`)."""
     import duckdb
+
+    from etl.duck import write_table
 
     con = duckdb.connect()
     ods = root / f"clickstream/{PROJECT}/data/ods/event_v2"
@@ -157,10 +157,7 @@ def output_floor_duckdb(root: Path) -> tuple[int, float]:
     )
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
     started = time.time()
-    con.execute(
-        f"COPY t TO '{root / 'output-floor-duckdb'}' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY "
-        "(partition_app, partition_year, partition_month, partition_day), OVERWRITE_OR_IGNORE)"
-    )
+    write_table(con, "SELECT * FROM t", str(root / "output-floor-duckdb"))
     return rows, time.time() - started
 
 

@@ -102,10 +102,13 @@ def _previous_event_ids(spark: SparkSession, layout: Layout, events: DataFrame) 
     return previous.select(F.col("partition_app").alias("app_id"), "event_id")
 
 
+def write_partitioned(df: DataFrame, url: str) -> None:
+    """A table as the Spark engine writes it: Parquet partitioned by app and day, snappy."""
+    df.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", "snappy").parquet(url)
+
+
 def _stage(df: DataFrame, layout: Layout, run: str, name: str) -> None:
-    df.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", "snappy").parquet(
-        layout.out_store.url(_key(layout.job_data, "runs", run, name))
-    )
+    write_partitioned(df, layout.out_store.url(_key(layout.job_data, "runs", run, name)))
 
 
 def _final_names(layout: Layout, run: str) -> dict[str, str]:
