@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytics.base import EVENT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, Scope, base_cte
+from analytics.base import EVENT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, Scope, base_cte, shown_dim
 from analytics.sql import Params, Query, json_key
 
 MAX_STEPS = 10
@@ -170,7 +170,7 @@ def bucket_sql(granularity: str, column: str = "event_date") -> str:
 
 
 def group_sql(spec: Spec) -> str:
-    return f"coalesce(CAST({value_sql(spec.group_by)} AS VARCHAR), '(none)')" if spec.group_by else "'all'"
+    return shown_dim(value_sql(spec.group_by)) if spec.group_by else "'all'"
 
 
 def _base(spec: Spec, params: Params, scope: Scope | None = None) -> str:
