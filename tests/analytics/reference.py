@@ -99,10 +99,16 @@ def stickiness(rows: list[dict], scope: Scope) -> dict[date, tuple[float, float,
     return out
 
 
-def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
-    first: dict[Any, Any] = {}
+def first_visits(rows: list[dict]) -> dict[Any, date]:
+    """Each merged user's first visit day: the earliest first-touch day of its devices' rows."""
+    first: dict[Any, date] = {}
     for r in rows:
         first[r["mid"]] = min(first.get(r["mid"], r["first_date"]), r["first_date"])
+    return first
+
+
+def retention_by_day(rows: list[dict], scope: Scope) -> dict[int, float]:
+    first = first_visits(rows)
     active = defaultdict(set)
     for r in rows:
         f = first[r["mid"]]
@@ -127,9 +133,7 @@ def cohorts(rows: list[dict]) -> dict[tuple[date, date], int]:
 def retention_by_first_visit(rows: list[dict], scope: Scope) -> dict[tuple[date, int], float]:
     """D1 and D7 rates per first visit day: of the users active on their first visit day (in the range), those
     active again 1 and 7 days later."""
-    first: dict[Any, date] = {}
-    for r in rows:
-        first[r["mid"]] = min(first.get(r["mid"], r["first_date"]), r["first_date"])
+    first = first_visits(rows)
     active = {(r["mid"], r["day"]) for r in rows}
     cohort = defaultdict(set)
     for mid, f in first.items():

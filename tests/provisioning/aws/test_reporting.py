@@ -218,9 +218,7 @@ def test_retention_by_first_visit_counts_merged_users(lake: Any) -> None:
         cohort[r["day_diff"]] += r["cohort_users"]
     got = {d: returned[d] / cohort[d] for d in cohort}
     rows = ref.enriched(lake[1], SCOPE)
-    first: dict[str, date] = {}
-    for r in rows:
-        first[r["mid"]] = min(first.get(r["mid"], r["first_date"]), r["first_date"])
+    first = ref.first_visits(rows)
     active = {(r["mid"], r["day"]) for r in rows}
     kept = [u for u, f in first.items() if (u, f) in active]
     last = max(r["day"] for r in rows)
