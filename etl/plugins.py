@@ -136,6 +136,9 @@ def chain(names: list[str]) -> tuple[Transformer, list[Enricher]]:
     missing = [n for n in names if n not in known]
     if missing:
         raise ValueError(f"unknown plugins: {', '.join(missing)} (installed: {', '.join(sorted(known))})")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"plugins listed more than once: {', '.join(repeated)}")
     plugins = [known[n]() for n in names]
     if not plugins or not isinstance(plugins[0], Transformer):
         raise ValueError("the first plugin must be a transformer")

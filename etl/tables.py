@@ -66,15 +66,16 @@ def user_state(events: DataFrame) -> DataFrame:
     ts = F.col("event_timestamp")
     latest_struct = F.struct("user_properties", "user_properties_json_str")
     first_struct = F.struct(*[c.alias(n) for n, c in first_fields().items()])
+    by_time = F.struct(ts, "row_id")  # events at the same instant: in the order read, as the DuckDB engine
     return (
         events.where(F.col("user_pseudo_id").isNotNull())
         .groupBy("app_id", "user_pseudo_id")
         .agg(
             F.max("user_id").alias("user_id"),
             F.max(ts).alias("event_timestamp"),
-            F.max_by(F.when(profile, latest_struct), F.when(profile, ts)).alias("latest"),
+            F.max_by(F.when(profile, latest_struct), F.when(profile, by_time)).alias("latest"),
             F.max(F.when(profile, ts)).alias("latest_ts"),
-            F.min_by(F.when(first, first_struct), F.when(first, ts)).alias("first"),
+            F.min_by(F.when(first, first_struct), F.when(first, by_time)).alias("first"),
             F.min(F.when(first, ts)).alias("first_ts"),
         )
     )
@@ -125,9 +126,12 @@ def sessions(events: DataFrame) -> DataFrame:
         "created_time",
     )  # fmt: skip
     sourced = F.col("traffic_source_source").isNotNull() & (F.col("traffic_source_source") != "Direct")
-    ts = F.col("event_timestamp")
+    # Events at the same instant: the session's _session_start (as the original picks), then the first read.
+    by_time = F.struct("event_timestamp", F.col("event_name") != "_session_start", "row_id")
     picked = kept.groupBy("app_id", "user_pseudo_id", "session_id").agg(
-        F.coalesce(F.min_by(F.when(sourced, fields), F.when(sourced, ts)), F.min_by(fields, ts)).alias("s")
+        F.coalesce(
+            F.min_by(F.when(sourced, fields), F.when(sourced, by_time)), F.min_by(fields, by_time)
+        ).alias("s")
     )
     return picked.select("app_id", "user_pseudo_id", "session_id", "s.*")
 

@@ -37,9 +37,10 @@ def event_rows(spark: SparkSession, path: Path) -> DataFrame:
         for line in path.read_text().splitlines()
         if line.strip()
     ]
-    for record in records:  # in a real run the events come from the same run as the sessions
+    for i, record in enumerate(records):  # in a real run the events come from the same run as the sessions
         record["process_info"] = json.loads(record["process_info"] or "") | {"process_job_id": "test-job"}
-    types = dict(model.TABLES["event_v2"])
+        record["row_id"] = str(i)  # the order read, as a run numbers its events
+    types = dict(model.TABLES["event_v2"]) | {"row_id": "bigint"}
     names = sorted({k for r in records for k in r})
     values = [
         [json.dumps(r.get(k)) if isinstance(r.get(k), dict) else r.get(k) for k in names] for r in records

@@ -168,10 +168,12 @@ def test_corrupted_records_keep_no_client_address_when_anonymising(
 def test_duckdb_keeps_the_first_line_of_an_event_repeated_across_batches(
     anchor_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The lines are transformed by several DuckDB threads, a batch each; the copy kept is still the first."""
+    """The lines are transformed by several workers, a part each, in whatever order they finish; the copy kept
+    is still the first line's."""
     from etl import duck
 
-    monkeypatch.setattr(duck, "BATCH_LINES", 3)
+    monkeypatch.setattr(duck, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(duck, "WORKERS", 3)
     line = json.loads((anchor_fixtures / "original_data_nozip.json").read_text())
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -184,3 +186,29 @@ def test_duckdb_keeps_the_first_line_of_an_event_repeated_across_batches(
     (row,) = read_table(tmp_path / "out" / "event_v2")
     assert row["event_id"] == EVENT_ID
     assert row["process_info"]["rid"] == "rid-000"
+
+
+def test_duckdb_a_failing_part_fails_the_run_and_stops_the_reading(
+    anchor_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's error reaches the run (nothing is committed) and the thread reading ahead is stopped."""
+    import threading
+
+    import duckdb
+
+    from etl import duck
+
+    line = json.loads((anchor_fixtures / "original_data_nozip.json").read_text())
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for n in range(4):  # several chunks, so the reader is still ahead when the first part fails
+        lines = [json.dumps(line | {"rid": f"rid-{n}-{i}"}) for i in range(40)]
+        (raw / f"part-{n}.json").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(duck, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(duck, "RAW_SELECT", "SELECT no_such_column FROM lines")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+
+    with pytest.raises(duckdb.BinderException, match="no_such_column"):
+        _run(None, layout, "run-1")
+    assert not [t for t in threading.enumerate() if t.name == "etl-read-ahead"]
+    assert not (tmp_path / "out" / "job-data" / "commits").exists()
