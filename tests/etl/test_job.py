@@ -212,3 +212,26 @@ def test_duckdb_a_failing_part_fails_the_run_and_stops_the_reading(
         _run(None, layout, "run-1")
     assert not [t for t in threading.enumerate() if t.name == "etl-read-ahead"]
     assert not (tmp_path / "out" / "job-data" / "commits").exists()
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["clickstream", "ua", "ua"], "plugins listed more than once: ua"),
+        (["gtm", "traffic"], "plugins gtm run on the Spark engine only"),
+        (["traffic", "ua"], "the first plugin must be a transformer"),
+        (["clickstream", "nope"], "unknown plugins: nope"),
+        (["clickstream", "gtm"], "only the first plugin may be a transformer"),
+    ],
+)
+def test_duckdb_refuses_a_plugin_chain_it_cannot_run(names: list[str], message: str) -> None:
+    from etl import duck
+
+    with pytest.raises(ValueError, match=message):
+        duck.engine_enrichers(names)
+
+
+def test_duckdb_runs_its_built_in_chain() -> None:
+    from etl import duck
+
+    assert duck.engine_enrichers(["clickstream", "traffic", "ua", "geo"]) == ["traffic", "ua", "geo"]
