@@ -107,3 +107,33 @@ def test_a_repeated_key_takes_its_first_value_and_fails_nothing() -> None:
     assert row["session_id"] == "s1" and row["user_id"] == "u1"
     assert dict(row["custom_parameters"]) == {"plan": {"value": "pro", "type": "string"}}
     assert row["custom_parameters_json_str"] == '{"plan":"pro"}'
+
+
+def test_known_fields_read_as_text_keep_each_json_type_s_value() -> None:
+    """Known attributes and top-level keys are read as the text of their JSON value: a string unquoted and
+    unescaped, a number or boolean as written (a cast to the column's type), an object or array as JSON."""
+    event = _event("e1", INGEST - 5_000) | {
+        "event_type": "_page_view",
+        "screen_width": "1170",  # a number sent as a string is still a number for an integer column
+        "screen_height": 12.5,  # rounded, as a cast of "12.5"
+        "zone_offset": 3_600_000,
+        "brand": 7,  # a number where text is expected: its text
+        "attributes": {
+            "_page_title": 'a "quoted" \u00e9t\u00e9',
+            "_session_number": "3",
+            "_entrances": 1,
+            "_engagement_time_msec": True,  # a boolean is no number: null
+            "_search_key": {"x": [1, 2]},
+            "_link_id": None,
+        },
+    }
+    (row,) = _rows([event])
+    assert (row["device_screen_width"], row["device_screen_height"]) == (1170, 13)
+    assert row["device_time_zone_offset_seconds"] == 3600
+    assert row["device_mobile_brand_name"] == "7"
+    assert row["page_view_page_title"] == 'a "quoted" été'
+    assert row["session_number"] == 3
+    assert row["page_view_entrances"] is True
+    assert row["page_view_engagement_time_msec"] is None
+    assert row["search_key"] == '{"x":[1,2]}'
+    assert row["outbound_link_id"] is None
