@@ -410,7 +410,14 @@ def enrich_traffic(
 def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> Lookup:
     from etl.enrich.ua import OUTPUTS, parse_ua
 
-    return lookup(con, source, "ua_lookup", ["ua"], parse_ua, list(OUTPUTS))
+    found = lookup(con, source, "ua_lookup", ["ua"], parse_ua, list(OUTPUTS))
+    # `device_ua` with its parts, built once per distinct user agent rather than once per event.
+    parts = ("ua_user_agent_json", "ua_os_json", "ua_device_json")
+    con.execute(f"""CREATE OR REPLACE TABLE ua_lookup AS SELECT * EXCLUDE ({", ".join(parts)}),
+        CASE WHEN ua_user_agent_json IS NOT NULL THEN CAST({{'string': __k0, 'userAgent': ua_user_agent_json,
+          'os': ua_os_json, 'device': ua_device_json}} AS MAP(VARCHAR, VARCHAR)) END AS device_ua
+        FROM ua_lookup""")
+    return found._replace(outputs=[*(c for c in found.outputs if c not in parts), "device_ua"])
 
 
 def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> Lookup:
@@ -427,19 +434,14 @@ def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> L
 
 
 def with_ua(cfg: JobConfig) -> str:
-    """event_v2's rows with the user agent parsed: `device_ua` gets its parts, bots dropped or flagged."""
+    """event_v2's rows once the user agent is parsed: bots dropped, flagged or kept."""
     bot = "coalesce(device_ua_device_category = 'Bot', false)"
-    where = f"WHERE NOT {bot}" if cfg.bot_mode == "drop" else ""
-    info = (
-        f"CASE WHEN {bot} THEN map_concat(process_info, MAP {{'is_bot': 'true'}}) ELSE process_info END"
-        if cfg.bot_mode == "flag"
-        else "process_info"
-    )
-    return f"""SELECT * EXCLUDE (device_ua, process_info, ua_user_agent_json, ua_os_json, ua_device_json),
-          CASE WHEN ua_user_agent_json IS NOT NULL THEN CAST({{'string': ua, 'userAgent': ua_user_agent_json,
-            'os': ua_os_json, 'device': ua_device_json}} AS MAP(VARCHAR, VARCHAR)) END AS device_ua,
-          {info} AS process_info
-        FROM enriched {where}"""
+    if cfg.bot_mode == "drop":
+        return f"SELECT * FROM enriched WHERE NOT {bot}"
+    if cfg.bot_mode == "flag":
+        return f"""SELECT * REPLACE (CASE WHEN {bot} THEN map_concat(process_info, MAP {{'is_bot': 'true'}})
+          ELSE process_info END AS process_info) FROM enriched"""
+    return "SELECT * FROM enriched"
 
 
 ENRICHERS: dict[str, Callable[[duckdb.DuckDBPyConnection, str, JobConfig], Lookup]] = {

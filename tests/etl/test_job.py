@@ -235,3 +235,27 @@ def test_duckdb_runs_its_built_in_chain() -> None:
     from etl import duck
 
     assert duck.engine_enrichers(["clickstream", "traffic", "ua", "geo"]) == ["traffic", "ua", "geo"]
+
+
+@pytest.mark.parametrize(("mode", "bots"), [("drop", 0), ("flag", 1), ("keep", 1)])
+def test_duckdb_bot_mode(anchor_fixtures: Path, tmp_path: Path, mode: str, bots: int) -> None:
+    """A crawler's events are dropped (the default), kept with `is_bot` in process_info, or kept as they are."""
+    line = json.loads((anchor_fixtures / "original_data_nozip.json").read_text())
+    crawler = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    other = json.loads(line["data"])
+    for event in other:
+        event["event_id"] += "-bot"
+    lines = [json.dumps(line), json.dumps(line | {"ua": crawler, "data": json.dumps(other), "rid": "bot"})]
+    (raw / "mixed.json").write_text("\n".join(lines) + "\n")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+
+    _run(None, layout, "run-1", plugins=["clickstream", "ua"], bot_mode=mode)
+    rows = read_table(tmp_path / "out" / "event_v2")
+    found = [r for r in rows if r["event_id"].endswith("-bot")]
+    assert len(found) == bots and len(rows) == len(found) + 1
+    flagged = [r for r in rows if dict(r["process_info"]).get("is_bot") == "true"]
+    assert len(flagged) == (1 if mode == "flag" else 0)
+    assert all(dict(r["device_ua"])["string"] == crawler for r in found)
+    assert all(r["device_ua_device_category"] == "Bot" for r in found)
