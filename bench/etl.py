@@ -1,7 +1,7 @@
 """ETL benchmark: generate realistic raw data, run the whole job (all four tables) on each engine, compare.
 
     .venv/bin/python bench/etl.py --events 1000000 [--engines duckdb,spark] [--e2e-events 20000]
-        [--workdir var/bench-etl] [--keep]
+        [--workdir var/bench-etl] [--keep] [--reuse]
 
 Per engine, in a child process of its own: the whole job's events/s, its own output floor (writing its
 event_v2 rows again as Parquet, from memory: no job producing that table can take less) and the ratio, the
@@ -290,6 +290,9 @@ def main() -> None:
         "--e2e-events", type=int, default=20_000, help="events of the end-to-end run; 0 skips it"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the data a --keep run generated for as many events"
+    )
     parser.add_argument("--engine-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     root = Path(args.workdir)
@@ -297,10 +300,16 @@ def main() -> None:
         run_engine(args.engine_child, root)
         return
     print(f"load average at start: {loadavg()}", flush=True)
-    shutil.rmtree(root, ignore_errors=True)
-    t = time.time()
-    count = generate(root, args.events)
-    print(f"generated {count} events in {time.time() - t:.1f}s", flush=True)
+    generated = root / "generated.json"
+    if args.reuse and generated.exists() and json.loads(generated.read_text())["asked"] == args.events:
+        count = json.loads(generated.read_text())["events"]
+        print(f"reusing {count} generated events in {root}", flush=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        t = time.time()
+        count = generate(root, args.events)
+        generated.write_text(json.dumps({"asked": args.events, "events": count}))
+        print(f"generated {count} events in {time.time() - t:.1f}s", flush=True)
     results = {}
     for engine in args.engines.split(","):
         _reset(root)

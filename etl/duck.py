@@ -5,8 +5,8 @@ and derives the four tables in DuckDB SQL (de-duplication, enrichment on distinc
 sessions, the final projection). Publishing uses the same staging folders, commit records and lake layout
 as the Spark engine (`etl/job.py`), so a lake can be processed by either engine, run after run.
 
-Memory is bounded: the run's rows live in a DuckDB database file in a scratch folder, and DuckDB spills
-joins and aggregates to that folder past `memory_limit`, instead of growing.
+Memory is bounded: the run's rows live in compressed in-memory databases (one per worker), and DuckDB spills
+joins and aggregates to a scratch folder past `memory_limit`, instead of growing.
 """
 
 from __future__ import annotations
@@ -162,7 +162,9 @@ FROM (SELECT line_no, input_file_name, line, ok, CASE WHEN ok THEN from_json(lin
 """
 
 
-def transform(con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, keys: list[str]) -> None:
+def transform(
+    con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, keys: list[str], scratch: Path
+) -> None:
     """Raw files → the view `rows` (one row per event, sql.event_sql's columns), and `events`, its kept rows
     with `row_id`. WORKERS threads each take the next part of the lines and make it a table of its own, while
     the next chunk is read: appending to one table costs more with every chunk (at 1 M events on one thread,
@@ -171,10 +173,10 @@ def transform(con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, ke
     lines = _parts(_read_ahead(_chunks(layout, keys)), WORKERS)
     parts = enumerate(lines)
     taken = threading.Lock()
-    tables: list[int] = []
+    tables: list[tuple[int, str]] = []
     errors: list[BaseException] = []
 
-    def work(cursor: duckdb.DuckDBPyConnection) -> None:
+    def work(cursor: duckdb.DuckDBPyConnection, database: str) -> None:
         try:
             while not errors:
                 with taken:
@@ -183,16 +185,23 @@ def transform(con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, ke
                     return
                 cursor.register("lines", part)
                 cursor.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {RAW_SELECT}")
-                cursor.execute(f"CREATE TABLE rows_{i} AS {query}")
+                cursor.execute(f"CREATE TABLE {database}.rows_{i} AS {query}")
                 cursor.unregister("lines")
-                tables.append(i)
+                tables.append((i, database))
         except BaseException as error:  # raised again below, in the run's thread
             errors.append(error)
 
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]  # type: ignore[index]
     con.execute("SET threads = 1")
     try:
-        workers = [threading.Thread(target=work, args=(con.cursor(),)) for _ in range(WORKERS)]
+        # Each worker's tables live in a database file of its own in the scratch folder: DuckDB compresses a
+        # table when its transaction commits with no other one open in that database (a shared one never sees
+        # that), and its blocks can leave memory, where an in-memory database's cannot. At 1 M events: 118 MiB
+        # instead of 2.4 GiB in memory, and 1–1.5 s less to write event_v2; 10 M events failed without it.
+        databases = [f"part_{k}" for k in range(WORKERS)]
+        for database in databases:
+            con.execute(f"ATTACH {sql.q(str(scratch / f'{database}.duckdb'))} AS {database}")
+        workers = [threading.Thread(target=work, args=(con.cursor(), d)) for d in databases]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -207,9 +216,9 @@ def transform(con: duckdb.DuckDBPyConnection, layout: Layout, cfg: JobConfig, ke
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {RAW_SELECT}")
         con.execute(f"CREATE TABLE rows_0 AS {query}")
         con.unregister("lines")
-        tables.append(0)
+        tables.append((0, "memory"))
     con.execute(
-        f"CREATE VIEW rows AS {' UNION ALL '.join(f'SELECT * FROM rows_{i}' for i in sorted(tables))}"
+        f"CREATE VIEW rows AS {' UNION ALL '.join(f'SELECT * FROM {d}.rows_{i}' for i, d in sorted(tables))}"
     )
     con.execute(
         f"CREATE VIEW events AS SELECT *, line_no * {LINE_STRIDE} + coalesce(pos, 0) AS row_id FROM rows "
@@ -597,25 +606,24 @@ def build(
         CASE WHEN cardinality(custom_raw) > 0 THEN to_json(custom_raw)::VARCHAR END AS custom_parameters_json_str
         FROM items_rows""")
     session_events = ", ".join(sql.q(e) for e in keys.SESSION_EVENTS)
-    session_fields = ", ".join(
-        [
-            f"{sql.q(c)}: {c}"
-            for c in ("event_timestamp", "user_id", "session_number", "session_start_time_msec")
-        ]
-        + [f"{sql.q(b)}: {a}" for a, b in keys.SESSION_TRAFFIC.items()]
-        + ["'process_info': process_info", "'event_name': event_name", "'created_time': created_time"]
-    )
-    # The earliest event with a real source, else the earliest event: one arg_min ordered by (no real
-    # source, time, not the _session_start, row id: as `tables.sessions`), so each event's struct is built once (two filtered arg_min built it twice), and the
-    # session's process_info once per session, from the picked event.
+    fields = [
+        *("event_timestamp", "user_id", "session_number", "session_start_time_msec"),
+        *(f"{a} AS {b}" for a, b in keys.SESSION_TRAFFIC.items()),
+        "created_time",
+    ]
+    # The earliest event with a real source, else the earliest event (as `tables.sessions`: by no real source,
+    # time, not the _session_start, row id). The aggregate keeps only the picked row's id; the session's fields
+    # are read from that row (an arg_min of every field's struct held ~1 KB per session: 10 M events ran out
+    # of memory).
     direct = "traffic_source_source IS NULL OR traffic_source_source = 'Direct'"
+    order = f"{{'direct': {direct}, 'ts': event_timestamp, 'start': event_name != '_session_start', 'id': row_id}}"
     con.execute(f"""
-        CREATE VIEW sessions_out AS SELECT app_id, user_pseudo_id, session_id,
-          s.* EXCLUDE (process_info, event_name),
-          map_concat(s.process_info, map(['event_name'], [s.event_name])) AS process_info FROM (
-          SELECT app_id, user_pseudo_id, session_id,
-            arg_min({{{session_fields}}}, {{'direct': {direct}, 'ts': event_timestamp, 'start': event_name != '_session_start', 'id': row_id}}) AS s
-          FROM enriched WHERE session_id IS NOT NULL AND event_name IN ({session_events}) GROUP BY ALL)
+        CREATE VIEW sessions_out AS SELECT app_id, user_pseudo_id, session_id, {", ".join(fields)},
+          map_concat(process_info, map(['event_name'], [event_name])) AS process_info
+        FROM enriched e SEMI JOIN (
+          SELECT arg_min(row_id, {order}) AS row_id FROM enriched
+          WHERE session_id IS NOT NULL AND event_name IN ({session_events}) GROUP BY app_id, user_pseudo_id, session_id
+        ) s ON s.row_id = e.row_id
     """)
     first_names = [n for n in _FIRST_FIELDS if n != "first_event_name"]
     first_cols = ", ".join(f"m.first.{n} AS {n}" for n in first_names)

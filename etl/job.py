@@ -267,11 +267,11 @@ def _process_duckdb(
         raise ValueError("the DuckDB engine writes to a local lake; use --engine spark for an s3:// lake")
     run = cfg.job_name
     scratch = duck.scratch_dir(cfg)
+    con = duck.connect(cfg, scratch)
     try:
-        con = duck.connect(cfg, scratch)
         warm = duck.WarmUp(cfg, enrichers)
         warm.start()
-        duck.transform(con, layout, cfg, raw)
+        duck.transform(con, layout, cfg, raw, scratch)
         counts = duck.counts(con)
         corrupted = duck.corrupted(con, cfg)
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in corrupted)
@@ -302,8 +302,8 @@ def _process_duckdb(
             con, layout.out_store.url(_key(layout.job_data, "runs", run, "event_v2"))
         )
         counts["filtered_bot"] = counts["unique"] - counts["event_v2"]
-        con.close()
     finally:
+        con.close()  # a failed run too: its database files in the scratch folder are closed and deleted
         shutil.rmtree(scratch, ignore_errors=True)
     progress(90, "committing the run")
     _commit(layout, run, raw, _key(layout.job_data, "user_state", run), counts)

@@ -191,7 +191,10 @@ def test_duckdb_keeps_the_first_line_of_an_event_repeated_across_batches(
 def test_duckdb_a_failing_part_fails_the_run_and_stops_the_reading(
     anchor_fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A worker's error reaches the run (nothing is committed) and the thread reading ahead is stopped."""
+    """A worker's error reaches the run (nothing is committed), the thread reading ahead is stopped, and the
+    run can be tried again."""
+    import os
+    import tempfile
     import threading
 
     import duckdb
@@ -212,6 +215,13 @@ def test_duckdb_a_failing_part_fails_the_run_and_stops_the_reading(
         _run(None, layout, "run-1")
     assert not [t for t in threading.enumerate() if t.name == "etl-read-ahead"]
     assert not (tmp_path / "out" / "job-data" / "commits").exists()
+    # its database files are closed and deleted, so the same run can be tried again in this process
+    scratch = (
+        Path(os.environ.get("CLICKSTREAM_ETL_SCRATCH") or tempfile.gettempdir()) / "clickstream-etl-run-1"
+    )
+    assert not scratch.exists()
+    monkeypatch.undo()
+    assert _run(None, layout, "run-1")["rows_out"] == 1  # 160 lines of one event
 
 
 @pytest.mark.parametrize(
