@@ -5,8 +5,8 @@ and derives the four tables in DuckDB SQL (de-duplication, enrichment on distinc
 sessions, the final projection). Publishing uses the same staging folders, commit records and lake layout
 as the Spark engine (`etl/job.py`), so a lake can be processed by either engine, run after run.
 
-Memory is bounded: the run's rows live in compressed in-memory databases (one per worker), and DuckDB spills
-joins and aggregates to a scratch folder past `memory_limit`, instead of growing.
+Memory is bounded: the run's rows live in compressed database files in a scratch folder (one per worker), and
+DuckDB spills joins and aggregates to that folder past `memory_limit`, instead of growing.
 """
 
 from __future__ import annotations
@@ -489,14 +489,13 @@ def user_state(con: duckdb.DuckDBPyConnection, previous_state: list[str], cfg: J
     """The batch's aggregate per user, merged with the earlier state (same shape as the Spark engine's)."""
     first = ", ".join(sql.q(e) for e in keys.FIRST_TOUCH_EVENTS)
     profile = "user_properties IS NOT NULL AND event_name = '_profile_set'"
-    by_time = BY_TIME
     con.execute(f"""
         CREATE TABLE batch_state AS SELECT app_id, user_pseudo_id, max(user_id) AS user_id,
           max(event_timestamp) AS event_timestamp,
           arg_max({{'user_properties': user_properties, 'user_properties_json_str': user_properties_json_str}},
-            {by_time}) FILTER (WHERE {profile}) AS latest,
+            {BY_TIME}) FILTER (WHERE {profile}) AS latest,
           max(event_timestamp) FILTER (WHERE {profile}) AS latest_ts,
-          arg_min({_first_struct()}, {by_time}) FILTER (WHERE event_name IN ({first})) AS first,
+          arg_min({_first_struct()}, {BY_TIME}) FILTER (WHERE event_name IN ({first})) AS first,
           min(event_timestamp) FILTER (WHERE event_name IN ({first})) AS first_ts
         FROM enriched WHERE user_pseudo_id IS NOT NULL GROUP BY ALL
     """)
