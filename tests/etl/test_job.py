@@ -269,3 +269,25 @@ def test_duckdb_bot_mode(anchor_fixtures: Path, tmp_path: Path, mode: str, bots:
     assert len(flagged) == (1 if mode == "flag" else 0)
     assert all(dict(r["device_ua"])["string"] == crawler for r in found)
     assert all(r["device_ua_device_category"] == "Bot" for r in found)
+
+
+def test_duckdb_a_line_that_is_not_utf8_has_its_bad_bytes_replaced(
+    anchor_fixtures: Path, tmp_path: Path
+) -> None:
+    """As Spark's reader: the line is read with U+FFFD for the bytes that are not UTF-8, the others are untouched."""
+    line = json.loads((anchor_fixtures / "original_data_nozip.json").read_text())
+    events = json.loads(line["data"])
+    for event in events:
+        event["event_id"] += "-bad"
+    good = json.dumps(line).encode()
+    bad = json.dumps(line | {"rid": "bad-ua", "ua": "agent-UA", "data": json.dumps(events)}).encode()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "mixed.json").write_bytes(good + b"\n" + bad.replace(b"agent-UA", b"agent-\xff\xfe") + b"\n")
+    layout = dir_layout(str(raw), str(tmp_path / "out"))
+
+    _run(None, layout, "run-1")
+    rows = {r["event_id"]: r for r in read_table(tmp_path / "out" / "event_v2")}
+    assert len(rows) == 2
+    (bad_row,) = [r for r in rows.values() if r["event_id"].endswith("-bad")]
+    assert dict(bad_row["device_ua"])["string"] == "agent-\ufffd\ufffd"
