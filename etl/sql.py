@@ -46,9 +46,7 @@ _CASTS = {"bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE", "boolean": "
 MACROS = r"""
 CREATE OR REPLACE MACRO jtext(x) AS x->>'$';
 CREATE OR REPLACE MACRO jcast_bigint(x) AS TRY_CAST(x->>'$' AS BIGINT);
-CREATE OR REPLACE MACRO jcast_int(x) AS TRY_CAST(x->>'$' AS INTEGER);
 CREATE OR REPLACE MACRO jcast_double(x) AS TRY_CAST(x->>'$' AS DOUBLE);
-CREATE OR REPLACE MACRO jcast_boolean(x) AS TRY_CAST(x->>'$' AS BOOLEAN);
 -- A JSON object → MAP(VARCHAR, JSON); with a repeated key, its first value. `from_json` gives a map that holds
 -- the key twice (refused only when the row is written, failing the run), so its keys are checked; only such
 -- rows (rare) take the slow path. The one-element list binds the parsed map to a name, parsed once.
