@@ -560,9 +560,10 @@ def build(
         deduplicate(con, previous)
     else:
         con.execute("CREATE VIEW unique_events AS SELECT * FROM events")
-    # Each enricher's results per distinct key, joined once with the kept rows into a narrow table (their ids
-    # and the enriched columns): the wide rows are joined once, with it, on the row id. The user state, items
-    # and sessions read the traffic columns; event_v2 reads them all.
+    # Each enricher's results per distinct key, a small lookup table. `kept` is narrow: each kept row's id and,
+    # per enricher, the id of its row in that lookup table; the wide rows are joined with it once, on the row
+    # id, then with the lookup tables on those ids. The user state, items and sessions read the traffic
+    # columns; event_v2 reads them all.
     lookups = [
         enrich_traffic(con, "unique_events", cfg, rules)
         if n == "traffic"
