@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,27 @@ def test_geo_matches_the_golden_row_at_country_level(anchor_fixtures: Path) -> N
 @pytest.mark.parametrize("address", ["10.0.0.1", "127.0.0.1", "not-an-ip", "", None])
 def test_geo_of_private_or_bad_addresses_is_empty(address: str | None) -> None:
     assert geo.locate(address) == {}
+
+
+def _by_ipaddress(text: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return None if address.is_private or address.is_loopback else str(address)
+
+
+def test_the_ipv4_fast_path_agrees_with_ipaddress() -> None:
+    """`geo._public` checks a usual IPv4 address with integer ranges instead of `ipaddress`: it must say what
+    `ipaddress` says, at each special range's edges and around them, and for text ipaddress refuses."""
+    assert geo._SPECIAL_V4, "the interpreter's ranges were not found: every address takes the slow path"
+    edges = {n + d for lo, hi in geo._SPECIAL_V4 + geo._NOT_PRIVATE_V4 for n in (lo, hi) for d in (-1, 0, 1)}
+    rng = random.Random(3)
+    numbers = sorted(n for n in edges | {rng.getrandbits(32) for _ in range(20_000)} if 0 <= n < 1 << 32)
+    texts = [str(ipaddress.IPv4Address(n)) for n in numbers]
+    texts += ["01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", "::1", "2001:db8::1", "2a00:1450::1"]
+    texts += ["::ffff:10.0.0.1", "1.2.3.٤"]
+    assert [geo._public(t) for t in texts] == [_by_ipaddress(t) for t in texts]
 
 
 @pytest.mark.parametrize(
