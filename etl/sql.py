@@ -47,15 +47,22 @@ MACROS = r"""
 CREATE OR REPLACE MACRO jtext(x) AS x->>'$';
 CREATE OR REPLACE MACRO jcast_bigint(x) AS TRY_CAST(x->>'$' AS BIGINT);
 CREATE OR REPLACE MACRO jcast_double(x) AS TRY_CAST(x->>'$' AS DOUBLE);
--- A JSON object → MAP(VARCHAR, JSON); with a repeated key, its first value. `from_json` gives a map that holds
--- the key twice (refused only when the row is written, failing the run), so its keys are checked; only such
--- rows (rare) take the slow path. The one-element list binds the parsed map to a name, parsed once.
-CREATE OR REPLACE MACRO json_map(x) AS CASE WHEN json_type(x) = 'OBJECT' THEN
-    list_transform([from_json(x, '"MAP(VARCHAR, JSON)"')], jm -> CASE
-        WHEN len(list_distinct(map_keys(jm))) = cardinality(jm) THEN jm
-        ELSE map_from_entries(list_transform(
-            list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
-            jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')})) END)[1] END;
+-- A JSON object → MAP(VARCHAR, JSON), as `from_json` gives it: a repeated key is there twice (a map DuckDB
+-- refuses only when the row is written, failing the run). Its JSON comes out of DuckDB's parser, minified, so
+-- the first character tells an object (`json_type` parses it again).
+CREATE OR REPLACE MACRO json_map_all(x) AS CASE WHEN starts_with(CAST(x AS VARCHAR), '{') THEN
+    from_json(x, '"MAP(VARCHAR, JSON)"') END;
+-- The same with a repeated key's first value: the keys are checked; only such rows (rare) take the slow path.
+-- The one-element list binds the parsed map to a name, parsed once.
+CREATE OR REPLACE MACRO json_map(x) AS list_transform([json_map_all(x)], jm -> CASE
+    WHEN jm IS NULL OR len(list_distinct(map_keys(jm))) = cardinality(jm) THEN jm
+    ELSE map_from_entries(list_transform(
+        list_filter(json_keys(x), (jk, ji) -> list_position(json_keys(x), jk) = ji),
+        jk -> {'k': jk, 'v': json_extract(x, '$."' || replace(jk, '"', '\"') || '"')})) END)[1];
+-- A list of map entries with a repeated key's first entry only (the check costs per row what the list holds).
+CREATE OR REPLACE MACRO first_entries(es) AS CASE
+    WHEN len(list_distinct(list_transform(es, x -> x.key))) = len(es) THEN es
+    ELSE list_filter(es, (x, i) -> list_position(list_transform(es, y -> y.key), x.key) = i) END;
 -- {value, type} of a custom parameter or user property (spec/etl.md §2.6). Its JSON comes out of DuckDB's
 -- parser, minified, so the first character tells the type without parsing the value again.
 CREATE OR REPLACE MACRO typed_value(x) AS {
@@ -366,7 +373,7 @@ WITH lines AS (
     CASE WHEN request_error IS NULL AND starts_with(u.event, '{{') THEN from_json(u.event, {q(EVENT_STRUCT)}) END AS e
   FROM exploded
 ), mapped AS (
-  SELECT *, json_map(e.attributes) AS attrs, from_json(e.attributes, {q(ATTR_STRUCT)}) AS a,
+  SELECT *, json_map_all(e.attributes) AS attrs, from_json(e.attributes, {q(ATTR_STRUCT)}) AS a,
     json_map(e.user) AS user_map FROM parsed
 ), base AS (
   SELECT *,
@@ -388,7 +395,8 @@ WITH lines AS (
       WHEN app_id IS NULL THEN 'missing app_id'
       WHEN client_ts IS NULL THEN 'missing or invalid timestamp'
       WHEN client_ts < {MIN_TIMESTAMP_MS} THEN 'timestamp before the year 2000'
-      WHEN cardinality(attrs) > {keys.MAX_ATTRIBUTES} THEN 'more than 1000 attributes'
+      WHEN cardinality(attrs) > {keys.MAX_ATTRIBUTES} AND len(list_distinct(map_keys(attrs))) > {keys.MAX_ATTRIBUTES}
+        THEN 'more than 1000 attributes'
     END AS error,
     client_ts > {now} AS future,
     coalesce(upload_ms IS NULL OR client_ts + (ingest_ms - upload_ms) > {now}, true) AS still_future
@@ -405,7 +413,7 @@ WITH lines AS (
       ELSE ingest_ms - client_ts END AS time_diff,
     {q(cfg.project_id)} AS project_id,
     CASE WHEN {known_count} < len(json_keys(event)) THEN {_except("json_map(event::JSON)", keys.KNOWN_TOP_KEYS)} END AS unknown_top,
-    {_except_entries("attrs", keys.KNOWN_ATTRIBUTES)} AS unknown_attrs
+    first_entries({_except_entries("attrs", keys.KNOWN_ATTRIBUTES)}) AS unknown_attrs
   FROM checked
 ), prepared AS (
   SELECT *, query_pairs(page_url_raw) AS url_pairs,
