@@ -102,6 +102,9 @@ def connect(cfg: JobConfig, scratch: Path, memory_limit: str | None = None) -> d
     con.create_function(
         "truncate_utf8", _truncate_arrow, [VARCHAR, INTEGER], VARCHAR, type=PythonUDFType.ARROW
     )
+    # The parts' text is stored without FSST: analysing and compressing it cost 0.26 of the 1.9 CPU-s of storing
+    # 150 k events' rows (2 CPU-s at 1 M events), for 59 instead of 39 MiB on disk.
+    con.execute("SET disabled_compression_methods = 'fsst'")
     return con
 
 
@@ -655,11 +658,12 @@ ROW_GROUP_ROWS = 32768
 
 
 def write_table(con: duckdb.DuckDBPyConnection, select: str, folder: str) -> None:
-    """Partitioned, snappy Parquet; an empty result writes no file (as Spark's writer)."""
+    """Partitioned, snappy Parquet; an empty result writes no file (as Spark's writer). No Bloom filters, as
+    Spark's writer: DuckDB's, on by default, cost 0.4–1.2 of the ~7 CPU-s of writing 917 k event_v2 rows."""
     con.execute(
         f"COPY ({select}) TO {sql.q(folder)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY "
         "(partition_app, partition_year, partition_month, partition_day), OVERWRITE_OR_IGNORE, "
-        f"FILENAME_PATTERN 'part-{{uuid}}', ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+        f"FILENAME_PATTERN 'part-{{uuid}}', ROW_GROUP_SIZE {ROW_GROUP_ROWS}, WRITE_BLOOM_FILTER false)"
     )
 
 
