@@ -143,3 +143,43 @@ def test_both_engines_write_the_same_tables(spark: SparkSession, tmp_path: Path)
         "more than 1000 attributes",
         "line is not a JSON object",
     } <= reasons
+
+
+def test_duckdb_parts_in_memory_or_in_files_give_the_same_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DuckDB engine keeps a part's rows in memory up to a share of its memory limit, in a compressed
+    database file past it: the tables are the same either way, and a run that fills that share uses both."""
+    from etl import duck
+
+    bench = _generator()
+    raw = tmp_path / "raw"
+    bench.generate(tmp_path / "gen", 1000, seed=5)
+    (generated,) = (tmp_path / "gen").rglob("*.log.gz")
+    lines = gzip.decompress(generated.read_bytes()).decode().splitlines()
+    raw.mkdir()
+    for n in range(8):  # a chunk per file (CHUNK_BYTES), a part per worker and chunk
+        (raw / f"part-{n}.json").write_text("\n".join(lines[n::8]) + "\n")
+    monkeypatch.setattr(duck, "CHUNK_BYTES", 1)
+    placed: dict[float, list[str]] = {}
+    choose = duck._part_database
+    now = int(time.time() * 1000)
+    for share in (1.0, 0.0, -1.0):
+
+        def spy(cursor: Any, file: str, limit: float, share: float = share) -> str:
+            # (-1: the first two parts in memory, then the memory counted as full)
+            taken = placed.setdefault(share, [])
+            if share < 0:
+                monkeypatch.setattr(duck, "MEMORY_PARTS", 1.0 if len(taken) < 2 else 0.0)
+            taken.append(choose(cursor, file, limit))
+            return taken[-1]
+
+        monkeypatch.setattr(duck, "MEMORY_PARTS", share)
+        monkeypatch.setattr(duck, "_part_database", spy)
+        layout = dir_layout(str(raw), str(tmp_path / str(share)))
+        job.run_job(None, layout, job_config(job_name="run-1", app_ids=list(bench.APPS), now_ms=now))
+    assert set(placed[1.0]) == {"memory"} and "memory" not in placed[0.0]
+    assert placed[-1.0][:2] == ["memory", "memory"] and "memory" not in placed[-1.0][2:]
+    assert len(placed[-1.0]) > 2
+    tables = {share: _tables(tmp_path / str(share)) for share in placed}
+    assert tables[1.0]["event_v2"] and tables[1.0] == tables[0.0] == tables[-1.0]
