@@ -389,8 +389,12 @@ def lookup(
     con.register("__lookup", pa.table(table))
     con.execute(f"CREATE TABLE {name} AS SELECT * FROM __lookup")
     con.unregister("__lookup")
-    on = " AND ".join(f'u."{k}" IS NOT DISTINCT FROM {name}.__k{i}' for i, k in enumerate(keys))
-    return Lookup(name, on, outputs)
+    return Lookup(name, _on(name, keys), outputs)
+
+
+def _on(name: str, keys: list[str]) -> str:
+    """The join of a kept row (`u`) with its row in the lookup table `name`."""
+    return " AND ".join(f'u."{k}" IS NOT DISTINCT FROM {name}.__k{i}' for i, k in enumerate(keys))
 
 
 def _rules(cfg: JobConfig) -> dict[str, Any]:
@@ -416,9 +420,9 @@ class WarmUp(threading.Thread):
             if "ua" in self.enrichers:
                 from ua_parser import parser  # noqa: F401 (compiles the built-in rules on first access)
             if "geo" in self.enrichers:
-                from etl.enrich.geo import _geoip2fast, _mmdb
+                from etl.enrich.geo import _mmdb, networks_v4
 
-                _mmdb(self.cfg.geo_mmdb) if self.cfg.geo_mmdb else _geoip2fast()
+                _mmdb(self.cfg.geo_mmdb) if self.cfg.geo_mmdb else networks_v4()
         except BaseException as error:  # raised again, in the run's thread, by `loaded`
             self.error = error
 
@@ -461,16 +465,47 @@ def enrich_ua(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> Lo
 
 
 def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> Lookup:
-    from etl.enrich.geo import OUTPUTS, locate
+    """Per distinct first address. With the bundled database, a usual IPv4 address is located by one join with
+    its networks (139 k addresses: 2.0 → 0.2 s); any other address, and every one with a `.mmdb`, by
+    `geo.locate`."""
+    from etl.enrich import geo
 
-    return lookup(
-        con,
-        source,
-        "geo_lookup",
-        ["ip_first"],
-        lambda row: locate(row["ip_first"], cfg.geo_mmdb),
-        list(OUTPUTS),
+    outputs = list(geo.OUTPUTS)
+    if cfg.geo_mmdb:
+        mmdb = cfg.geo_mmdb
+        return lookup(
+            con, source, "geo_lookup", ["ip_first"], lambda r: geo.locate(r["ip_first"], mmdb), outputs
+        )
+    # (shifts in parentheses: `<<` and `|` bind alike, left to right)
+    octets = " | ".join(
+        f"(CAST(split_part(ip_first, '.', {i + 1}) AS BIGINT) << {24 - 8 * i})" for i in range(4)
     )
+    special = " OR ".join(f"n BETWEEN {lo} AND {hi}" for lo, hi in geo._SPECIAL_V4)
+    public = " OR ".join(f"n BETWEEN {lo} AND {hi}" for lo, hi in geo._NOT_PRIVATE_V4) or "false"
+    con.execute(f"""CREATE TEMP TABLE geo_keys AS SELECT ip_first, v4, CASE WHEN NOT ({special}) OR {public} THEN n END AS n
+        FROM (SELECT ip_first, v4, CASE WHEN v4 THEN {octets} END AS n
+              FROM (SELECT ip_first, coalesce(regexp_full_match(ip_first, {sql.q(geo._IPV4.pattern)}), false) AS v4
+                    FROM (SELECT DISTINCT ip_first FROM {source})))""")
+    others = lookup(
+        con,
+        "(SELECT * FROM geo_keys WHERE NOT v4)",
+        "geo_others",
+        ["ip_first"],
+        lambda r: geo.locate(r["ip_first"]),
+        outputs,
+    )
+    con.register("__networks", geo.networks_v4())
+    found = ", ".join(
+        f"CASE WHEN k.n <= g.last THEN g.{c} END AS {c}" for c in ("geo_continent", "geo_country")
+    )
+    cols = ", ".join(outputs)
+    con.execute(f"""CREATE TABLE geo_lookup AS SELECT *, CAST(row_number() OVER () - 1 AS INTEGER) AS __id FROM (
+        SELECT k.ip_first AS __k0, {found}, NULL::VARCHAR AS geo_region, NULL::VARCHAR AS geo_city
+        FROM (SELECT * FROM geo_keys WHERE v4) k ASOF LEFT JOIN __networks g ON k.n >= g.first
+        UNION ALL SELECT __k0, {cols} FROM geo_others)""")
+    con.unregister("__networks")
+    con.execute("DROP TABLE geo_keys; DROP TABLE geo_others")
+    return others._replace(table="geo_lookup", on=_on("geo_lookup", ["ip_first"]))
 
 
 def with_ua(cfg: JobConfig) -> str:

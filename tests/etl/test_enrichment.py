@@ -54,7 +54,9 @@ def test_geo_matches_the_golden_row_at_country_level(anchor_fixtures: Path) -> N
     assert got["geo_continent"] == expected["geo_continent"]
 
 
-@pytest.mark.parametrize("address", ["10.0.0.1", "127.0.0.1", "not-an-ip", "", None])
+@pytest.mark.parametrize(
+    "address", ["10.0.0.1", "127.0.0.1", "100.64.0.1", "23.129.131.99", "not-an-ip", "", None]
+)
 def test_geo_of_private_or_bad_addresses_is_empty(address: str | None) -> None:
     assert geo.locate(address) == {}
 
@@ -143,3 +145,35 @@ def test_utm_email_campaign(rules: traffic.Rules) -> None:
         "nov",
         "Email",
     )
+
+
+def test_duckdb_locates_addresses_as_geo_locate_does(tmp_path: Path) -> None:
+    """The DuckDB engine locates the usual IPv4 address with a join on the bundled database's networks, any
+    other with `geo.locate`: the same result for every address, public, private, at the edges of the special
+    ranges, IPv6, malformed or missing."""
+    import pyarrow as pa
+
+    from etl import duck
+    from tests.etl.conftest import job_config
+
+    rng = random.Random(5)
+    edges = {
+        n + d for lo, hi in geo._SPECIAL_V4 for n in (lo, hi) for d in (-1, 0, 1) if 0 <= n + d < 1 << 32
+    }
+    numbers = edges | {rng.getrandbits(32) for _ in range(20_000)}
+    addresses: list[str | None] = [str(ipaddress.IPv4Address(n)) for n in sorted(numbers)]
+    addresses += ["8.8.8.8", "81.2.69.160", "2a00:1450:4001::1", "::1", " 8.8.8.8", "01.2.3.4", "x", "", None]
+    cfg = job_config()
+    con = duck.connect(cfg, tmp_path)
+    con.register("source", pa.table({"ip_first": pa.array(addresses, pa.string())}))
+    found = duck.enrich_geo(con, "source", cfg)
+    cols = ", ".join(f"{found.table}.{c}" for c in found.outputs)
+    rows = con.execute(
+        f"SELECT u.ip_first, {cols} FROM source u LEFT JOIN {found.table} ON {found.on}"
+    ).fetchall()
+    assert len(rows) == len(addresses)
+    got = {r[0]: {k: v for k, v in zip(found.outputs, r[1:], strict=True) if v is not None} for r in rows}
+    located = sum(1 for a in addresses if geo.locate(a))
+    assert located > 10_000  # most random addresses are somewhere
+    for address in addresses:
+        assert got[address] == {k: v for k, v in geo.locate(address).items() if v is not None}, address
