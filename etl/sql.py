@@ -182,7 +182,7 @@ def event_columns() -> dict[str, str]:
         "event_name": "event_name",
         "event_value": value,
         "event_value_currency": f"CASE WHEN {value} IS NOT NULL THEN coalesce({currency}, 'USD') ELSE {currency} END",
-        "event_bundle_sequence_id": "TRY_CAST(uri_param(uri, 'event_bundle_sequence_id') AS BIGINT)",
+        "event_bundle_sequence_id": "bundle_sequence_id",
         "ingest_time_msec": "ingest_ms",
         "device_mobile_brand_name": "e.brand",
         "device_mobile_model_name": "e.model",
@@ -195,7 +195,7 @@ def event_columns() -> dict[str, str]:
         "device_advertising_id": "coalesce(e.device_unique_id, e.advertising_id)",
         "device_system_language": "e.system_language",
         "device_time_zone_offset_seconds": f"TRY_CAST(trunc({_top('zone_offset', 'bigint')} / 1000) AS INTEGER)",
-        "device_ua": "CASE WHEN ua IS NOT NULL THEN CAST({'string': ua} AS MAP(VARCHAR, VARCHAR)) END",
+        "device_ua": "request_ua",
         "device_screen_width": _top("screen_width", "int"),
         "device_screen_height": _top("screen_height", "int"),
         "device_viewport_width": _top("viewport_width", "int"),
@@ -289,10 +289,10 @@ def _except_entries(map_sql: str, known: frozenset[str] | set[str]) -> str:
     return f"list_filter(map_entries({map_sql}), x -> NOT regexp_full_match(x.key, {pattern}))"
 
 
-def _process_info(cfg: JobConfig) -> str:
-    """Lineage and time adjustment of one event (spec/etl.md §2.4, §2.8), null entries left out. An event
-    from the future is adjusted: the reason says by how much and why, in the original's words."""
-    entries = {
+def _process_info_entries(cfg: JobConfig) -> dict[str, str]:
+    """Lineage and time adjustment of one event (spec/etl.md §2.4, §2.8). An event from the future is
+    adjusted: the reason says by how much and why, in the original's words."""
+    return {
         "rid": "rid",
         "ingest_time": "iso_ms(ingest_ms)",
         "input_file_name": "input_file_name",
@@ -308,18 +308,31 @@ def _process_info(cfg: JobConfig) -> str:
         "process_job_id": q(cfg.job_name),
         "process_time": q(cfg.process_time_iso),
     }
-    structs = ", ".join(f"{{'k': {q(k)}, 'v': {v}}}" for k, v in entries.items())
-    any_shape = f"map_from_entries(list_filter([{structs}], x -> x.v IS NOT NULL))"
-    # The usual event (not adjusted, its lineage all there) has one of two shapes, each built as a struct cast
-    # to a map: a map built from a list of entries (keys checked row by row) costs several times as much.
-    lineage = ("rid", "ingest_time", "input_file_name", "source_ip")
-    present = " AND ".join(f"{entries[k]} IS NOT NULL" for k in lineage)
-    without_upload = _as_map(entries, (*lineage, "process_job_id", "process_time"))
-    with_upload = _as_map(entries, (*lineage, "upload_time", "process_job_id", "process_time"))
+
+
+_LINEAGE = ("rid", "ingest_time", "input_file_name", "source_ip")
+
+
+def _request_info(cfg: JobConfig) -> str:
+    """process_info of a request's events that are not adjusted, when its lineage is all there (null
+    otherwise): built once per request, as a struct cast to a map (a map built from a list of entries, keys
+    checked row by row, costs several times as much)."""
+    entries = _process_info_entries(cfg)
+    present = " AND ".join(f"{entries[k]} IS NOT NULL" for k in _LINEAGE)
+    without_upload = _as_map(entries, (*_LINEAGE, "process_job_id", "process_time"))
+    with_upload = _as_map(entries, (*_LINEAGE, "upload_time", "process_job_id", "process_time"))
     return (
-        f"CASE WHEN NOT future AND {present} THEN CASE WHEN {entries['upload_time']} IS NULL"
-        f" THEN {without_upload} ELSE {with_upload} END ELSE {any_shape} END"
+        f"CASE WHEN {present} THEN CASE WHEN {entries['upload_time']} IS NULL"
+        f" THEN {without_upload} ELSE {with_upload} END END"
     )
+
+
+def _process_info(cfg: JobConfig) -> str:
+    """An event's process_info: its request's (`request_info`), or, adjusted or with lineage missing, built
+    from its entries with the null ones left out."""
+    structs = ", ".join(f"{{'k': {q(k)}, 'v': {v}}}" for k, v in _process_info_entries(cfg).items())
+    any_shape = f"map_from_entries(list_filter([{structs}], x -> x.v IS NOT NULL))"
+    return f"CASE WHEN NOT future AND request_info IS NOT NULL THEN request_info ELSE {any_shape} END"
 
 
 def _as_map(entries: dict[str, str], names: tuple[str, ...]) -> str:
@@ -351,7 +364,15 @@ WITH lines AS (
     CASE WHEN {_PLAIN} THEN data END AS plain
   FROM raw
 ), bodies AS (
-  SELECT *, coalesce(plain, inflated.body) AS body FROM lines
+  -- What is the same for all of a request's events, computed once per request.
+  SELECT *, coalesce(plain, inflated.body) AS body,
+    TRY_CAST(uri_param(uri, 'event_bundle_sequence_id') AS BIGINT) AS bundle_sequence_id,
+    CASE WHEN ua IS NOT NULL THEN CAST({{'string': ua}} AS MAP(VARCHAR, VARCHAR)) END AS request_ua,
+    trim(split_part(ip, ',', 1)) AS ip_first,
+    {_request_info(cfg)} AS request_info
+  FROM (SELECT *, TRY_CAST(ingest_time AS BIGINT) AS ingest_ms,
+      coalesce(TRY_CAST(client_timestamp AS BIGINT), TRY_CAST(uri_param(uri, 'upload_timestamp') AS BIGINT)) AS upload_ms
+    FROM lines)
 ), requests AS (
   SELECT *,
     try(from_json(body, '["JSON"]')) AS events,
@@ -381,8 +402,6 @@ WITH lines AS (
     coalesce(e.event_type, e.event_name) AS event_name,
     e.app_id AS app_id,
     TRY_CAST(e.timestamp AS BIGINT) AS client_ts,
-    TRY_CAST(ingest_time AS BIGINT) AS ingest_ms,
-    coalesce(TRY_CAST(client_timestamp AS BIGINT), TRY_CAST(uri_param(uri, 'upload_timestamp') AS BIGINT)) AS upload_ms,
     {_attr("_page_url")} AS page_url_raw,
     {_attr("_latest_referrer")} AS latest_referrer_raw
   FROM mapped
@@ -437,6 +456,6 @@ SELECT {", ".join(f'"{c}"' for c in (*KEPT_RAW, *carried))}, data,
     CASE WHEN z[2].t IS NULL THEN json_object('value', z[2].x) ELSE json_object('set_time_msec', z[2].t, 'value', z[2].x) END}}))
     AS user_properties_json_str,
   page_url_raw,
-  trim(split_part(ip, ',', 1)) AS ip_first
+  ip_first
 FROM prepared
 """
