@@ -354,12 +354,14 @@ def deduplicate(con: duckdb.DuckDBPyConnection, previous: str | None) -> None:
         if previous
         else ""
     )
-    con.execute(f"""
-        CREATE VIEW unique_events AS SELECT e.* FROM events e
-        JOIN (SELECT app_id, event_id, min(row_id) AS keep FROM events GROUP BY ALL) k
-          ON k.app_id = e.app_id AND k.event_id = e.event_id AND k.keep = e.row_id
-        WHERE true {seen}
-    """)
+    # The kept rows' ids, aggregated once (the enrichers' look-ups and `kept` each read unique_events); an
+    # event already written is dropped with all its copies, so it is left out before the aggregate.
+    con.execute(
+        f"CREATE TABLE unique_ids AS SELECT min(row_id) AS row_id FROM events e WHERE true {seen} GROUP BY app_id, event_id"
+    )
+    con.execute(
+        "CREATE VIEW unique_events AS SELECT e.* FROM events e SEMI JOIN unique_ids k ON k.row_id = e.row_id"
+    )
 
 
 class Lookup(NamedTuple):
