@@ -488,7 +488,7 @@ def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> L
         FROM (SELECT ip_first, v4, CASE WHEN v4 THEN {octets} END AS n
               FROM (SELECT ip_first, coalesce(regexp_full_match(ip_first, {sql.q(geo._IPV4.pattern)}), false) AS v4
                     FROM (SELECT DISTINCT ip_first FROM {source})))""")
-    others = lookup(
+    lookup(
         con,
         "(SELECT * FROM geo_keys WHERE NOT v4)",
         "geo_others",
@@ -507,7 +507,7 @@ def enrich_geo(con: duckdb.DuckDBPyConnection, source: str, cfg: JobConfig) -> L
         UNION ALL SELECT __k0, {cols} FROM geo_others)""")
     con.unregister("__networks")
     con.execute("DROP TABLE geo_keys; DROP TABLE geo_others")
-    return others._replace(table="geo_lookup", on=_on("geo_lookup", ["ip_first"]))
+    return Lookup("geo_lookup", _on("geo_lookup", ["ip_first"]), outputs)
 
 
 def with_ua(cfg: JobConfig) -> str:

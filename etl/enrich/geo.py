@@ -93,6 +93,11 @@ def _public(ip: str) -> str | None:
     return None if address.is_private or address.is_loopback else str(address)
 
 
+def _is_country(code: str) -> bool:
+    """A country code of geoip2fast's answer ("--": private, reserved or not in the database)."""
+    return len(code) == 2 and code.isalpha()
+
+
 def locate(ip: str | None, mmdb: str | None = None) -> dict[str, Any]:
     """Continent, country, region and city of one address; empty when unknown, private or malformed."""
     address = _public(ip.strip()) if ip else None
@@ -102,7 +107,7 @@ def locate(ip: str | None, mmdb: str | None = None) -> dict[str, Any]:
         return _from_mmdb(mmdb, address)
     found = _geoip2fast().lookup(address)
     code = getattr(found, "country_code", "") or ""
-    if len(code) != 2 or not code.isalpha():  # "--": private, reserved or not in the database
+    if not _is_country(code):
         return {}
     return {"geo_continent": CONTINENT_OF.get(code), "geo_country": found.country_name or None}
 
@@ -127,7 +132,7 @@ def networks_v4() -> Any:
         country += ids
     # geoip2fast's first 16 entries are its private and reserved ranges (`_country_lookup`): no country.
     names = [e.split(":", 1) if i >= 16 else ("", "") for i, e in enumerate(data.mainListNamesCountry)]
-    found = [(code, name) if len(code) == 2 else (None, None) for code, name in names]
+    found = [(code, name) if _is_country(code) else (None, None) for code, name in names]
     return pa.table(
         {
             "first": pa.array(first, pa.int64()),
